@@ -18,13 +18,12 @@ TEST_ENV := POSEKIT_QUICK=1 MPLBACKEND=Agg OMP_NUM_THREADS=1 POSEKIT_THREADS=1 P
 NBVAL    := -p no:cacheprovider --nbval-lax --nbval-current-env --nbval-cell-timeout=$(CELL_TIMEOUT) -n $(JOBS) --dist loadscope
 
 .PHONY: help setup lab test lint course-check strip-check unit nbval-solutions nbval-notebooks \
-        course bench doctor clean
+        course doctor doctor-strict clean
 
 help:
 	@echo "make lab     install (first time) and start JupyterLab on notebooks/"
 	@echo "make test    install (first time) and run everything CI runs"
 	@echo "make course  rebuild notebooks/ from solutions/"
-	@echo "make bench   print the benchmark tables"
 	@echo "make doctor  print versions and what works"
 
 setup: $(STAMP)
@@ -44,7 +43,7 @@ $(STAMP): pyproject.toml
 lab: $(STAMP)
 	cd notebooks && ../$(BIN)/jupyter lab
 
-test: $(STAMP) lint course-check strip-check unit nbval-solutions nbval-notebooks
+test: $(STAMP) doctor-strict lint course-check strip-check unit nbval-solutions nbval-notebooks
 	@echo "make test: all stages passed"
 
 lint: $(STAMP)
@@ -74,11 +73,12 @@ nbval-notebooks: $(STAMP)
 course: $(STAMP)
 	$(BIN)/posekit course build
 
-bench: $(STAMP)
-	$(BIN)/posekit bench params
-
 doctor: $(STAMP)
 	$(BIN)/posekit doctor
+
+# spconv and mediapipe (without jax) must really work, not just import.
+doctor-strict: $(STAMP)
+	$(BIN)/posekit doctor --strict
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
