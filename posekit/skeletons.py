@@ -270,7 +270,8 @@ def convert(keypoints: np.ndarray, src: str | Skeleton, dst: str | Skeleton) -> 
         keypoints: ``(N, K_src, 3)`` or ``(K_src, 3)`` array of ``(x, y, v)``.
         src, dst: joint sets (names or ``Skeleton``).
     Returns:
-        ``(N, K_dst, 3)`` (or ``(K_dst, 3)``) float32. Joints present in ``src`` are copied;
+        ``(N, K_dst, 3)`` (or ``(K_dst, 3)``) float32. Labelled joints present in ``src`` are
+        copied (unlabelled ones become ``(0, 0, 0)``);
         derived joints (``DERIVED``, e.g. neck = mid-shoulders, pelvis = mid-hips) are the mean
         of their sources with ``v = min(v_sources)``; anything else gets ``(0, 0, 0)``.
     """
@@ -283,7 +284,8 @@ def convert(keypoints: np.ndarray, src: str | Skeleton, dst: str | Skeleton) -> 
     index = {n: i for i, n in enumerate(src.joints)}
     for j, name in enumerate(dst.joints):
         if name in index:
-            out[:, j] = kp[:, index[name]]
+            src_joint = kp[:, index[name]]
+            out[:, j] = np.where(src_joint[:, 2:] > 0, src_joint, 0.0)
             continue
         for recipe in DERIVED.get(name, ()):
             if all(r in index for r in recipe):
@@ -306,6 +308,7 @@ def flip_keypoints(keypoints: np.ndarray, width: int, skeleton: str | Skeleton) 
     kp = np.array(keypoints, dtype=np.float32, copy=True)
     if kp.shape[-1] != 3 or kp.shape[-2] != sk.num_joints:
         raise ValueError(f"keypoints: expected (..., {sk.num_joints}, 3), got {kp.shape}")
-    labelled = kp[..., 2] > 0
-    kp[..., 0] = np.where(labelled, width - 1 - kp[..., 0], 0.0)
+    labelled = kp[..., 2:] > 0
+    kp[..., 0] = width - 1 - kp[..., 0]
+    kp = np.where(labelled, kp, np.float32(0))
     return kp[..., sk.flip_permutation(), :]

@@ -91,8 +91,7 @@ def _check_keypoints(keypoints: Any, skeleton: Skeleton, arg: str = "keypoints")
     k = skeleton.num_joints
     if kp.ndim not in (2, 3) or kp.shape[-2:] != (k, 3):
         raise ValueError(
-            f"{arg}: expected (K, 3) or (N, K, 3) with K={k} for {skeleton.name}, "
-            f"got {kp.shape}"
+            f"{arg}: expected (K, 3) or (N, K, 3) with K={k} for {skeleton.name}, got {kp.shape}"
         )
     kp = kp.astype(np.float32, copy=False)
     return kp[None] if kp.ndim == 2 else kp
@@ -168,8 +167,11 @@ def _draw_line(img, p, q, color, thickness: int, dashed: bool, dash: float = 6.0
 
 
 def _draw_joint(img, xy, color, radius: int, visible: bool) -> None:
-    """A filled (visible) or hollow (occluded) antialiased dot, drawn in place."""
-    thickness = -1 if visible else max(1, radius // 2)
+    """A filled (visible) or hollow (occluded) antialiased dot, drawn in place.
+
+    Rings are one pixel wide: OpenCV's thicker antialiased circles fill in at small radii.
+    """
+    thickness = -1 if visible else 1
     cv2.circle(img, _fixed(*xy), radius * _SCALE, color, thickness, cv2.LINE_AA, _SHIFT)
 
 
@@ -297,10 +299,14 @@ def annotate_joints(
             xy = (float(person[k, 0]), float(person[k, 1]))
             out.append(
                 ax.annotate(
-                    text[k], xy, xytext=(3, 2), textcoords="offset points", fontsize=fontsize,
-                    color="black", bbox=dict(boxstyle="round,pad=0.1", fc="white", ec="none",
-                                             alpha=0.6),
-                )  # fmt: skip
+                    text[k],
+                    xy,
+                    xytext=(3, 2),
+                    textcoords="offset points",
+                    fontsize=fontsize,
+                    color="black",
+                    bbox=dict(boxstyle="round,pad=0.1", fc="white", ec="none", alpha=0.6),
+                )
             )
     return out
 
@@ -348,12 +354,17 @@ def plot_skeleton(
     face = edge.copy()
     face[:, 3] = (kp[n_idx, k_idx, 2] >= 2).astype(np.float32)  # hollow when occluded
     joints = ax.scatter(
-        points[:, 0], points[:, 1], s=markersize, c=face, edgecolors=edge, linewidths=1.2,
+        points[:, 0],
+        points[:, 1],
+        s=markersize,
+        c=face,
+        edgecolors=edge,
+        linewidths=1.2,
         zorder=3,
-    )  # fmt: skip
+    )
 
     texts = annotate_joints(ax, kp, sk, min_visibility=min_visibility) if labels else []
-    if image is None:
+    if not ax.images:  # no picture fixes the limits: fit them to the skeleton
         ax.autoscale_view()
     _use_image_orientation(ax)
     return SkeletonArtists(limbs=limbs, joints=joints, labels=texts, image=image_artist)
@@ -435,9 +446,12 @@ def _grid_shape(n: int, ncols: int) -> tuple[int, int]:
 def _new_figure(nrows: int, ncols: int, panel_w: float, panel_h: float):
     """A pyplot figure with a grid of axes (all off), closed so Jupyter shows it once."""
     fig, axes = plt.subplots(
-        nrows, ncols, figsize=(panel_w * ncols, panel_h * nrows), squeeze=False,
+        nrows,
+        ncols,
+        figsize=(panel_w * ncols, panel_h * nrows),
+        squeeze=False,
         layout="constrained",
-    )  # fmt: skip
+    )
     for ax in axes.flat:
         ax.set_axis_off()
     plt.close(fig)
@@ -560,9 +574,16 @@ def plot_pafs(
         keep = np.hypot(u, v) >= min_magnitude
         quivers.append(
             ax.quiver(
-                xs[keep], ys[keep], u[keep], v[keep], color=_rgb01(sk.limb_colors[l_idx]),
-                angles="xy", scale_units="xy", scale=1.0 / (0.8 * stride * step), width=0.005,
-            )  # fmt: skip
+                xs[keep],
+                ys[keep],
+                u[keep],
+                v[keep],
+                color=_rgb01(sk.limb_colors[l_idx]),
+                angles="xy",
+                scale_units="xy",
+                scale=1.0 / (0.8 * stride * step),
+                width=0.005,
+            )
         )
     if image is None:
         ax.set_xlim(-0.5, w * stride - 0.5)
@@ -595,9 +616,10 @@ def _check_image_list(images: Any, arg: str = "images") -> list[np.ndarray]:
 
 
 def _as_rgb(im: np.ndarray) -> np.ndarray:
-    return np.repeat(im.reshape(*im.shape[:2], 1), 3, axis=2) if im.ndim == 2 or im.shape[
-        2
-    ] == 1 else im
+    """An ``H×W×3`` view of an ``H×W``, ``H×W×1`` or ``H×W×3`` image."""
+    if im.ndim == 3 and im.shape[2] == 3:
+        return im
+    return np.repeat(im.reshape(im.shape[0], im.shape[1], 1), 3, axis=2)
 
 
 def image_grid(

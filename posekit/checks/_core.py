@@ -1,0 +1,565 @@
+"""Exercise checks: run a student's function on cases, print one status line, obey the mode.
+
+Status lines (details indented 4 spaces below a FAIL)::
+
+    [flip_keypoints] PASS 4/4 cases
+    [flip_keypoints] FAIL case 2/4 (one person, 64 px wide): values differ: max abs error ...
+    [flip_keypoints] TODO: the function still raises NotImplementedError — fill in the cell above
+
+Modes (``POSEKIT_CHECK_MODE``, read when a check runs): ``student`` prints and never raises;
+``strict`` raises ``AssertionError`` on FAIL or TODO; ``expect-todo`` raises unless TODO.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import inspect
+import os
+import traceback
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from posekit.checks._compare import (
+    DTYPE_RULES,
+    Mismatch,
+    compare,
+    format_call,
+    format_value,
+    is_numeric,
+    same,
+    to_numpy,
+    type_name,
+)
+from posekit.checks.diagnose import DEFAULT_DIAGNOSES, Diagnosis, diagnose, resolve_diagnoses
+from posekit.config import check_mode
+
+PASS, FAIL, TODO = "PASS", "FAIL", "TODO"
+TODO_TEXT = "the function still raises NotImplementedError — fill in the cell above"
+INDENT = "    "
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Any = _Missing()
+
+
+@dataclass
+class Case:
+    """One input of a check: the function is called as ``fn(*args, **kwargs)``.
+
+    Attributes:
+        args: positional arguments; a value that is not a tuple is the only argument.
+        kwargs: keyword arguments.
+        label: a few words shown on FAIL, e.g. ``"one person, 64 px wide"``.
+        expected: the expected output; by default the check's reference computes it.
+        raises: an exception type (or tuple) the function must raise on this input.
+        ctx: extra context for the diagnoses of this case (e.g. ``skeleton="mpii16"``).
+    """
+
+    args: Any = ()
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    label: str = ""
+    expected: Any = MISSING
+    raises: type[BaseException] | tuple[type[BaseException], ...] | None = None
+    ctx: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.args, tuple):
+            self.args = (self.args,)
+
+
+@dataclass
+class CheckResult:
+    """Outcome of one check.
+
+    Attributes:
+        name: the checked exercise, e.g. ``"flip_keypoints"``.
+        status: ``"PASS"``, ``"FAIL"`` or ``"TODO"``.
+        passed: cases passed before the first failure (all of them on PASS).
+        total: number of cases.
+        message: the status line as printed.
+        hint: the diagnosed mistake, if one was recognised.
+        details: the indented lines printed under a FAIL (input, expected, got...).
+        case: 1-based index of the failing case (``None`` unless FAIL on a case).
+    """
+
+    name: str
+    status: str
+    passed: int
+    total: int
+    message: str
+    hint: str | None = None
+    details: tuple[str, ...] = ()
+    case: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == PASS
+
+    def report(self) -> str:
+        """The printed text: the status line, then details and hint, indented."""
+        lines = [self.message, *(INDENT + d for d in self.details)]
+        if self.hint:
+            lines.append(f"{INDENT}hint: {self.hint}")
+        return "\n".join(lines)
+
+    __str__ = report
+
+    def _ipython_display_(self) -> None:
+        """Already printed by the check: show nothing when it ends a notebook cell."""
+
+
+class CheckResults(list):
+    """The list ``summary()`` returns (silent when it ends a notebook cell)."""
+
+    def _ipython_display_(self) -> None:
+        """Already printed by ``summary()``."""
+
+
+@dataclass
+class _State:
+    results: dict[str, CheckResult] = field(default_factory=dict)
+    references: dict[str, Callable] = field(default_factory=dict)
+
+
+_STATE = _State()
+
+
+@dataclass
+class _Failure:
+    reason: str
+    details: list[str] = field(default_factory=list)
+    hint: str | None = None
+
+
+@dataclass
+class _Settings:
+    atol: float
+    rtol: float
+    dtype: str
+    compare: Callable[[Any, Any], str | None] | None
+    allow_mutation: bool
+    diagnoses: list[Diagnosis]
+    ctx: dict[str, Any]
+
+
+# ------------------------------------------------------------------------------ public API
+
+
+def check_function(
+    fn: Callable,
+    name: str,
+    cases: Sequence[Case],
+    *,
+    reference: Callable | None = None,
+    diagnoses: Iterable[str | Diagnosis] = (),
+    atol: float = 1e-4,
+    rtol: float = 1e-4,
+    dtype: str = "kind",
+    compare: Callable[[Any, Any], str | None] | None = None,
+    allow_mutation: bool = False,
+    **ctx: Any,
+) -> CheckResult:
+    """Check a student's ``fn`` on ``cases`` (smallest first) and print one status line.
+
+    Args:
+        fn: the student's function.
+        name: the exercise name, used in the status line, ``use()`` and ``summary()``.
+        cases: ``Case`` objects, run in order; the first failing one is reported.
+        reference: posekit's implementation; computes each case's expected output (unless
+            the case gives ``expected``) and is registered for ``use(fn, name)``.
+        diagnoses: names (see ``posekit.checks.diagnose``) or functions tried on a wrong
+            answer, in order; ``batch_dim`` is always tried last.
+        atol, rtol: tolerances of ``np.isclose(got, expected)``.
+        dtype: ``"kind"`` (same kind of number, default), ``"exact"`` or ``"any"``.
+        compare: optional ``(expected, got) -> reason | None`` replacing the built-in
+            comparison (e.g. when any order of the results is right).
+        allow_mutation: accept a function that modifies its inputs (e.g. a training step).
+        **ctx: context for the diagnoses (``skeleton="coco17"``, ``coord_dims=2``...).
+    Returns:
+        the ``CheckResult`` (also printed, recorded for ``summary()`` and ``use()``).
+    Raises:
+        AssertionError: in ``strict`` mode on FAIL/TODO, in ``expect-todo`` mode unless TODO.
+    """
+    mode = check_mode()
+    cases = list(cases)
+    if not cases:
+        raise ValueError(f"check {name!r}: no cases")
+    if dtype not in DTYPE_RULES:
+        raise ValueError(f"check {name!r}: dtype={dtype!r}; use one of {DTYPE_RULES}")
+    if reference is not None:
+        register_reference(name, reference)
+    settings = _Settings(
+        atol=atol,
+        rtol=rtol,
+        dtype=dtype,
+        compare=compare,
+        allow_mutation=allow_mutation,
+        diagnoses=resolve_diagnoses([*diagnoses, *DEFAULT_DIAGNOSES]),
+        ctx=ctx,
+    )
+    result = _run_cases(fn, name, cases, reference, settings)
+    return _finish(result, mode)
+
+
+def check_raises(
+    fn: Callable,
+    exc_type: type[BaseException] | tuple[type[BaseException], ...],
+    cases: Case | Sequence[Case],
+    *,
+    name: str | None = None,
+) -> CheckResult:
+    """Check that ``fn`` raises ``exc_type`` on each bad input (``Case`` or list of them).
+
+    Prints ``[name] PASS n/n cases`` like ``check_function``; ``name`` defaults to
+    ``fn.__name__``. To mix good and bad inputs in one check, give ``Case(..., raises=...)``
+    to ``check_function`` instead.
+    """
+    cases = [cases] if isinstance(cases, Case) else list(cases)
+    cases = [dataclasses.replace(c, raises=exc_type) for c in cases]
+    return check_function(fn, name or getattr(fn, "__name__", "check"), cases)
+
+
+def check_close(
+    name: str,
+    expected: Any,
+    got: Any,
+    *,
+    atol: float = 1e-4,
+    rtol: float = 1e-4,
+    dtype: str = "kind",
+    diagnoses: Iterable[str | Diagnosis] = (),
+    label: str = "",
+    **ctx: Any,
+) -> CheckResult:
+    """Check a value the student computed (a number, array, tuple...) against ``expected``.
+
+    ``got`` may be a zero-argument function computing the value (``lambda: pck(pred, gt)``)
+    so that a stub raising ``NotImplementedError`` gives TODO instead of an error; ``...``
+    (Ellipsis) also counts as TODO. Prints ``[name] PASS``, ``[name] FAIL (label): reason``
+    or the TODO line; modes as in ``check_function``.
+    """
+    mode = check_mode()
+    if dtype not in DTYPE_RULES:
+        raise ValueError(f"check {name!r}: dtype={dtype!r}; use one of {DTYPE_RULES}")
+    settings = _Settings(
+        atol=atol,
+        rtol=rtol,
+        dtype=dtype,
+        compare=None,
+        allow_mutation=True,
+        diagnoses=resolve_diagnoses([*diagnoses, *DEFAULT_DIAGNOSES]),
+        ctx=ctx,
+    )
+    result = _run_value(name, expected, got, label, settings)
+    return _finish(result, mode)
+
+
+def register_reference(name: str, fn: Callable) -> Callable:
+    """Register posekit's implementation of exercise ``name`` for ``use()``; returns ``fn``."""
+    if not callable(fn):
+        raise TypeError(f"register_reference({name!r}, ...): {type_name(fn)} is not callable")
+    _STATE.references[name] = fn
+    return fn
+
+
+def reference_for(name: str) -> Callable:
+    """posekit's implementation registered for ``name`` (imports the lesson check modules
+    once if needed, as they register their references). Raises ``LookupError`` if none."""
+    if name not in _STATE.references:
+        _import_lesson_modules()
+    if name not in _STATE.references:
+        known = ", ".join(sorted(_STATE.references)) or "none yet"
+        raise LookupError(
+            f"posekit has no reference implementation registered for {name!r} (known: {known}). "
+            f"Run the check cell for {name} first, or call "
+            f"posekit.checks.register_reference({name!r}, fn)."
+        )
+    return _STATE.references[name]
+
+
+def use(fn: Callable, name: str | None = None) -> Callable:
+    """The student's ``fn`` if its latest check for ``name`` passed, else posekit's reference.
+
+    ``name`` defaults to ``fn.__name__``. When falling back (FAIL, TODO or no check run yet)
+    it prints one line saying so, so the rest of the lesson always runs.
+    """
+    name = name or getattr(fn, "__name__", None)
+    if not name:
+        raise ValueError("use(fn, name): give the exercise name")
+    result = _STATE.results.get(name)
+    if result is not None and result.ok:
+        return fn
+    reference = reference_for(name)
+    print(f"(using posekit's reference {name} so the rest of the lesson runs)")
+    return reference
+
+
+def get_result(name: str) -> CheckResult | None:
+    """The latest result of the check ``name`` in this kernel, or ``None``."""
+    return _STATE.results.get(name)
+
+
+def summary(names: Iterable[str] | None = None) -> CheckResults:
+    """Print a table of the checks run in this kernel (latest result each) and the totals.
+
+    ``names``: exercises expected in the lesson; those not run yet are listed as ``not run``.
+    Returns the results (a list of ``CheckResult``).
+    """
+    results = CheckResults(_STATE.results.values())
+    not_run = [n for n in (names or ()) if n not in _STATE.results]
+    if not results and not not_run:
+        print("posekit checks: none run yet in this kernel")
+        return results
+    width = max(len(n) for n in [*_STATE.results, *not_run])
+    print("posekit checks in this kernel:")
+    for r in results:
+        print(f"  {r.name:<{width}}  {r.status}  {_progress(r)}".rstrip())
+    for n in not_run:
+        print(f"  {n:<{width}}  not run")
+    counts = {s: sum(r.status == s for r in results) for s in (PASS, FAIL, TODO)}
+    totals = ", ".join(f"{counts[s]} {s}" for s in (PASS, FAIL, TODO))
+    extra = f", {len(not_run)} not run" if not_run else ""
+    checks_word = "check" if len(results) == 1 else "checks"
+    print(f"{len(results)} {checks_word}: {totals}{extra}")
+    return results
+
+
+def reset(references: bool = False) -> None:
+    """Forget all check results (and the registered references when ``references``)."""
+    _STATE.results.clear()
+    if references:
+        _STATE.references.clear()
+
+
+# ------------------------------------------------------------------------------- internals
+
+
+def _progress(result: CheckResult) -> str:
+    if result.status == PASS:
+        return f"{result.passed}/{result.total} cases" if result.total > 1 else ""
+    if result.status == FAIL and result.case is not None:
+        return f"case {result.case}/{result.total}"
+    return ""
+
+
+def _import_lesson_modules() -> None:
+    import importlib
+    import pkgutil
+
+    import posekit.checks as package
+
+    for module in pkgutil.iter_modules(package.__path__):
+        if module.name.startswith("lesson"):
+            importlib.import_module(f"{package.__name__}.{module.name}")
+
+
+def _finish(result: CheckResult, mode: str) -> CheckResult:
+    """Record, print, then raise if the mode says so."""
+    _STATE.results[result.name] = result
+    print(result.report())
+    if mode == "strict" and result.status != PASS:
+        raise AssertionError(f"POSEKIT_CHECK_MODE=strict: every check must PASS\n{result}")
+    if mode == "expect-todo" and result.status != TODO:
+        raise AssertionError(
+            f"POSEKIT_CHECK_MODE=expect-todo: [{result.name}] gave {result.status}, but the "
+            "student notebook must still hold a stub raising NotImplementedError (a PASS means "
+            f"a solution leaked into the notebook, a FAIL a stub that does not raise)\n{result}"
+        )
+    return result
+
+
+def _todo(name: str, total: int) -> CheckResult:
+    return CheckResult(name, TODO, 0, total, f"[{name}] TODO: {TODO_TEXT}")
+
+
+def _fail(
+    name: str, failure: _Failure, passed: int, total: int, case: int | None, label: str
+) -> CheckResult:
+    where = f" case {case}/{total}" if case is not None else ""
+    label = f" ({label})" if label else ""
+    message = f"[{name}] FAIL{where}{label}: {failure.reason}"
+    return CheckResult(
+        name, FAIL, passed, total, message, failure.hint, tuple(failure.details), case
+    )
+
+
+def _run_cases(
+    fn: Any, name: str, cases: list[Case], reference: Callable | None, settings: _Settings
+) -> CheckResult:
+    total = len(cases)
+    if not callable(fn):
+        reason = (
+            f"expected a function, got {type_name(fn)}: pass the function itself "
+            f"({name}), not the result of calling it"
+        )
+        return _fail(name, _Failure(reason), 0, total, None, "")
+    for i, case in enumerate(cases, start=1):
+        outcome = _run_case(fn, name, case, reference, settings)
+        if outcome == TODO:
+            return _todo(name, total)
+        if isinstance(outcome, _Failure):
+            return _fail(name, outcome, i - 1, total, i, case.label)
+    return CheckResult(name, PASS, total, total, f"[{name}] PASS {total}/{total} cases")
+
+
+def _run_value(name: str, expected: Any, got: Any, label: str, settings: _Settings) -> CheckResult:
+    if got is Ellipsis:
+        return _todo(name, 1)
+    if callable(got):
+        try:
+            got = got()
+        except NotImplementedError:
+            return _todo(name, 1)
+        except Exception as err:
+            return _fail(name, _exception_failure(err, []), 0, 1, None, label)
+    failure = _judge(expected, got, settings, {}, [])
+    if failure is None:
+        return CheckResult(name, PASS, 1, 1, f"[{name}] PASS")
+    return _fail(name, failure, 0, 1, None, label)
+
+
+def _deepcopy(value: Any) -> Any:
+    try:
+        return copy.deepcopy(value)
+    except Exception:  # not copyable (open file, generator...): pass it as is
+        return value
+
+
+def _run_case(
+    fn: Callable, name: str, case: Case, reference: Callable | None, settings: _Settings
+) -> str | _Failure | None:
+    """``None`` (pass), ``TODO`` or a ``_Failure`` for one case."""
+    call = f"input: {format_call(name, case.args, case.kwargs)}"
+    if case.raises is not None:
+        return _run_raising_case(fn, case, call)
+    expected = _expected(case, reference, name)
+    args, kwargs = _deepcopy(case.args), _deepcopy(case.kwargs)
+    try:
+        got = fn(*args, **kwargs)
+    except NotImplementedError:
+        return TODO
+    except Exception as err:
+        return _exception_failure(err, [call])
+    modified = [] if settings.allow_mutation else _modified_inputs(fn, case, args, kwargs)
+    failure = _judge(expected, got, settings, case.ctx, [call])
+    if failure is None and modified:
+        var = modified[0] if modified[0].isidentifier() else "x"
+        return _Failure(
+            f"your function modified its input {', '.join(modified)} in place",
+            [call, f"work on a copy: {var} = {var}.copy() (or {var}.clone() for a tensor)"],
+        )
+    if failure is not None and modified:
+        failure.details.append(f"note: your function also modified its input {modified[0]}")
+    return failure
+
+
+def _expected(case: Case, reference: Callable | None, name: str) -> Any:
+    if case.expected is not MISSING:
+        return case.expected
+    if reference is None:
+        raise ValueError(
+            f"check {name!r}: case {case.label!r} has no expected value and no reference"
+        )
+    return reference(*_deepcopy(case.args), **_deepcopy(case.kwargs))
+
+
+def _exc_name(exc_type: Any) -> str:
+    if isinstance(exc_type, tuple):
+        return " or ".join(t.__name__ for t in exc_type)
+    return exc_type.__name__
+
+
+def _run_raising_case(fn: Callable, case: Case, call: str) -> str | _Failure | None:
+    wanted = _exc_name(case.raises)
+    try:
+        got = fn(*_deepcopy(case.args), **_deepcopy(case.kwargs))
+    except NotImplementedError:
+        return TODO
+    except case.raises:
+        return None
+    except Exception as err:
+        return _exception_failure(err, [call], f"expected {wanted}, but your function raised")
+    return _Failure(
+        f"this input should raise {wanted}, but your function returned {format_value(got)}",
+        [call],
+    )
+
+
+def _judge(
+    expected: Any, got: Any, settings: _Settings, case_ctx: dict, details: list[str]
+) -> _Failure | None:
+    """Compare, then diagnose the differing values."""
+    if settings.compare is not None:
+        reason = settings.compare(expected, got)
+        mismatch = None if reason is None else Mismatch(reason)
+        if mismatch is not None and is_numeric(expected) and is_numeric(got):
+            mismatch.expected, mismatch.got = to_numpy(expected), to_numpy(got)
+    else:
+        mismatch = compare(
+            expected, got, atol=settings.atol, rtol=settings.rtol, dtype=settings.dtype
+        )
+    if mismatch is None:
+        return None
+    hint = None
+    if mismatch.expected is not None:
+        ctx = {**settings.ctx, **case_ctx, "atol": settings.atol, "rtol": settings.rtol}
+        hint = diagnose(mismatch.expected, mismatch.got, settings.diagnoses, **ctx)
+    return _Failure(mismatch.reason, [*details, *mismatch.details], hint)
+
+
+def _modified_inputs(fn: Callable, case: Case, args: tuple, kwargs: dict) -> list[str]:
+    """Names of the inputs the call changed (``argument 2`` when names are unknown)."""
+    try:
+        names = list(inspect.signature(fn).bind(*args, **kwargs).arguments)
+    except (TypeError, ValueError):
+        names = []
+    changed = []
+    for i, (before, after) in enumerate(zip(case.args, args, strict=True)):
+        if not same(before, after):
+            changed.append(names[i] if i < len(names) else f"argument {i + 1}")
+    changed += [k for k, v in case.kwargs.items() if not same(v, kwargs[k])]
+    return changed
+
+
+def _exception_failure(
+    err: Exception, details: list[str], lead: str = "your function raised"
+) -> _Failure:
+    """``your function raised ValueError: message`` and the student's line that raised it."""
+    text = " ".join(str(err).split())
+    text = text if len(text) <= 200 else text[:196] + " ..."
+    reason = f"{lead} {type(err).__name__}" + (f": {text}" if text else "")
+    frame = _student_frame(err)
+    if frame is not None:
+        code = (frame.line or "").strip()
+        details = [
+            *details,
+            f"at line {frame.lineno} of {frame.name}" + (f": {code}" if code else ""),
+        ]
+    return _Failure(reason, details)
+
+
+def _student_frame(err: BaseException) -> traceback.FrameSummary | None:
+    """The innermost traceback frame in the student's code (not posekit, numpy, torch...)."""
+    for frame in reversed(traceback.extract_tb(err.__traceback__)):
+        if _is_student_file(frame.filename):
+            return frame
+    return None
+
+
+def _is_student_file(filename: str) -> bool:
+    """Notebook cells (``/tmp/ipykernel_*/…``, ``<ipython-input-…>``) and the student's own
+    files; not posekit, the standard library or installed packages."""
+    if filename.startswith("<"):
+        return "frozen" not in filename
+    path = os.path.abspath(filename)
+    library = (_POSEKIT_DIR, os.path.dirname(os.__file__) + os.sep)
+    return not path.startswith(library) and "site-packages" not in path
+
+
+_POSEKIT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep

@@ -1,0 +1,1 @@
+"""Readers/writers of real pose formats, torch Datasets and transforms."""

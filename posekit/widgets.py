@@ -1,0 +1,386 @@
+"""Interactive explorers for the notebooks, testable without a browser.
+
+Each explorer is an ``Explorer``: a dict of ipywidgets controls, a pure ``render(**params)``
+that returns a plain ``dict`` (arrays and numbers), and a ``figure(result)`` that pictures
+it. Changing a control's ``.value`` calls ``update()``, which re-renders, stores
+``.result`` and puts the new figure into an ``ipywidgets.Output``, so nothing is printed
+to the cell's stdout. A notebook cell just ends with the explorer (or ``display(explorer)``);
+a test sets ``explorer.controls["flip"].value = True`` and reads ``explorer.result``.
+
+Every explorer renders once when it is built, with cheap defaults (CI runs the cell once).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import cv2
+import ipywidgets as widgets
+import matplotlib.pyplot as plt
+import numpy as np
+from IPython import get_ipython
+from IPython.display import display
+from matplotlib.figure import Figure
+
+from posekit import viz
+from posekit.skeletons import SKELETONS, convert, flip_keypoints, get_skeleton
+
+__all__ = [
+    "DEFAULT_CANVAS_HW",
+    "DEFAULT_PERSON_COCO17",
+    "Explorer",
+    "GaussianExplorer",
+    "SkeletonExplorer",
+]
+
+
+class Explorer:
+    """Base class: controls + pure ``render`` + ``update`` that redraws into an ``Output``.
+
+    Subclasses build their controls, call ``super().__init__(controls)`` last (it renders
+    once), and implement ``render(**params) -> dict`` (pure: no widgets, no drawing on
+    screen) and ``figure(result) -> Figure | None``.
+
+    Attributes:
+        controls: name → ipywidgets control; ``render`` receives ``{name: control.value}``.
+        output: the ``ipywidgets.Output`` the figure is drawn into.
+        result: what the last ``render`` returned.
+    """
+
+    def __init__(self, controls: dict[str, widgets.ValueWidget]) -> None:
+        self.controls = controls
+        self.output = widgets.Output()
+        self.result: dict[str, Any] = {}
+        self._held = False
+        self._box: widgets.VBox | None = None
+        for control in controls.values():
+            control.observe(self._on_change, names="value")
+        self.update()
+
+    def params(self) -> dict[str, Any]:
+        """The controls' current values, by control name."""
+        return {name: control.value for name, control in self.controls.items()}
+
+    def render(self, **params: Any) -> dict[str, Any]:
+        """Compute the result for these control values (pure; override)."""
+        raise NotImplementedError
+
+    def figure(self, result: dict[str, Any]) -> Figure | None:
+        """A small figure picturing ``result`` (override; ``None`` draws nothing)."""
+        return None
+
+    def update(self) -> dict[str, Any]:
+        """Render with the controls' values, store ``.result`` and redraw the output."""
+        self.result = self.render(**self.params())
+        self._show(self.figure(self.result))
+        return self.result
+
+    def _show(self, fig: Figure | None) -> None:
+        """Replace the ``Output``'s content with ``fig``.
+
+        The formatted figure goes straight into ``output.outputs`` (what
+        ``Output.append_display_data`` does), so nothing reaches the cell's own output even
+        without a front end (nbval). Outside IPython there is nowhere to show it.
+        """
+        shell = get_ipython()
+        if shell is None:
+            return
+        outputs = []
+        if fig is not None:
+            data, metadata = shell.display_formatter.format(fig)
+            outputs.append({"output_type": "display_data", "data": data, "metadata": metadata})
+        self.output.outputs = tuple(outputs)
+
+    @contextmanager
+    def hold(self) -> Iterator[None]:
+        """Change several controls with one ``update()`` at the end."""
+        held, self._held = self._held, True
+        try:
+            yield
+        finally:
+            self._held = held
+        if not held:
+            self.update()
+
+    def _on_change(self, change: dict[str, Any]) -> None:
+        if not self._held:
+            self.update()
+
+    @property
+    def widget(self) -> widgets.VBox:
+        """The controls above the output, ready to display (built once)."""
+        if self._box is None:
+            row = widgets.HBox(
+                list(self.controls.values()), layout=widgets.Layout(flex_flow="row wrap")
+            )
+            self._box = widgets.VBox([row, self.output])
+        return self._box
+
+    def _ipython_display_(self) -> None:
+        display(self.widget)
+
+
+def _closed_figure(width: float, height: float) -> tuple[Figure, Any]:
+    """One-axes pyplot figure, closed so that only the ``Output`` shows it."""
+    fig, ax = plt.subplots(figsize=(width, height), layout="constrained")
+    plt.close(fig)
+    return fig, ax
+
+
+# ---------------------------------------------------------------------------------------------
+# Skeletons
+# ---------------------------------------------------------------------------------------------
+
+DEFAULT_CANVAS_HW = (256, 192)
+"""Height and width of the default canvas (the COCO top-down input size, portrait)."""
+
+# fmt: off
+DEFAULT_PERSON_COCO17 = np.array([
+    [96.0, 40.0, 2],     # nose
+    [101.0, 35.0, 2],    # left_eye
+    [91.0, 35.0, 2],     # right_eye
+    [108.0, 39.0, 2],    # left_ear
+    [84.0, 39.0, 1],     # right_ear (occluded)
+    [121.0, 70.0, 2],    # left_shoulder
+    [71.0, 70.0, 2],     # right_shoulder
+    [141.5, 52.0, 2],    # left_elbow: the left arm waves
+    [60.0, 108.0, 2],    # right_elbow
+    [150.0, 20.5, 2],    # left_wrist
+    [55.5, 146.0, 2],    # right_wrist
+    [111.0, 140.0, 2],   # left_hip
+    [81.0, 140.0, 2],    # right_hip
+    [120.0, 188.0, 2],   # left_knee
+    [78.0, 189.0, 2],    # right_knee
+    [128.0, 236.0, 2],   # left_ankle
+    [74.5, 236.0, 2],    # right_ankle
+], dtype=np.float32)
+"""A standing person facing the camera (their left is the image's right), left arm raised,
+hand-placed in COCO-17 order on the ``DEFAULT_CANVAS_HW`` canvas; the right ear is occluded."""
+# fmt: on
+
+_HIGHLIGHT_COLOR = (250, 210, 0)
+
+
+def _blank_canvas(height: int, width: int) -> np.ndarray:
+    return np.full((height, width, 3), 245, np.uint8)
+
+
+def _draw_highlight(image: np.ndarray, xy: tuple[float, float], radius: int = 7) -> None:
+    """A yellow ring around one joint, drawn in place."""
+    center = (round(xy[0] * 16), round(xy[1] * 16))
+    cv2.circle(image, center, radius * 16, _HIGHLIGHT_COLOR, 2, cv2.LINE_AA, 4)
+
+
+class SkeletonExplorer(Explorer):
+    """Explore the joint sets: convert a pose, highlight a joint, flip it, label it.
+
+    Controls: ``joint_set`` (Dropdown of the registered sets), ``highlight`` (Dropdown of the
+    set's joint names), ``flip`` (Checkbox: mirror with ``flip_keypoints``), ``labels``
+    (Checkbox: joint names on the figure).
+
+    Args:
+        keypoints: ``(K, 3)`` or ``(N, K, 3)`` in ``source``'s joint set; default
+            ``DEFAULT_PERSON_COCO17``.
+        image: ``H×W×3 uint8`` to draw on; default a light-grey ``256×192`` canvas.
+        source: joint set of ``keypoints`` (default ``"coco17"``).
+
+    ``result`` keys: ``image`` (``H×W×3 uint8`` drawing), ``keypoints`` (``(N, K, 3)`` in the
+    chosen set, flipped if asked), ``joint_set``, ``missing`` (names of the set's joints
+    with ``v=0`` after conversion: not derivable from the source), ``highlight`` (its name),
+    ``highlight_xy`` (``(x, y)`` of the first person's highlighted joint, ``None`` if missing),
+    ``labels`` (bool).
+    """
+
+    def __init__(
+        self,
+        keypoints: np.ndarray | None = None,
+        image: np.ndarray | None = None,
+        *,
+        source: str = "coco17",
+    ) -> None:
+        self.source = get_skeleton(source)
+        kp = DEFAULT_PERSON_COCO17 if keypoints is None else keypoints
+        self.keypoints = viz._check_keypoints(kp, self.source, "keypoints")
+        self.image = _blank_canvas(*DEFAULT_CANVAS_HW) if image is None else image
+        self.image = viz._check_image(self.image)
+        joints = list(self.source.joints)
+        controls = {
+            "joint_set": widgets.Dropdown(
+                options=list(SKELETONS), value=self.source.name, description="joint set"
+            ),
+            "highlight": widgets.Dropdown(
+                options=joints,
+                value="left_wrist" if "left_wrist" in joints else joints[0],
+                description="highlight",
+            ),
+            "flip": widgets.Checkbox(value=False, description="flip horizontally"),
+            "labels": widgets.Checkbox(value=False, description="joint names"),
+        }
+        super().__init__(controls)
+
+    def _on_change(self, change: dict[str, Any]) -> None:
+        if change["owner"] is self.controls["joint_set"]:
+            with self.hold():  # one update, after the joint names follow the new set
+                self._offer_joints_of(change["new"])
+        else:
+            super()._on_change(change)
+
+    def _offer_joints_of(self, joint_set: str) -> None:
+        """Offer the set's joints, keeping the highlighted one when the set has it."""
+        joints = list(get_skeleton(joint_set).joints)
+        highlight = self.controls["highlight"]
+        keep = highlight.value if highlight.value in joints else joints[0]
+        highlight.options = joints
+        highlight.value = keep
+
+    def render(self, *, joint_set: str, highlight: str, flip: bool, labels: bool) -> dict[str, Any]:
+        """Convert, optionally flip, and draw; see the class docstring for the keys."""
+        sk = get_skeleton(joint_set)
+        kp = convert(self.keypoints, self.source, sk)
+        image = self.image
+        if flip:
+            kp = flip_keypoints(kp, image.shape[1], sk)
+            image = np.ascontiguousarray(image[:, ::-1])
+        missing = [name for k, name in enumerate(sk.joints) if not (kp[:, k, 2] > 0).any()]
+        drawn = viz.draw_skeleton(image, kp, sk)
+        xy = None
+        if highlight in sk.joints and kp[0, sk.index(highlight), 2] > 0:
+            x, y = kp[0, sk.index(highlight), :2]
+            xy = (float(x), float(y))
+            _draw_highlight(drawn, xy)
+        return {
+            "image": drawn,
+            "keypoints": kp,
+            "joint_set": sk.name,
+            "missing": missing,
+            "highlight": highlight,
+            "highlight_xy": xy,
+            "labels": bool(labels),
+        }
+
+    def figure(self, result: dict[str, Any]) -> Figure:
+        h, w = result["image"].shape[:2]
+        fig, ax = _closed_figure(3.0, 3.0 * h / w + 0.3)
+        ax.imshow(result["image"])
+        ax.set_axis_off()
+        if result["labels"]:
+            viz.annotate_joints(ax, result["keypoints"], result["joint_set"])
+        missing = ", ".join(result["missing"]) or "none"
+        ax.set_title(f"{result['joint_set']}: missing {missing}", fontsize=7)
+        return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# Gaussian heatmaps and quantisation
+# ---------------------------------------------------------------------------------------------
+
+
+def _gaussians(points: np.ndarray, height: int, width: int, sigma: float) -> np.ndarray:
+    """Unnormalised Gaussians ``(P, height, width)`` peaking at 1 at ``points`` ``(P, 2)``
+    ``(x, y)`` given in heatmap pixel coordinates; ``sigma`` in heatmap pixels."""
+    xs = np.arange(width, dtype=np.float32)
+    ys = np.arange(height, dtype=np.float32)
+    gx = np.exp(-((xs[None, :] - points[:, :1]) ** 2) / (2 * sigma**2))
+    gy = np.exp(-((ys[None, :] - points[:, 1:2]) ** 2) / (2 * sigma**2))
+    return gy[:, :, None] * gx[:, None, :]
+
+
+def _image_to_heatmap(xy: np.ndarray, stride: int) -> np.ndarray:
+    """Image coordinates → heatmap coordinates: ``u = (x - (s - 1) / 2) / s``."""
+    return (xy - (stride - 1) / 2) / stride
+
+
+def _heatmap_to_image(uv: np.ndarray, stride: int) -> np.ndarray:
+    """Heatmap coordinates → image coordinates: ``x = u * s + (s - 1) / 2``."""
+    return uv * stride + (stride - 1) / 2
+
+
+def _argmax_decode(heatmaps: np.ndarray) -> np.ndarray:
+    """``(P, h, w)`` → ``(P, 2)`` integer ``(x, y)`` of each map's maximum (heatmap pixels)."""
+    p, h, w = heatmaps.shape
+    flat = heatmaps.reshape(p, h * w).argmax(axis=1)
+    return np.stack([flat % w, flat // w], axis=1).astype(np.float32)
+
+
+class GaussianExplorer(Explorer):
+    """How output stride limits argmax decoding: a Gaussian target at a sub-pixel keypoint.
+
+    A keypoint at image position ``(x, y)`` on a ``size × size`` image is encoded as a
+    Gaussian (``sigma`` in heatmap pixels) on the ``size/stride`` heatmap, centred at
+    ``u = (x - (stride - 1) / 2) / stride``; decoding takes the argmax pixel and maps it back
+    with ``x = u * stride + (stride - 1) / 2``. The error is the distance in image pixels.
+    ``mean_error`` averages it over ``num_samples`` fixed random sub-pixel keypoints: it
+    grows with the stride (about ``0.38 * stride``) and does not depend on ``sigma``, which
+    is why real decoders refine the argmax (lesson 02).
+
+    Controls: ``sigma`` (FloatSlider), ``stride`` (Dropdown 1, 2, 4, 8), ``x`` and ``y``
+    (FloatSliders, image pixels).
+
+    ``result`` keys: ``heatmap`` (``(size/stride, size/stride)`` float32), ``keypoint`` and
+    ``decoded`` (``(x, y)`` in image pixels), ``error`` (pixels), ``mean_error`` (pixels),
+    ``stride``, ``sigma``, ``size``.
+    """
+
+    def __init__(self, size: int = 64, num_samples: int = 256, seed: int = 0) -> None:
+        if size % 8:
+            raise ValueError(f"size: expected a multiple of 8 (largest stride), got {size}")
+        self.size = size
+        rng = np.random.default_rng(seed)
+        self.samples = rng.uniform(0, size - 1, size=(num_samples, 2)).astype(np.float32)
+        slider = dict(continuous_update=False, readout_format=".1f")
+        controls = {
+            "sigma": widgets.FloatSlider(
+                value=2.0, min=0.5, max=4.0, step=0.25, description="sigma", **slider
+            ),
+            "stride": widgets.Dropdown(options=[1, 2, 4, 8], value=4, description="stride"),
+            "x": widgets.FloatSlider(
+                value=29.3, min=0.0, max=size - 1, step=0.1, description="x", **slider
+            ),
+            "y": widgets.FloatSlider(
+                value=34.7, min=0.0, max=size - 1, step=0.1, description="y", **slider
+            ),
+        }
+        super().__init__(controls)
+
+    def render(self, *, sigma: float, stride: int, x: float, y: float) -> dict[str, Any]:
+        """Encode, decode and measure; see the class docstring for the keys."""
+        side = self.size // stride
+        keypoint = np.array([[x, y]], np.float32)
+        heatmap = _gaussians(_image_to_heatmap(keypoint, stride), side, side, sigma)
+        decoded = _heatmap_to_image(_argmax_decode(heatmap), stride)
+        maps = _gaussians(_image_to_heatmap(self.samples, stride), side, side, sigma)
+        errors = np.linalg.norm(
+            _heatmap_to_image(_argmax_decode(maps), stride) - self.samples, axis=1
+        )
+        return {
+            "heatmap": heatmap[0],
+            "keypoint": (float(x), float(y)),
+            "decoded": (float(decoded[0, 0]), float(decoded[0, 1])),
+            "error": float(np.linalg.norm(decoded[0] - keypoint[0])),
+            "mean_error": float(errors.mean()),
+            "stride": int(stride),
+            "sigma": float(sigma),
+            "size": self.size,
+        }
+
+    def figure(self, result: dict[str, Any]) -> Figure:
+        fig, ax = _closed_figure(3.2, 3.4)
+        edge = result["size"] - 0.5
+        ax.imshow(
+            result["heatmap"],
+            cmap="magma",
+            extent=(-0.5, edge, edge, -0.5),
+            interpolation="nearest",
+        )
+        ax.plot(*result["keypoint"], "c+", markersize=11, mew=2, label="keypoint")
+        ax.plot(*result["decoded"], "rx", markersize=8, mew=2, label="argmax")
+        ax.legend(loc="lower right", fontsize=6)
+        ax.set_title(
+            f"stride {result['stride']}, sigma {result['sigma']:g}: error "
+            f"{result['error']:.2f} px (mean {result['mean_error']:.2f})",
+            fontsize=7,
+        )
+        ax.tick_params(labelsize=6)
+        return fig
