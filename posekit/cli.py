@@ -21,7 +21,11 @@ def _course(args: argparse.Namespace) -> int:
         print("course check: OK" if not problems else f"course check: {len(problems)} problem(s)")
         return 1 if problems else 0
     results = course.run(
-        lessons=args.lessons or None, folder=args.folder, full=args.full, timeout=args.timeout
+        lessons=args.lessons or None,
+        folder=args.folder,
+        full=args.full,
+        timeout=args.timeout,
+        check_mode=args.check_mode,
     )
     return 0 if all(r.ok for r in results) else 1
 
@@ -42,6 +46,11 @@ def build_parser() -> argparse.ArgumentParser:
     course.add_argument("--folder", choices=["solutions", "notebooks"], default="solutions")
     course.add_argument("--full", action="store_true", help="full mode (default: quick)")
     course.add_argument("--timeout", type=int, default=600, help="seconds per cell")
+    course.add_argument(
+        "--check-mode",
+        choices=["student", "strict", "expect-todo"],
+        help="check mode for `run` (default: strict on solutions, expect-todo on notebooks)",
+    )
     course.set_defaults(func=_course)
 
     doctor = sub.add_parser("doctor", help="versions, threads, modes; do spconv/mediapipe work?")
