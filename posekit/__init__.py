@@ -12,7 +12,7 @@ from posekit.config import data_path, data_root, is_quick, lesson_config, setup
 __version__ = "0.1.0"
 
 _SUBMODULES = {
-    "checks", "cli", "config", "course", "datasets", "doctor", "download", "metrics",
+    "checks", "cli", "config", "course", "datasets", "doctor", "download", "metrics", "real",
     "skeletons", "synth", "viz", "widgets",
 }  # fmt: skip
 

@@ -1,0 +1,87 @@
+"""Lesson 00's checks pass the reference and catch the classic mistakes with the right hint."""
+
+import numpy as np
+import pytest
+
+from posekit import checks, skeletons
+from posekit.checks import lesson00 as L
+
+
+@pytest.fixture(autouse=True)
+def student_mode(monkeypatch):
+    monkeypatch.setenv("POSEKIT_CHECK_MODE", "student")
+    checks.reset()
+
+
+def _zero_unlabelled(kp, out):
+    return np.where(np.asarray(kp)[..., 2:] > 0, out, 0).astype(np.float32)
+
+
+def flip_without_swap(kp, width, skeleton):
+    out = np.array(kp, np.float32)
+    out[..., 0] = width - 1 - out[..., 0]
+    return _zero_unlabelled(kp, out)
+
+
+def flip_width_not_width_minus_one(kp, width, skeleton):
+    out = np.array(kp, np.float32)
+    out[..., 0] = width - out[..., 0]
+    perm = skeletons.get_skeleton(skeleton).flip_permutation()
+    return _zero_unlabelled(kp, out)[..., perm, :]
+
+
+def crop_with_half_pixel_bias(kp, center, scale, size):
+    out = np.array(kp, np.float32)
+    out[..., :2] = (out[..., :2] - np.asarray(center)) * size / (scale * 200) + size / 2
+    return _zero_unlabelled(kp, out)
+
+
+def pckh_without_head_factor(pred, gt, boxes, alpha=0.5):
+    dist = np.linalg.norm(pred - gt[..., :2], axis=-1)
+    head = np.linalg.norm(boxes[:, 1] - boxes[:, 0], axis=-1)
+    labelled = gt[..., 2] > 0
+    return 100 * ((dist <= alpha * head[:, None]) & labelled).sum(0) / labelled.sum(0)
+
+
+@pytest.mark.parametrize(
+    "check,reference",
+    [
+        (L.check_flip_keypoints, L.reference_flip_keypoints),
+        (L.check_crop_keypoints, L.reference_crop_keypoints),
+        (L.check_pckh_per_joint, L.reference_pckh_per_joint),
+    ],
+)
+def test_reference_passes(check, reference):
+    assert check(reference).status == "PASS"
+
+
+@pytest.mark.parametrize(
+    "check,wrong,hint",
+    [
+        (L.check_flip_keypoints, flip_without_swap, "not swapped"),
+        (L.check_flip_keypoints, flip_width_not_width_minus_one, "W - 1 - x"),
+        (L.check_crop_keypoints, crop_with_half_pixel_bias, "half a pixel"),
+        (L.check_pckh_per_joint, pckh_without_head_factor, "0.6 x the diagonal"),
+    ],
+)
+def test_classic_mistakes_fail_with_their_hint(check, wrong, hint, capsys):
+    result = check(wrong)
+    assert result.status == "FAIL"
+    assert hint in capsys.readouterr().out
+
+
+def test_a_handwritten_crop_matches_the_reference():
+    kp = np.zeros((1, 17, 3), np.float32)
+    kp[0, 0] = (100 + 100, 50, 2)  # the right edge of a 200-px box centred at (100, 50)
+    out = L.reference_crop_keypoints(kp, (100.0, 50.0), 1.0, 64)
+    # 100 px right of the centre = half the box = 32 crop px right of 31.5
+    np.testing.assert_allclose(out[0, 0], [63.5, 31.5, 2])
+
+
+def test_use_falls_back_to_the_reference_for_a_stub(capsys):
+    def stub(*args):
+        raise NotImplementedError
+
+    assert L.check_flip_keypoints(stub).status == "TODO"
+    assert checks.use(stub, "flip_keypoints") is L.reference_flip_keypoints
+    assert "reference" in capsys.readouterr().out
