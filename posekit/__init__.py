@@ -13,7 +13,7 @@ __version__ = "0.1.0"
 
 _SUBMODULES = {
     "checks", "cli", "config", "course", "datasets", "doctor", "download", "metrics", "real",
-    "skeletons", "synth", "viz", "widgets",
+    "sensors", "skeletons", "synth", "viz", "widgets",
 }  # fmt: skip
 
 __all__ = ["__version__", "data_path", "data_root", "is_quick", "lesson_config", "setup"]
