@@ -243,10 +243,15 @@ DERIVED: dict[str, tuple[tuple[str, ...], ...]] = {
 
 def get_skeleton(name: str | Skeleton) -> Skeleton:
     """The joint set registered as ``name`` (``coco17``, ``mpii16``, ``lsp14``,
-    ``openpose18``, ``sphp13``/``dhp19``, ``humaneva15``; short aliases accepted)."""
+    ``openpose18``, ``sphp13``/``dhp19``, ``humaneva15``, SynthPose's ``synth``; short aliases
+    accepted)."""
     if isinstance(name, Skeleton):
         return name
     key = ALIASES.get(str(name).lower(), str(name).lower())
+    if key == "synth":  # SynthPose's own 27 joints live with the body model
+        from posekit.synth.body import SYNTH_SKELETON
+
+        return SYNTH_SKELETON
     if key not in SKELETONS:
         known = ", ".join(sorted(SKELETONS) + sorted(ALIASES))
         raise KeyError(f"unknown joint set {name!r}; known: {known}")
