@@ -32,6 +32,7 @@ __all__ = [
     "DEFAULT_PERSON_COCO17",
     "Explorer",
     "GaussianExplorer",
+    "PoseCameraExplorer",
     "SkeletonExplorer",
 ]
 
@@ -383,4 +384,87 @@ class GaussianExplorer(Explorer):
             fontsize=7,
         )
         ax.tick_params(labelsize=6)
+        return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# SynthPose: pose and camera
+# ---------------------------------------------------------------------------------------------
+
+
+class PoseCameraExplorer(Explorer):
+    """Explore a SynthPose person: exercise motion, frame, camera yaw/pitch, joint set.
+
+    Controls: ``action`` (Dropdown of the 16 SPHP exercises), ``frame`` (IntSlider), ``yaw``
+    (person's facing direction in degrees, 0 = facing the camera), ``pitch`` (camera
+    elevation in degrees, positive looks down), ``joint_set`` (Dropdown).
+
+    ``result`` keys: ``image`` (``H×W×3 uint8`` with the skeleton drawn), ``keypoints``
+    (``(1, K, 3)`` in the chosen set), ``joint_set``, ``visible`` / ``occluded`` /
+    ``outside`` (counts of v = 2 / 1 / 0 joints), ``action`` (its name), ``frame``.
+    A sequence is rendered once per (action, yaw, pitch) and cached, so moving the frame
+    slider only redraws.
+    """
+
+    def __init__(self, seed: int = 0, n_frames: int = 24, size: tuple[int, int] = (192, 192)):
+        from posekit import synth
+
+        self.seed, self.n_frames, self.size = seed, n_frames, size
+        self._synth = synth
+        self._cache: dict[tuple, Any] = {}
+        actions = [(f"{i:02d} {entry[0]}", i) for i, entry in synth.ACTIONS.items()]
+        controls = {
+            "action": widgets.Dropdown(options=actions, value=10, description="exercise"),
+            "frame": widgets.IntSlider(0, 0, n_frames - 1, description="frame",
+                                       continuous_update=False),
+            "yaw": widgets.IntSlider(0, -180, 180, step=15, description="yaw °",
+                                     continuous_update=False),
+            "pitch": widgets.IntSlider(10, -10, 45, step=5, description="pitch °",
+                                       continuous_update=False),
+            "joint_set": widgets.Dropdown(options=list(SKELETONS), value="coco17",
+                                          description="joint set"),
+        }  # fmt: skip
+        super().__init__(controls)
+
+    def sequence(self, action: int, yaw: float, pitch: float):
+        """The rendered ``posekit.synth.Sequence`` for these settings (cached)."""
+        key = (action, float(yaw), float(pitch))
+        if key not in self._cache:
+            config = self._synth.SynthConfig(
+                yaw_deg=(yaw, yaw), back_prob=0.0, pitch_deg=(pitch, pitch), roll_deg=(0, 0),
+                distractors=(0, 0),
+            )  # fmt: skip
+            self._cache[key] = self._synth.sample_sequence(
+                self.seed, action_id=action, n_frames=self.n_frames, fps=12.0,
+                size=self.size, config=config,
+            )  # fmt: skip
+        return self._cache[key]
+
+    def render(self, *, action: int, frame: int, yaw: int, pitch: int, joint_set: str):
+        """Render (or reuse) the sequence and draw frame ``frame`` in ``joint_set``."""
+        seq = self.sequence(action, yaw, pitch)
+        frame = int(np.clip(frame, 0, len(seq) - 1))
+        sk = get_skeleton(joint_set)
+        kp = self._synth.synth_to(sk.name, seq.keypoints[frame])
+        v = kp[..., 2]
+        return {
+            "image": viz.draw_skeleton(seq.images[frame], kp, sk),
+            "keypoints": kp,
+            "joint_set": sk.name,
+            "visible": int((v == 2).sum()),
+            "occluded": int((v == 1).sum()),
+            "outside": int((v == 0).sum()),
+            "action": seq.action_name,
+            "frame": frame,
+        }
+
+    def figure(self, result: dict[str, Any]) -> Figure:
+        fig, ax = _closed_figure(3.0, 3.3)
+        ax.imshow(result["image"])
+        ax.set_axis_off()
+        ax.set_title(
+            f"{result['action']} frame {result['frame']}: {result['visible']} visible, "
+            f"{result['occluded']} occluded, {result['outside']} outside",
+            fontsize=7,
+        )
         return fig

@@ -122,3 +122,36 @@ def test_gaussian_explorer_exact_keypoint_on_a_pixel_centre_has_no_error():
     assert explorer.result["error"] == pytest.approx(0.0)
     assert explorer.result["decoded"] == (9.5, 1.5)
     assert explorer.figure(explorer.result).axes[0].get_title().startswith("stride 4")
+
+
+# --------------------------------------------------------------------------- PoseCameraExplorer
+
+
+@pytest.fixture(scope="module")
+def pose_explorer():
+    from posekit.widgets import PoseCameraExplorer
+
+    return PoseCameraExplorer(n_frames=8, size=(96, 96))
+
+
+def test_pose_explorer_frontal_person_is_fully_visible(pose_explorer):
+    r = pose_explorer.result
+    assert r["keypoints"].shape == (1, 17, 3) and r["action"] == "squat"
+    assert (r["visible"], r["occluded"], r["outside"]) == (17, 0, 0)
+
+
+def test_pose_explorer_profile_view_hides_the_far_side(pose_explorer):
+    pose_explorer.controls["yaw"].value = 90
+    r = pose_explorer.result
+    assert r["occluded"] >= 4  # far eye, ear, arm joints are behind the body
+    pose_explorer.controls["yaw"].value = 0
+
+
+def test_pose_explorer_frames_move_and_joint_sets_convert(pose_explorer):
+    pose_explorer.controls["action"].value = 13  # jumping jack: the arms move a lot
+    first = pose_explorer.result["keypoints"].copy()
+    pose_explorer.controls["frame"].value = 3
+    assert np.abs(pose_explorer.result["keypoints"][..., :2] - first[..., :2]).max() > 3
+    pose_explorer.controls["joint_set"].value = "mpii16"
+    assert pose_explorer.result["keypoints"].shape == (1, 16, 3)
+    assert pose_explorer.result["outside"] == 0  # SynthPose has every MPII joint
