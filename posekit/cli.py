@@ -1,4 +1,6 @@
-"""The ``posekit`` command: ``posekit course build|check|run``, ``posekit doctor``."""
+"""The ``posekit`` command: ``posekit course build|check|run``, ``posekit doctor``,
+``posekit synth single|multi|sequence`` (export SynthPose as COCO / MPII / SPHP) and
+``posekit bench synth`` (SynthPose throughput)."""
 
 from __future__ import annotations
 
@@ -36,6 +38,132 @@ def _doctor(args: argparse.Namespace) -> int:
     return doctor.report(strict=args.strict)
 
 
+def _size_arg(text: str) -> tuple[int, int]:
+    from posekit.synth.export import parse_size
+
+    try:
+        return parse_size(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _actions_arg(text: str) -> list[int]:
+    try:
+        return [int(a) for a in text.split(",") if a.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected ids like 1,5,10, got {text!r}") from None
+
+
+def add_synth_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``posekit synth`` (shared with ``data_scripts/make_synthetic.py``)."""
+    parser.add_argument(
+        "kind",
+        choices=["single", "multi", "sequence"],
+        help="person crops, multi-person scenes or SPHP exercise sequences",
+    )
+    parser.add_argument(
+        "--n",
+        type=_positive_int,
+        default=100,
+        help="images (coco/mpii) or sequences (sphp); default 100",
+    )
+    parser.add_argument(
+        "--size",
+        type=_size_arg,
+        metavar="WxH",
+        help="image size (default 128x128 / 456x256 / 640x480 by kind)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="SynthPose stream seed")
+    parser.add_argument(
+        "--format",
+        choices=["coco", "mpii", "sphp"],
+        default=None,
+        help="output layout (default: coco, sphp for sequences)",
+    )
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        help="output folder (default $POSEKIT_DATA/synthpose/FORMAT_KIND_seedS)",
+    )
+    parser.add_argument("--people", type=int, help="multi: people per scene (0 = random 1..10)")
+    parser.add_argument("--frames", type=_positive_int, help="sphp: frames per sequence (300)")
+    parser.add_argument("--fps", type=float, help="sphp: frame rate (30)")
+    parser.add_argument("--actions", type=_actions_arg, help="sphp: action ids to cycle (1..16)")
+    parser.add_argument("--camera", choices=["Master", "Slave"], help="sphp: camera folder")
+    parser.add_argument("--val-fraction", type=float, help="mpii: share of images in valid.json")
+    parser.add_argument("--image-format", choices=["jpg", "png"], help="coco/mpii images (jpg)")
+    parser.add_argument("--start", type=int, help="first sample index (to export in shards)")
+    parser.add_argument("--overwrite", action="store_true", help="write into a non-empty --out")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def synth_export_kwargs(args: argparse.Namespace) -> dict:
+    """``posekit.synth.export.export`` keyword arguments from parsed ``add_synth_arguments``."""
+    fmt = args.format or ("sphp" if args.kind == "sequence" else "coco")
+    kwargs = {"kind": args.kind, "n": args.n, "size": args.size, "seed": args.seed,
+              "format": fmt, "out_dir": args.out, "progress": not args.no_progress}  # fmt: skip
+    options = {"people": args.people, "n_frames": args.frames, "fps": args.fps,
+               "actions": args.actions, "camera": args.camera, "val_fraction": args.val_fraction,
+               "image_format": args.image_format, "start": args.start}  # fmt: skip
+    kwargs.update({k: v for k, v in options.items() if v is not None})
+    if args.overwrite:
+        kwargs["overwrite"] = True
+    return kwargs
+
+
+def _synth(args: argparse.Namespace) -> int:
+    from posekit.synth.export import export
+
+    try:
+        manifest = export(**synth_export_kwargs(args))
+    except (ValueError, FileExistsError) as err:
+        print(f"posekit synth: error: {err}", file=sys.stderr)
+        return 2
+    print(f"wrote {manifest.parent} (manifest: {manifest.name})")
+    return 0
+
+
+#: ``posekit bench synth`` rows: (bench_synth key, setting, target images/s).
+BENCH_ROWS = (
+    ("person_128", "128×128 person crops, one by one", 500),
+    ("person_128_batched", "128×128 person crops, batched (as a DataLoader gets them)", 500),
+    ("scene_456x256_5p", "456×256 scenes, 5 people", 100),
+)
+
+
+def bench_table(result: dict) -> str:
+    """The ``posekit bench synth`` table of a ``bench_synth`` result."""
+    head = ("setting", "images/s (median)", "target", "✓/✗")
+    rows = [(name, f"{result[key]:.1f}", f"{target}", "✓" if result[key] >= target else "✗")
+            for key, name, target in BENCH_ROWS]  # fmt: skip
+    widths = [max(len(r[c]) for r in (head, *rows)) for c in range(4)]
+    lines = [" | ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip()
+             for r in (head, *rows)]  # fmt: skip
+    lines.insert(1, "-|-".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from posekit.synth.bench import bench_synth
+
+    print(f"SynthPose throughput, threads forced to 1 (torch and cv2), median of "
+          f"{args.repeats} repeat(s) of {args.n} crops / {max(1, args.n // 3)} scenes")  # fmt: skip
+    result = bench_synth(n=args.n, repeats=args.repeats)
+    print(bench_table(result))
+    print("per-repeat images/s: " + "; ".join(f"{k} {v}" for k, v in result["runs"].items()))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="posekit", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -56,6 +184,16 @@ def build_parser() -> argparse.ArgumentParser:
     doctor = sub.add_parser("doctor", help="versions, threads, modes; do spconv/mediapipe work?")
     doctor.add_argument("--strict", action="store_true", help="exit 1 if anything fails")
     doctor.set_defaults(func=_doctor)
+
+    synth = sub.add_parser("synth", help="export SynthPose in COCO / MPII / SPHP layout")
+    add_synth_arguments(synth)
+    synth.set_defaults(func=_synth)
+
+    bench = sub.add_parser("bench", help="throughput benchmarks (one thread)")
+    bench.add_argument("what", choices=["synth"], help="what to measure")
+    bench.add_argument("--n", type=_positive_int, default=300, help="crops per repeat (300)")
+    bench.add_argument("--repeats", type=_positive_int, default=5, help="timed repeats (5)")
+    bench.set_defaults(func=_bench)
     return parser
 
 

@@ -43,4 +43,25 @@ def test_console_entry_point_runs():
     out = subprocess.run(
         [sys.executable, "-m", "posekit", "--help"], capture_output=True, text=True, check=True
     ).stdout
-    assert "course" in out and "doctor" in out
+    assert "course" in out and "doctor" in out and "synth" in out and "bench" in out
+
+
+def test_parser_knows_synth_and_bench():
+    parser = cli.build_parser()
+    args = parser.parse_args(
+        ["synth", "multi", "--n", "3", "--size", "64x48", "--people", "2", "--format", "mpii"]
+    )
+    kwargs = cli.synth_export_kwargs(args)
+    assert (kwargs["kind"], kwargs["n"], kwargs["size"], kwargs["format"]) == (
+        "multi",
+        3,
+        (64, 48),
+        "mpii",
+    )
+    assert kwargs["people"] == 2 and "n_frames" not in kwargs
+    assert cli.synth_export_kwargs(parser.parse_args(["synth", "sequence"]))["format"] == "sphp"
+    args = parser.parse_args(["bench", "synth", "--n", "20"])
+    assert (args.what, args.n, args.repeats) == ("synth", 20, 5)
+    for bad in (["synth", "single", "--n", "0"], ["bench", "other"], ["synth", "pairs"]):
+        with pytest.raises(SystemExit):
+            parser.parse_args(bad)
