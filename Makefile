@@ -14,7 +14,7 @@ PIP   := $(BIN)/python -m pip
 STAMP := $(VENV)/.posekit-installed
 
 # CI and quick previews: small data, one thread per notebook kernel, no display.
-TEST_ENV := POSEKIT_QUICK=1 MPLBACKEND=Agg OMP_NUM_THREADS=1 POSEKIT_THREADS=1 PYTHONHASHSEED=0
+TEST_ENV := POSEKIT_QUICK=1 MPLBACKEND=Agg OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE POSEKIT_THREADS=1 PYTHONHASHSEED=0
 NBVAL    := -p no:cacheprovider --nbval-lax --nbval-current-env --nbval-cell-timeout=$(CELL_TIMEOUT) -n $(JOBS) --dist loadscope
 
 .PHONY: help setup lab test lint course-check strip-check unit nbval-solutions nbval-notebooks \
