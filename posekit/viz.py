@@ -702,6 +702,8 @@ def show_grid(
         ax.imshow(_as_rgb(im), interpolation="nearest")
         if kps is not None:
             plot_skeleton(ax, kps[n], skeleton, markersize=8, linewidth=1.5)
+            ax.set_xlim(-0.5, im.shape[1] - 0.5)  # joints outside the image stay out of view
+            ax.set_ylim(im.shape[0] - 0.5, -0.5)
         if titles is not None:
             ax.set_title(str(titles[n]), fontsize=8)
         ax.set_axis_off()

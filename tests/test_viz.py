@@ -276,3 +276,12 @@ def test_show_grid_panels_titles_and_skeletons():
         viz.show_grid(images, keypoints=kps)
     with pytest.raises(ValueError, match="titles: "):
         viz.show_grid(images, titles=["a"])
+
+
+def test_show_grid_keeps_the_view_on_the_image_when_joints_fall_outside():
+    image = np.zeros((20, 30, 3), np.uint8)
+    kp = np.zeros((17, 3), np.float32)
+    kp[5], kp[6] = (5, 5, 2), (80, -40, 2)  # the right shoulder far outside the image
+    fig = viz.show_grid([image], keypoints=[kp], skeleton="coco17")
+    ax = fig.axes[0]
+    assert ax.get_xlim() == (-0.5, 29.5) and ax.get_ylim() == (19.5, -0.5)
