@@ -1,0 +1,64 @@
+"""Codecs: encode keypoints into training targets, decode network outputs into keypoints.
+
+As in mmpose, codecs are separate from models: a model maps images to tensors, a codec maps
+tensors to keypoints and back. Every codec follows the protocol of ``posekit.engine``:
+
+* ``encode(batch) -> dict`` of targets, from a batch of ``SynthPoseTopDown`` items
+  (``keypoints`` ``(B, K, 3)`` in input pixels, ``target_weight`` ``(B, K)``);
+* ``decode(outputs) -> (B, K, 3)`` keypoints ``(x, y, score)`` in input pixels;
+* ``loss(outputs, targets, batch) -> scalar`` (the loss functions themselves are plain
+  functions in each module).
+
+Modules: ``regression`` (DeepPose, lesson 01) and ``heatmap`` (Gaussian heatmaps and the
+argmax / quarter-offset / DARK / integral decoders, lesson 02).
+"""
+
+from posekit.codecs.heatmap import (
+    HeatmapCodec,
+    decode_argmax,
+    decode_dark,
+    decode_heatmaps,
+    decode_quarter_offset,
+    gaussian_heatmaps,
+    heatmap_mse_loss,
+    heatmap_nms,
+    heatmap_to_image,
+    image_to_heatmap,
+    integral_loss,
+    integral_regression,
+    quantization_error_curve,
+    soft_argmax,
+)
+from posekit.codecs.regression import (
+    RegressionCodec,
+    denormalize_from_box,
+    denormalize_from_input,
+    l2_loss,
+    normalize_to_box,
+    normalize_to_input,
+    smooth_l1_loss,
+)
+
+__all__ = [
+    "HeatmapCodec",
+    "RegressionCodec",
+    "decode_argmax",
+    "decode_dark",
+    "decode_heatmaps",
+    "decode_quarter_offset",
+    "denormalize_from_box",
+    "denormalize_from_input",
+    "gaussian_heatmaps",
+    "heatmap_mse_loss",
+    "heatmap_nms",
+    "heatmap_to_image",
+    "image_to_heatmap",
+    "integral_loss",
+    "integral_regression",
+    "l2_loss",
+    "normalize_to_box",
+    "normalize_to_input",
+    "quantization_error_curve",
+    "smooth_l1_loss",
+    "soft_argmax",
+]

@@ -1,0 +1,287 @@
+"""Regression codec: keypoints ↔ normalised coordinate vectors (DeepPose, lesson 01).
+
+A regression model (DeepPose: a CNN ending in a fully connected layer) outputs ``2K``
+numbers per image; the codec says what they mean. Two normalisations are provided:
+
+* **box** (the paper, Toshev & Szegedy, CVPR 2014): relative to a person box ``b`` with
+  centre ``(b_cx, b_cy)`` and size ``(b_w, b_h)``,
+  ``N(x, y; b) = ((x - b_cx) / b_w, (y - b_cy) / b_h)``; a point inside the box lands in
+  ``[-0.5, 0.5)²``. The cascade's refiners use the same formula with a box around the previous
+  estimate of one joint.
+* **input** (mmpose's ``RegressionLabel``): relative to the model's input crop of size
+  ``(W, H)``. mmpose divides by ``[W, H]``. posekit uses **pixel centres at integer
+  coordinates** (``DESIGN.md`` §4: pixel (0, 0) covers [-0.5, 0.5)², the input spans
+  [-0.5, W - 0.5)), so we divide the distance from the image's *edge*:
+  ``((x + 0.5) / W, (y + 0.5) / H)``. The input's area maps exactly onto [0, 1)²; 0 is the
+  left/top edge, 1 the right/bottom edge, and 0.5 the crop's centre ``((W - 1) / 2, ...)``.
+  mmpose's plain ``x / W`` is the same map in a convention where the image spans [0, W).
+  In posekit, "input" equals "box" with the crop as the box, plus 0.5.
+
+Both are affine, so ``denormalize_*(normalize_*(kp))`` is the identity (up to float rounding).
+
+Functions take numpy arrays or torch tensors (the result has the input's type), with
+coordinates in the last axis: ``(..., 2)`` = ``(x, y)`` or ``(..., 3)`` = ``(x, y, v)``
+(``v`` is passed through unchanged).
+
+Losses (``pred``: ``(B, 2K)`` or ``(B, K, 2)``, ``target``: ``(B, K, 2)`` normalised,
+``weight``: ``(B, K)`` target weights, e.g. 1 for labelled joints inside the crop):
+
+* ``l2_loss``: DeepPose's objective, the squared L2 distance summed over joints, averaged over
+  images.
+* ``smooth_l1_loss``: mmpose's DeepPose loss (``SmoothL1Loss`` with target weights).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+__all__ = [
+    "RegressionCodec",
+    "denormalize_from_box",
+    "denormalize_from_input",
+    "l2_loss",
+    "normalize_to_box",
+    "normalize_to_input",
+    "smooth_l1_loss",
+]
+
+MODES = ("input", "box")
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _pair_like(value, ref, arg: str):
+    """``value`` (a number, (2,) or broadcastable to ``ref[..., :2]``) with ``ref``'s type."""
+    if isinstance(ref, torch.Tensor):
+        v = torch.as_tensor(value, dtype=ref.dtype, device=ref.device)
+        v = v.expand(2) if v.ndim == 0 else v
+    else:
+        v = np.asarray(value, dtype=ref.dtype)
+        v = np.full(2, v, dtype=ref.dtype) if v.ndim == 0 else v
+    if v.shape[-1] != 2:
+        raise ValueError(f"{arg}: expected (2,) or (..., 2) of (x, y), got shape {tuple(v.shape)}")
+    return v
+
+
+def _coords(kp, arg: str = "keypoints"):
+    if isinstance(kp, torch.Tensor):
+        if not kp.is_floating_point():
+            kp = kp.float()
+    else:
+        kp = np.asarray(kp)
+        if kp.dtype.kind != "f":
+            kp = kp.astype(np.float32)
+    if kp.ndim < 1 or kp.shape[-1] not in (2, 3):
+        raise ValueError(f"{arg}: expected (..., 2) or (..., 3) of (x, y[, v]), got {kp.shape}")
+    return kp
+
+
+def _with_xy(kp, xy):
+    """``kp`` with its first two columns replaced by ``xy`` (v, if any, kept)."""
+    if kp.shape[-1] == 2:
+        return xy
+    if isinstance(kp, torch.Tensor):
+        return torch.cat([xy.to(kp.dtype), kp[..., 2:]], dim=-1)
+    return np.concatenate([xy.astype(kp.dtype, copy=False), kp[..., 2:]], axis=-1)
+
+
+def _input_size(input_size, arg: str = "input_size") -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in input_size)
+        ok = all(float(v) == int(v) for v in input_size) and w > 0 and h > 0
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ValueError(f"{arg}: expected (width, height), positive integers, got {input_size!r}")
+    return w, h
+
+
+# --------------------------------------------------------------------------- normalisation
+
+
+def normalize_to_box(kp, center, size):
+    """DeepPose's box normalisation ``N(x, y; b) = ((x - b_cx) / b_w, (y - b_cy) / b_h)``.
+
+    Args:
+        kp: ``(..., 2)`` or ``(..., 3)`` keypoints in pixels (numpy or torch).
+        center: box centre ``(b_cx, b_cy)`` in pixels, (2,) or broadcastable to
+            ``kp[..., :2]`` (e.g. ``(B, 1, 2)`` for one box per image). For a box covering
+            pixel columns ``x0..x1`` inclusive the centre is ``(x0 + x1) / 2``.
+        size: box ``(b_w, b_h)`` in pixels (the covered area: ``x1 - x0 + 1``), same shapes.
+    Returns:
+        Same shape and type as ``kp``; points inside the box lie in ``[-0.5, 0.5)²``.
+    """
+    kp = _coords(kp)
+    c, s = _pair_like(center, kp, "center"), _pair_like(size, kp, "size")
+    return _with_xy(kp, (kp[..., :2] - c) / s)
+
+
+def denormalize_from_box(kp, center, size):
+    """Inverse of ``normalize_to_box``: ``x = b_cx + u · b_w``, ``y = b_cy + v · b_h``."""
+    kp = _coords(kp)
+    c, s = _pair_like(center, kp, "center"), _pair_like(size, kp, "size")
+    return _with_xy(kp, kp[..., :2] * s + c)
+
+
+def normalize_to_input(kp, input_size):
+    """mmpose's input normalisation with integer pixel centres: ``((x + 0.5) / W, (y + 0.5) / H)``.
+
+    The input image's area ``[-0.5, W - 0.5) × [-0.5, H - 0.5)`` maps onto ``[0, 1)²``
+    (see the module docstring for why ``+ 0.5``).
+
+    Args:
+        kp: ``(..., 2)`` or ``(..., 3)`` keypoints in input pixels (numpy or torch).
+        input_size: ``(W, H)`` of the model's input.
+    Returns:
+        Same shape and type as ``kp``.
+    """
+    w, h = _input_size(input_size)
+    return normalize_to_box(kp, (-0.5, -0.5), (w, h))
+
+
+def denormalize_from_input(kp, input_size):
+    """Inverse of ``normalize_to_input``: ``x = u · W - 0.5``, ``y = v · H - 0.5``."""
+    w, h = _input_size(input_size)
+    return denormalize_from_box(kp, (-0.5, -0.5), (w, h))
+
+
+# --------------------------------------------------------------------------- losses
+
+
+def _pred_target_weight(pred, target, weight):
+    pred = torch.as_tensor(pred)
+    target = torch.as_tensor(target, dtype=pred.dtype, device=pred.device)
+    if target.ndim != 3 or target.shape[-1] != 2:
+        raise ValueError(f"target: expected (B, K, 2), got {tuple(target.shape)}")
+    pred = pred.reshape(target.shape)
+    if weight is None:
+        weight = torch.ones(target.shape[:2], dtype=pred.dtype, device=pred.device)
+    weight = torch.as_tensor(weight, dtype=pred.dtype, device=pred.device)
+    weight = weight.reshape(target.shape[:2])
+    return pred, target, weight
+
+
+def l2_loss(pred, target, weight=None) -> torch.Tensor:
+    """DeepPose's L2 loss on normalised coordinates, weighted per joint.
+
+    ``(1 / B) Σ_b Σ_k w_bk ‖pred_bk - target_bk‖²``: the paper's objective (squared distance
+    summed over joints) per image, with visibility weights so that unlabelled joints
+    (``w = 0``) do not contribute.
+
+    Args:
+        pred: ``(B, 2K)`` (the network's output) or ``(B, K, 2)``.
+        target: ``(B, K, 2)`` normalised targets (``RegressionCodec.encode``).
+        weight: ``(B, K)`` or ``(B, K, 1)`` weights; None = all ones.
+    Returns:
+        Scalar tensor.
+    """
+    pred, target, weight = _pred_target_weight(pred, target, weight)
+    return (weight * ((pred - target) ** 2).sum(-1)).sum() / target.shape[0]
+
+
+def smooth_l1_loss(pred, target, weight=None, beta: float = 1.0) -> torch.Tensor:
+    """mmpose's ``SmoothL1Loss(use_target_weight=True)`` for DeepPose.
+
+    ``F.smooth_l1_loss(pred · w, target · w, beta)`` averaged over all ``B · K · 2`` numbers
+    (the weight multiplies both sides, as mmpose). With ``beta = 1`` and normalised
+    coordinates (errors below 1) it is ``0.5 · MSE``; it grows only linearly for large errors.
+
+    Args: as ``l2_loss``; ``beta``: the L1/L2 switch point (torch's default 1).
+    Returns:
+        Scalar tensor.
+    """
+    pred, target, weight = _pred_target_weight(pred, target, weight)
+    w = weight[..., None]
+    return F.smooth_l1_loss(pred * w, target * w, beta=beta)
+
+
+# --------------------------------------------------------------------------- codec
+
+
+class RegressionCodec:
+    """Encode keypoints as normalised regression targets; decode network outputs.
+
+    Args:
+        input_size: ``(W, H)`` of the model's input crop.
+        mode: ``"input"`` (mmpose: ``((x + 0.5) / W, (y + 0.5) / H)``, in [0, 1)) or
+            ``"box"`` (the paper: ``(x - b_cx) / b_w`` with the box = the whole input crop by
+            default, centre ``((W - 1) / 2, (H - 1) / 2)``, size ``(W, H)``; in [-0.5, 0.5)).
+            ``encode`` / ``decode`` take another box through ``center`` / ``size`` (the
+            cascade's refiners).
+        loss: ``"l2"`` (DeepPose) or ``"smooth_l1"`` (mmpose), used by ``loss``.
+
+    Protocol (``posekit.engine``):
+        ``encode(batch)`` with ``batch["keypoints"]`` ``(B, K, 3)`` in input pixels and
+        optional ``batch["target_weight"]`` ``(B, K)`` → ``{"keypoints": (B, K, 2)``
+        normalised, ``"target_weight": (B, K)}`` (the batch's weight, else ``v > 0``).
+        ``decode(outputs)`` with ``outputs`` ``(B, 2K)`` or ``(B, K, 2)`` → ``(B, K, 3)``
+        ``(x, y, score)`` in input pixels; regression has no confidence, so score = 1 (as
+        mmpose). ``loss(outputs, targets, batch)`` → scalar.
+    """
+
+    def __init__(self, input_size, mode: str = "input", loss: str = "l2") -> None:
+        self.input_size = _input_size(input_size)
+        if mode not in MODES:
+            raise ValueError(f"mode: expected one of {MODES}, got {mode!r}")
+        if loss not in ("l2", "smooth_l1"):
+            raise ValueError(f"loss: expected 'l2' or 'smooth_l1', got {loss!r}")
+        self.mode, self.loss_name = mode, loss
+
+    def __repr__(self) -> str:
+        return (
+            f"RegressionCodec(input_size={self.input_size}, mode={self.mode!r}, "
+            f"loss={self.loss_name!r})"
+        )
+
+    def _box(self, center, size):
+        w, h = self.input_size
+        center = ((w - 1) / 2, (h - 1) / 2) if center is None else center
+        size = (w, h) if size is None else size
+        return center, size
+
+    def normalize(self, kp, center=None, size=None):
+        """Input-pixel keypoints ``(..., 2|3)`` → normalised (this codec's mode)."""
+        if self.mode == "input":
+            return normalize_to_input(kp, self.input_size)
+        return normalize_to_box(kp, *self._box(center, size))
+
+    def denormalize(self, kp, center=None, size=None):
+        """Normalised ``(..., 2|3)`` → input pixels (this codec's mode)."""
+        if self.mode == "input":
+            return denormalize_from_input(kp, self.input_size)
+        return denormalize_from_box(kp, *self._box(center, size))
+
+    def encode(self, batch: dict, center=None, size=None) -> dict:
+        """``{"keypoints": (B, K, 2) normalised, "target_weight": (B, K)}`` (torch)."""
+        kp = torch.as_tensor(batch["keypoints"])
+        if not kp.is_floating_point():
+            kp = kp.float()
+        if kp.ndim != 3 or kp.shape[-1] != 3:
+            raise ValueError(f"batch['keypoints']: expected (B, K, 3), got {tuple(kp.shape)}")
+        weight = batch.get("target_weight")
+        if weight is None:
+            weight = (kp[..., 2] > 0).to(kp.dtype)
+        else:
+            weight = torch.as_tensor(weight, dtype=kp.dtype, device=kp.device).reshape(kp.shape[:2])
+        target = self.normalize(kp[..., :2], center, size)
+        return {"keypoints": target, "target_weight": weight}
+
+    def decode(self, outputs, center=None, size=None) -> torch.Tensor:
+        """Network output ``(B, 2K)`` or ``(B, K, 2)`` → ``(B, K, 3)`` (x, y, 1) input pixels."""
+        out = torch.as_tensor(outputs)
+        if out.ndim == 2:
+            if out.shape[1] % 2:
+                raise ValueError(f"outputs: expected (B, 2K), got {tuple(out.shape)}")
+            out = out.reshape(out.shape[0], -1, 2)
+        if out.ndim != 3 or out.shape[-1] != 2:
+            raise ValueError(f"outputs: expected (B, 2K) or (B, K, 2), got {tuple(out.shape)}")
+        xy = self.denormalize(out, center, size)
+        return torch.cat([xy, torch.ones_like(xy[..., :1])], dim=-1)
+
+    def loss(self, outputs, targets: dict, batch: dict | None = None) -> torch.Tensor:
+        """The engine's loss: ``l2_loss`` or ``smooth_l1_loss`` on the normalised targets."""
+        fn = l2_loss if self.loss_name == "l2" else smooth_l1_loss
+        return fn(outputs, targets["keypoints"], targets["target_weight"])
