@@ -12,8 +12,8 @@ from posekit.config import data_path, data_root, is_quick, lesson_config, setup
 __version__ = "0.1.0"
 
 _SUBMODULES = {
-    "checks", "cli", "config", "course", "datasets", "doctor", "download", "metrics", "real",
-    "sensors", "skeletons", "synth", "viz", "widgets",
+    "bench", "checks", "cli", "codecs", "config", "course", "datasets", "doctor", "download",
+    "engine", "metrics", "models", "real", "sensors", "skeletons", "synth", "viz", "widgets",
 }  # fmt: skip
 
 __all__ = ["__version__", "data_path", "data_root", "is_quick", "lesson_config", "setup"]
