@@ -1,0 +1,129 @@
+"""Model cost: parameters, multiply-accumulates, and the table of published configurations.
+
+**MAC convention** (``reference/models.md`` §8): posekit reports **GMACs** = multiply-
+accumulates / 1e9, counted by ``torch.utils.flop_counter.FlopCounterMode`` on one forward
+pass and halved (it counts 2 FLOPs per MAC). Only convolutions (transposed ones at their
+*input* resolution, i.e. the true MAC count), linear layers and matrix products count;
+biases, BatchNorm, activations, pooling, LRN, resampling and element-wise ops are ignored,
+as in the reference's own counts. Papers' "GFLOPs" vary: SimpleBaseline/HRNet divide by
+1024³ and count deconvs at their output size; EfficientPose's are real FLOPs (≈ 2 × MACs);
+Lightweight OpenPose's are MACs. Quote papers with a footnote, measure with this counter.
+
+``PUBLISHED`` lists the published configurations with their reference params / GMACs; later
+lessons append to it. ``params_table()`` measures them all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+import torch
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+from posekit.models import DeepPose, DeepPoseResNet, resnet50
+
+
+def count_params(model: nn.Module, trainable_only: bool = False) -> int:
+    """Number of parameters (all, or only those with ``requires_grad``); buffers such as
+    BatchNorm running statistics are not parameters and do not count."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+def count_macs(model: nn.Module, input_shape) -> int:
+    """Multiply-accumulates of one forward pass on a zero input of ``input_shape``.
+
+    Args:
+        model: any module; run in eval mode under ``torch.no_grad`` (its mode is restored).
+        input_shape: ``(B, C, H, W)``, or ``(C, H, W)`` for batch 1.
+    Returns:
+        MACs (int) = ``FlopCounterMode`` FLOPs / 2 (conv, linear, matmul only; see module doc).
+    """
+    shape = tuple(int(s) for s in input_shape)
+    if len(shape) == 3:
+        shape = (1, *shape)
+    param = next(model.parameters(), None)
+    x = torch.zeros(shape, device=param.device if param is not None else "cpu")
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad(), FlopCounterMode(display=False) as fc:
+            model(x)
+    finally:
+        model.train(was_training)
+    return fc.get_total_flops() // 2
+
+
+class Published(NamedTuple):
+    """A published configuration: ``builder()`` makes it; references from ``models.md``."""
+
+    name: str
+    builder: Callable[[], nn.Module]
+    input_shape: tuple[int, ...]
+    reference_params: float  # millions
+    reference_gmacs: float | None
+    note: str = ""
+
+
+PUBLISHED: list[Published] = [
+    Published("DeepPose (AlexNet, K=14)", lambda: DeepPose(num_joints=14), (1, 3, 220, 220),
+              58.4, 1.09, "mitmul/deeppose re-implementation [C]; the paper says ~40M [R]"),
+    Published("DeepPose ResNet-50 (mmpose, K=16)", lambda: DeepPoseResNet(16, depth=50),
+              (1, 3, 256, 256), 23.5, 5.34, "mmpose td-reg_res50 MPII 256x256 [C]"),
+    Published("ResNet-50 classifier", resnet50, (1, 3, 224, 224), 25.557032, 4.1,
+              "torchvision resnet50 (1000 classes)"),
+]  # fmt: skip
+"""Published configurations measured by ``params_table``; lessons append theirs."""
+
+
+def params_table(entries=None, macs: bool = True, tolerance: float = 0.01) -> list[dict]:
+    """Measure every published configuration.
+
+    Args:
+        entries: ``Published`` items (default ``PUBLISHED``).
+        macs: also count MACs (one forward pass each).
+        tolerance: relative tolerance of the params check (1 %, ``DESIGN.md`` §5).
+    Returns:
+        one dict per entry: ``name``, ``params_m`` (measured, millions), ``ref_params_m``,
+        ``ok`` ("✓" when within ``tolerance``, else "✗"), ``gmacs``, ``ref_gmacs``, ``note``.
+    """
+    rows = []
+    for e in PUBLISHED if entries is None else entries:
+        model = e.builder()
+        n = count_params(model) / 1e6
+        rows.append(
+            dict(
+                name=e.name,
+                params_m=n,
+                ref_params_m=e.reference_params,
+                ok="✓" if abs(n - e.reference_params) <= tolerance * e.reference_params else "✗",
+                gmacs=count_macs(model, e.input_shape) / 1e9 if macs else None,
+                ref_gmacs=e.reference_gmacs,
+                note=e.note,
+            )
+        )
+        del model
+    return rows
+
+
+def format_params_table(rows: list[dict]) -> str:
+    """Markdown table of ``params_table`` rows."""
+
+    def num(v, fmt):
+        return "—" if v is None else format(v, fmt)
+
+    lines = [
+        "| model | params (M) | ref (M) | within 1 % | GMACs | ref GMACs |",
+        "|---|---:|---:|:-:|---:|---:|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['name']} | {r['params_m']:.3f} | {r['ref_params_m']:.3f} | {r['ok']} "
+            f"| {num(r['gmacs'], '.2f')} | {num(r['ref_gmacs'], '.2f')} |"
+        )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(format_params_table(params_table()))
