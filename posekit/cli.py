@@ -154,6 +154,8 @@ def bench_table(result: dict) -> str:
 
 
 def _bench(args: argparse.Namespace) -> int:
+    if args.what == "params":
+        return _bench_params()
     from posekit.synth.bench import bench_synth
 
     print(f"SynthPose throughput, threads forced to 1 (torch and cv2), median of "
@@ -161,6 +163,40 @@ def _bench(args: argparse.Namespace) -> int:
     result = bench_synth(n=args.n, repeats=args.repeats)
     print(bench_table(result))
     print("per-repeat images/s: " + "; ".join(f"{k} {v}" for k, v in result["runs"].items()))
+    return 0
+
+
+def _bench_params() -> int:
+    from posekit import bench
+
+    print("Published configurations: params and GMACs (MACs = FlopCounterMode FLOPs / 2)")
+    print(bench.format_params_table(bench.params_table()))
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    from posekit import config, recipes
+
+    config.setup(seed=args.seed, verbose=False)
+    out = args.out or config.data_path("runs", f"{args.model}.pt")
+    _, history, path = recipes.train_recipe(
+        args.model, out=out, epochs=args.epochs, n_train=args.n_train, n_val=args.n_val,
+        input_size=args.size, batch_size=args.batch_size, width=args.width, lr=args.lr,
+        seed=args.seed, resume=args.resume,
+    )  # fmt: skip
+    last = history.evals[-1] if history.evals else {}
+    scores = ", ".join(f"{k} {v:.1f}" for k, v in last.items() if k.startswith("PCK"))
+    print(f"checkpoint: {path}  ({scores or 'no evaluation'})")
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from posekit import recipes
+
+    result = recipes.evaluate_checkpoint(args.checkpoint, n_val=args.n_val)
+    print(f"{result['recipe']} on {result['n']} SynthPose val crops ({result['seconds']:.1f} s)")
+    print(result["pckh"].table(result["recipe"]))
+    print(f"PCK@0.2 (torso): {result['pck@0.2']:.2f} %")
     return 0
 
 
@@ -190,10 +226,31 @@ def build_parser() -> argparse.ArgumentParser:
     synth.set_defaults(func=_synth)
 
     bench = sub.add_parser("bench", help="throughput benchmarks (one thread)")
-    bench.add_argument("what", choices=["synth"], help="what to measure")
+    bench.add_argument("what", choices=["synth", "params"], help="what to measure")
     bench.add_argument("--n", type=_positive_int, default=300, help="crops per repeat (300)")
     bench.add_argument("--repeats", type=_positive_int, default=5, help="timed repeats (5)")
     bench.set_defaults(func=_bench)
+
+    train = sub.add_parser("train", help="train a lesson model on SynthPose (MPII-16 crops)")
+    train.add_argument("model", choices=["deeppose", "heatmap"])
+    train.add_argument("--epochs", type=_positive_int, default=10)
+    train.add_argument("--n-train", type=_positive_int, default=4000, help="training crops")
+    train.add_argument("--n-val", type=_positive_int, default=500, help="validation crops")
+    train.add_argument("--size", type=_positive_int, default=128, help="square input side")
+    train.add_argument("--batch-size", type=_positive_int, default=32)
+    train.add_argument("--width", type=float, help="network width (DeepPose width_mult, ...)")
+    train.add_argument("--lr", type=float, help="learning rate (default: the recipe's)")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--out", help="checkpoint file (default: $POSEKIT_DATA/runs/NAME.pt)")
+    train.add_argument("--resume", action="store_true", help="continue --out if it exists")
+    train.set_defaults(func=_train)
+
+    evaluate = sub.add_parser("eval", help="PCKh / PCK tables of a `posekit train` checkpoint")
+    evaluate.add_argument("checkpoint")
+    evaluate.add_argument(
+        "--n-val", type=_positive_int, help="validation crops (default: as trained)"
+    )
+    evaluate.set_defaults(func=_eval)
     return parser
 
 

@@ -65,3 +65,34 @@ def test_parser_knows_synth_and_bench():
     for bad in (["synth", "single", "--n", "0"], ["bench", "other"], ["synth", "pairs"]):
         with pytest.raises(SystemExit):
             parser.parse_args(bad)
+
+
+def test_train_then_eval_a_tiny_deeppose(tmp_path, capsys):
+    ckpt = tmp_path / "dp.pt"
+    argv = ["train", "deeppose", "--epochs", "1", "--n-train", "16", "--n-val", "8", "--size",
+            "48", "--batch-size", "8", "--width", "0.125", "--out", str(ckpt)]  # fmt: skip
+    assert cli.main(argv) == 0
+    trained = capsys.readouterr().out
+    assert "checkpoint:" in trained and ckpt.exists()
+    assert cli.main(["eval", str(ckpt)]) == 0
+    table = capsys.readouterr().out
+    assert "| Arch | Head |" in table and "PCK@0.2" in table
+    # the table's Mean equals what training logged for the same val crops
+    logged = float(trained.split("PCKh@0.5 ")[1].split(",")[0])
+    mean = float(table.splitlines()[3].split("|")[9])
+    assert abs(mean - logged) < 0.06
+
+
+def test_eval_refuses_a_foreign_checkpoint(tmp_path):
+    import torch
+
+    path = tmp_path / "x.pt"
+    torch.save({"model": {}}, path)
+    with pytest.raises(Exception, match="x.pt"):
+        cli.main(["eval", str(path)])
+
+
+def test_bench_params_prints_the_published_table(capsys):
+    assert cli.main(["bench", "params"]) == 0
+    out = capsys.readouterr().out
+    assert "DeepPose (AlexNet, K=14)" in out and "✗" not in out
