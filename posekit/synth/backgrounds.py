@@ -9,6 +9,7 @@ some of them skin-coloured sticks that look like limbs (hard negatives).
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 
 import cv2
@@ -93,7 +94,7 @@ def _tex_stripes(rng, h, w):
 
 def _tex_clutter(rng, h, w):
     img = _tex_gradient(rng, h, w).astype(np.uint8)
-    for u in rng.random((int(rng.integers(30, 90)), 17)):
+    for u in rng.random((int(rng.integers(30, 90)), 17)).tolist():
         _shape(img, u, scale=max(h, w) / 6)
     return cv2.GaussianBlur(img, (3, 3), 0).astype(np.float32)
 
@@ -122,9 +123,9 @@ def _tex_room(rng, h, w):
     return img.astype(np.float32)
 
 
-def _shape(img: np.ndarray, u: np.ndarray, scale: float, skin: bool = False) -> None:
-    """Draw one distractor from 16 uniforms ``u``: rectangle, ellipse, polygon, thick line or
-    a limb-like stick (``skin``)."""
+def _shape(img: np.ndarray, u: list[float], scale: float, skin: bool = False) -> None:
+    """Draw one distractor from 17 uniforms ``u`` (a list of floats): rectangle, ellipse,
+    polygon, thick line or a limb-like stick (``skin``)."""
     h, w = img.shape[:2]
     kind = 4 if skin else int(u[0] * 4)
     if skin:
@@ -138,11 +139,11 @@ def _shape(img: np.ndarray, u: np.ndarray, scale: float, skin: bool = False) -> 
     elif kind == 1:
         cv2.ellipse(img, (cx, cy), (s, max(1, int(s * u[7]))), u[8] * 180, 0, 360, col, -1)
     elif kind == 2:
-        pts = ((u[7:17].reshape(5, 2) * 2 - 1) * s + (cx, cy)).astype(np.int32)
+        pts = ((np.array(u[7:17]).reshape(5, 2) * 2 - 1) * s + (cx, cy)).astype(np.int32)
         cv2.fillConvexPoly(img, cv2.convexHull(pts), col)
     else:
-        ang = u[7] * np.pi
-        dx, dy = int(s * np.cos(ang)), int(s * np.sin(ang))
+        ang = u[7] * math.pi
+        dx, dy = int(s * math.cos(ang)), int(s * math.sin(ang))
         thick = max(1, int(s * (0.25 if kind == 4 else 0.08)))
         cv2.line(img, (cx - dx, cy - dy), (cx + dx, cy + dy), col, thick)
 
@@ -184,7 +185,7 @@ def random_background(
     """
     w, h = size
     bank = texture_bank()
-    u = rng.random(9)
+    u = rng.random(9).tolist()
     tex = bank[int(u[0] * len(bank))]
     bw, bh = BANK_SIZE
     if w > bw or h > bh:
@@ -193,13 +194,15 @@ def random_background(
         bh, bw = tex.shape[:2]
     x0, y0 = int(u[1] * (bw - w + 1)), int(u[2] * (bh - h + 1))
     crop = tex[y0 : y0 + h, x0 : x0 + w]
-    img = cv2.flip(crop, 1) if u[3] < 0.5 else crop.copy()
-    gain = (0.7 + 0.5 * u[4:7]) * (0.8 + 0.35 * u[7])
-    m = np.zeros((3, 4), np.float32)
-    m[[0, 1, 2], [0, 1, 2]] = gain
-    m[:, 3] = 40 * u[8] - 20
-    cv2.transform(img, m, dst=img)
+    k, off = 0.8 + 0.35 * u[7], 40 * u[8] - 20  # per-channel gain (0.7 + 0.5 u) k, offset
+    m = np.array([[(0.7 + 0.5 * u[4]) * k, 0.0, 0.0, off], [0.0, (0.7 + 0.5 * u[5]) * k, 0.0, off],
+                  [0.0, 0.0, (0.7 + 0.5 * u[6]) * k, off]], np.float32)  # fmt: skip
+    if u[3] < 0.5:  # flipped
+        img = cv2.flip(crop, 1)
+        cv2.transform(img, m, dst=img)
+    else:  # the gain writes a new image: no copy of the crop needed
+        img = cv2.transform(crop, m)
     n = int(rng.integers(distractors[0], distractors[1] + 1))
-    for i, ui in enumerate(rng.random((n, 17))):
+    for i, ui in enumerate(rng.random((n, 17)).tolist()):
         _shape(img, ui, scale=min(w, h) / 4, skin=i % 4 == 3)
     return img

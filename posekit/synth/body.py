@@ -272,6 +272,94 @@ _LEVELS = tuple(((s0, s1), np.array(PARENTS[s0:s1])) for s0, s1 in LEVEL_SLICES)
 _PARENT_ARR = np.array(PARENTS[1:])
 
 
+def _parent_runs() -> tuple[tuple[slice, slice], ...]:
+    """(children, parents) slice pairs covering every non-root node in tree-depth order; the
+    parents of a run are one node (a length-1 slice, broadcast) or consecutive nodes."""
+    runs, j = [], 1
+    while j < len(NODES):
+        p, k = PARENTS[j], j + 1
+        if k < len(NODES) and PARENTS[k] == p:  # siblings: one shared parent
+            while k < len(NODES) and PARENTS[k] == p:
+                k += 1
+            runs.append((slice(j, k), slice(p, p + 1)))
+        else:  # consecutive parents of consecutive children
+            while k < len(NODES) and PARENTS[k] == PARENTS[k - 1] + 1 and PARENTS[k] < j:
+                k += 1
+            runs.append((slice(j, k), slice(p, p + k - j)))
+        j = k
+    for ch, par in runs:  # every parent is computed before its children
+        assert par.stop <= ch.start and all(
+            PARENTS[c] == (par.start if par.stop - par.start == 1 else par.start + c - ch.start)
+            for c in range(ch.start, ch.stop)
+        )
+    return tuple(runs)
+
+
+_RUNS = _parent_runs()
+
+
+def _trig_selector(entries: list[list[tuple[int, str]]]) -> np.ndarray:
+    """``(27, 16)`` matrix of 0/+-1 picking the entries of a homogeneous 4x4 rotation (no
+    translation) out of the 27 products ``t0[i] * (t1[j] * t2[k])`` of ``t = (1, cos, sin)`` of
+    three angles (``entries[r]``: the signed terms of rotation entry r (row-major 3x3), each a
+    product given as three letters of ``1cs``)."""
+    sel = np.zeros((27, 16))
+    for r, terms in enumerate(entries):
+        for sign, abc in terms:
+            i, j, k = ("1cs".index(c) for c in abc)
+            sel[9 * i + 3 * j + k, 4 * (r // 3) + r % 3] = sign
+    sel[0, 15] = 1.0  # the product 1 * 1 * 1
+    return sel
+
+
+# euler_xzy(ax, az, ay) with angles ordered (x, z, y): entry = sum of sign * x (z y).
+_SEL_XZY = _trig_selector([
+    [(1, "1cc")], [(-1, "1s1")], [(1, "1cs")],
+    [(1, "csc"), (1, "s1s")], [(1, "cc1")], [(1, "css"), (-1, "s1c")],
+    [(1, "ssc"), (-1, "c1s")], [(1, "sc1")], [(1, "sss"), (1, "c1c")],
+])  # fmt: skip
+# root_rotation with angles ordered (yaw, pitch, roll): entry = sum of sign * yaw (pitch roll).
+_SEL_ROOT = _trig_selector([
+    [(1, "c1c"), (1, "sss")], [(-1, "c1s"), (1, "ssc")], [(1, "sc1")],
+    [(1, "1cs")], [(1, "1cc")], [(-1, "1s1")],
+    [(1, "css"), (-1, "s1c")], [(1, "csc"), (1, "s1s")], [(1, "cc1")],
+])  # fmt: skip
+
+
+def _trig_products(e: np.ndarray) -> np.ndarray:
+    """The 27 products ``t0[i] * (t1[j] * t2[k])`` of ``t = (1, cos, sin)`` of each angle
+    triple ``e (..., 3)``: ``(..., 27)``. Times ``_SEL_XZY`` / ``_SEL_ROOT`` they give the
+    rotation entries; the +-1 weights make that product exact (the same bits as writing each
+    entry out as ``euler_xzy`` / ``root_rotation`` do)."""
+    t = np.empty(e.shape + (3,))
+    t[..., 0] = 1.0
+    np.cos(e, out=t[..., 1])
+    np.sin(e, out=t[..., 2])
+    o = t[..., 0, :, None, None] * (t[..., 1, None, :, None] * t[..., 2, None, None, :])
+    return o.reshape(e.shape[:-1] + (27,))
+
+
+def _fk(angles: np.ndarray, root_euler: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """``forward_kinematics`` with the root orientation given as ``(B, 3)`` Euler angles and
+    the root at the origin, as homogeneous node-to-world transforms ``(B, J, 4, 4)``
+    (rotation ``[..., :3, :3]``, origin ``[..., :3, 3]``): one 4x4 product per run of nodes."""
+    b, j = angles.shape[0], len(NODES)
+    e = np.empty((b, 3 * j + 3))
+    # products are kept per row ((B, 1, K) @ (K, L)): one large 2-D product would let
+    # OpenBLAS start threads (the renderer is meant to run on one core)
+    np.matmul(angles[:, None], EULER_MAP, out=e[:, None, : 3 * j])
+    e[:, 3 * j :] = root_euler
+    o = _trig_products(e.reshape(b, j + 1, 3))
+    T = np.empty((b, j, 16))
+    np.matmul(o[:, 1:j], _SEL_XZY, out=T[:, 1:])
+    np.matmul(o[:, j, None], _SEL_ROOT, out=T[:, 0, None])
+    T = T.reshape(b, j, 4, 4)
+    T[:, 1:, :3, 3] = np.asarray(offsets)[..., 1:, :]  # local frames: rotation + rest offset
+    for ch, par in _RUNS:
+        np.matmul(T[:, par], T[:, ch], out=T[:, ch])
+    return T
+
+
 # --------------------------------------------------------------------------------------------
 # Identity: persistent body shape, face and clothing
 # --------------------------------------------------------------------------------------------
@@ -342,7 +430,10 @@ def _rgb(c) -> tuple[int, int, int]:
 def _tint(rgb, u: list[float], amount: float) -> tuple[int, int, int]:
     """``rgb`` scaled per channel by ``1 +/- amount`` and offset by +/-10 (four uniforms)."""
     off = 20 * u[3] - 10
-    return _rgb([rgb[k] * (1 + amount * (2 * u[k] - 1)) + off for k in range(3)])
+    r = rgb[0] * (1 + amount * (2 * u[0] - 1)) + off
+    g = rgb[1] * (1 + amount * (2 * u[1] - 1)) + off
+    b = rgb[2] * (1 + amount * (2 * u[2] - 1)) + off
+    return (min(255, max(0, int(r))), min(255, max(0, int(g))), min(255, max(0, int(b))))
 
 
 def _hsv_rgb(h: float, s: float, v: float) -> tuple[int, int, int]:
@@ -357,11 +448,15 @@ def _hsv_rgb(h: float, s: float, v: float) -> tuple[int, int, int]:
 def _cloth_color(u: list[float]) -> tuple[int, int, int]:
     """A clothing colour from five uniforms: a common garment colour (60 %) or any hue."""
     if u[0] < 0.6:
-        return _tint(CLOTH_COLORS[int(u[1] * len(CLOTH_COLORS))], u[1:5], 0.15)
+        return _tint(_CLOTH_L[int(u[1] * len(_CLOTH_L))], u[1:5], 0.15)
     return _hsv_rgb(u[1], 0.15 + 0.85 * u[2], 0.16 + 0.84 * u[3])
 
 
 _HAIR_CUM = tuple(np.cumsum(HAIR_P)[:-1].tolist())
+# Python-float copies of the colour tables (per-identity code works on plain floats: faster
+# than numpy on 3-vectors, and the same IEEE arithmetic).
+_SKIN_L, _HAIR_L, _CLOTH_L = SKIN_TONES.tolist(), HAIR_COLORS.tolist(), CLOTH_COLORS.tolist()
+_SHOE_L = [_CLOTH_L[i] for i in (0, 1, 2, 8, 3)]
 _STYLE_CUM = {True: (0.05, 0.3, 0.85), False: (0.2, 0.9, 0.97)}
 _TOP_CUM, _BOTTOM_CUM = (0.5, 0.7, 0.85), (0.75, 0.8, 0.9)
 _N_ID_UNIFORMS = 80
@@ -382,9 +477,10 @@ def random_identity(
     seg = {k: 0.95 + 0.1 * u[3 + i] for i, k in enumerate(SEGMENTS)}  # u[3:14]
     rad = {k: 0.85 + 0.3 * u[14 + i] for i, k in enumerate(RADII)}  # u[14:19]
     rad["torso"] = 1 + (rad["torso"] - 1) * 0.5
-    tone = u[19] * (len(SKIN_TONES) - 1)
-    lo = min(int(tone), len(SKIN_TONES) - 2)
-    skin = SKIN_TONES[lo] + (tone - lo) * (SKIN_TONES[lo + 1] - SKIN_TONES[lo])
+    tone = u[19] * (len(_SKIN_L) - 1)
+    lo = min(int(tone), len(_SKIN_L) - 2)
+    f = tone - lo
+    skin = [a + f * (b - a) for a, b in zip(_SKIN_L[lo], _SKIN_L[lo + 1], strict=True)]
     face = dict(zip(("eye_dx", "eye_dy", "nose", "mouth_w", "mouth_dy"),
                     [2 * x - 1 for x in u[20:25]], strict=True))  # fmt: skip
     return Identity(
@@ -396,7 +492,7 @@ def random_identity(
         seg=seg,
         rad=rad,
         skin=_tint(skin, [0.5 + 0.5 * (x - 0.5) for x in u[25:28]] + [u[28]], 0.04),
-        hair_color=_tint(HAIR_COLORS[bisect.bisect(_HAIR_CUM, u[29])], u[30:34], 0.1),
+        hair_color=_tint(_HAIR_L[bisect.bisect(_HAIR_CUM, u[29])], u[30:34], 0.1),
         hair_style=HAIR_STYLES[bisect.bisect(_STYLE_CUM[female], u[34])],
         eye_color=_tint((45, 35, 30), u[35:39], 0.3),
         face=face,
@@ -410,7 +506,7 @@ def random_identity(
         bottom_color2=_cloth_color(u[57:62]),
         bottom_texture=TEXTURES[bisect.bisect(_BOTTOM_CUM, u[62])],
         legwear="shorts" if u[63] < 0.25 else "trousers",
-        shoe_color=_tint(CLOTH_COLORS[(0, 1, 2, 8, 3)[int(u[64] * 5)]], u[65:69], 0.2),
+        shoe_color=_tint(_SHOE_L[int(u[64] * 5)], u[65:69], 0.2),
     )
 
 
@@ -542,34 +638,46 @@ class BodyShape:
     ell_semi: np.ndarray
     joint_radius: np.ndarray
     palette: np.ndarray
+    _local_h: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
+
+
+def _local_h(shape: BodyShape) -> np.ndarray:
+    """``(M, 4)`` homogeneous local positions ``[local, 1]`` of a shape (kept on it): the
+    rows not on the head first, then the head's (``_SPLIT_ROWS`` order) for the standard
+    rows, else ``POINTS`` order."""
+    lh = shape._local_h
+    if lh is None:
+        lh = np.ones((len(shape.local), 4))
+        split = shape.point_node is _NODE_OF_ROW and len(shape.local) == len(POINTS)
+        lh[:, :3] = shape.local[_SPLIT_ROWS] if split else shape.local
+        shape._local_h = lh
+    return lh
 
 
 def _node_offsets(idn: Identity) -> np.ndarray:
     h, s = idn.height, idn.seg
     kb = (1 - idn.head_frac) / 0.87  # body below the chin scales so that the total stays H
     v = h * kb
-    off = {
-        "pelvis": (0, 0, 0),
-        "lumbar": (0, 0.070 * v * s["torso"], -0.005 * v),
-        "chest": (0, 0.100 * v * s["torso"], 0.0),
-        "neck": (0, 0.118 * v * s["torso"], -0.010 * v),
-        "head": (0, 0.052 * v * s["neck"], 0.012 * v),
-        "left_shoulder": (0.120 * v * s["shoulders"], 0.112 * v * s["torso"], -0.010 * v),
-        "left_elbow": (0, -0.186 * v * s["upper_arm"], 0),
-        "left_wrist": (0, -0.146 * v * s["forearm"], 0),
-        "left_hip": (0.085 * v * s["hips"], 0, 0),
-        "left_knee": (0, -0.245 * v * s["thigh"], 0),
-        "left_ankle": (0, -0.246 * v * s["shank"], 0),
-    }
+    sho, hip = 0.120 * v * s["shoulders"], 0.085 * v * s["hips"]
     if idn.female:
-        off["left_shoulder"] = (off["left_shoulder"][0] * 0.94,) + off["left_shoulder"][1:]
-        off["left_hip"] = (off["left_hip"][0] * 1.05, 0, 0)
-    out = np.zeros((len(NODES), 3))
-    for name, o in off.items():
-        out[NODE_INDEX[name]] = o
-        if name.startswith("left_"):
-            out[NODE_INDEX["right_" + name[5:]]] = (-o[0], o[1], o[2])
-    return out
+        sho, hip = sho * 0.94, hip * 1.05
+    sho_y, sho_z = 0.112 * v * s["torso"], -0.010 * v
+    elbow, wrist = -0.186 * v * s["upper_arm"], -0.146 * v * s["forearm"]
+    knee, ankle = -0.245 * v * s["thigh"], -0.246 * v * s["shank"]
+    # rows in NODES order (left_* and their mirrored right_*); int 0 as in a plain zero
+    return np.array([
+        0, 0, 0,  # pelvis
+        0, 0.070 * v * s["torso"], -0.005 * v,  # lumbar
+        hip, 0, 0, -hip, 0, 0,  # hips
+        0, 0.100 * v * s["torso"], 0.0,  # chest
+        0, knee, 0, 0, knee, 0,  # knees
+        0, 0.118 * v * s["torso"], -0.010 * v,  # neck
+        sho, sho_y, sho_z, -sho, sho_y, sho_z,  # shoulders
+        0, ankle, 0, 0, ankle, 0,  # ankles
+        0, 0.052 * v * s["neck"], 0.012 * v,  # head
+        0, elbow, 0, 0, elbow, 0,  # elbows
+        0, wrist, 0, 0, wrist, 0,  # wrists
+    ], dtype=np.float64).reshape(len(NODES), 3)  # fmt: skip
 
 
 # Local positions are linear in these identity features (see ``_template_points``), so every
@@ -692,36 +800,24 @@ def _build_template() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 _RING_NODES = np.repeat([NODE_INDEX[r[1]] for r in RINGS], RING_POINTS)
 _NODE_OF_ROW, _W, _S = _build_template()
-_W2 = _W.reshape(-1, len(FEATURES))
 _RING_ANG = np.arange(RING_POINTS) * (2 * np.pi / RING_POINTS) + np.pi / RING_POINTS
 _RING_PARAM = np.array([r[2:] for r in RINGS])  # (R, 4): y, a, b, z-centre
 _FEMALE_RING = np.array([0.94, 1.0, 1.0, 0.9, 1.02, 1.06, 1.04])  # width factors per ring
 _UPPER_RING = np.array([r[0] in ("shoulder", "chest") for r in RINGS])
 
 
-def _rings(idn: Identity, v: float) -> np.ndarray:
-    """``(R * RING_POINTS, 3)`` torso ring points: ellipses of semi-axes a (x) and b (z)."""
-    y, a, b, z = _RING_PARAM.T
-    width = np.where(_UPPER_RING, idn.seg["shoulders"], idn.seg["hips"])
-    if idn.female:
-        width = width * _FEMALE_RING
-    a = a * v * width * idn.rad["torso"]
-    b = b * v * idn.rad["torso"]
-    out = np.empty((len(RINGS), RING_POINTS, 3))
-    out[..., 0] = a[:, None] * np.cos(_RING_ANG)
-    out[..., 1] = (y * v)[:, None]
-    out[..., 2] = (z * v)[:, None] + b[:, None] * np.sin(_RING_ANG)
-    return out.reshape(-1, 3)
+_RING_SLICE = slice(int(RING_ROWS_ALL[0]), int(RING_ROWS_ALL[-1]) + 1)
+assert np.array_equal(np.arange(len(POINTS))[_RING_SLICE], RING_ROWS_ALL)
 
 
 def _palette(idn: Identity) -> np.ndarray:
     skin = idn.skin
     return np.array(
-        [skin, idn.top_color, idn.bottom_color, idn.shoe_color, idn.hair_color, idn.top_color2,
-         idn.bottom_color2, (skin[0] * 0.78, skin[1] * 0.55, skin[2] * 0.55), idn.eye_color,
-         (skin[0] * 0.8, skin[1] * 0.8, skin[2] * 0.8)],
+        [*skin, *idn.top_color, *idn.bottom_color, *idn.shoe_color, *idn.hair_color,
+         *idn.top_color2, *idn.bottom_color2, skin[0] * 0.78, skin[1] * 0.55, skin[2] * 0.55,
+         *idn.eye_color, skin[0] * 0.8, skin[1] * 0.8, skin[2] * 0.8],
         dtype=np.float64,
-    )  # fmt: skip
+    ).reshape(10, 3)  # fmt: skip
 
 
 # Capsule radii (fractions of the body unit v at both ends) and their material.
@@ -757,12 +853,31 @@ def _capsules(idn: Identity, v: float, hh: float) -> tuple[np.ndarray, np.ndarra
     for key in _CAP_KEY:
         ka, kb, k, m = spec[key]
         base = _CAP_BASE.get(key, (1.0 / v, 1.0 / v))
-        rad.append((base[0] * ka * k * v, base[1] * kb * k * v))
+        rad += (base[0] * ka * k * v, base[1] * kb * k * v)
         mat.append(m)
+    return np.array(rad).reshape(-1, 2), _cached_array(mat, np.intp), _cap_on(idn.hair_style)
+
+
+_ARRAY_CACHE: dict = {}
+
+
+def _cached_array(values: list, dtype) -> np.ndarray:
+    """A shared read-only array of a few small ints (identities share their materials)."""
+    key = tuple(values)
+    arr = _ARRAY_CACHE.get(key)
+    if arr is None:
+        arr = _ARRAY_CACHE[key] = np.array(values, dtype=dtype)
+        arr.flags.writeable = False
+    return arr
+
+
+@cache
+def _cap_on(hair_style: str) -> np.ndarray:
     on = np.ones(len(CAPSULES), dtype=bool)
-    on[CAPSULE_INDEX["hair_long"]] = idn.hair_style == "long"
-    on[CAPSULE_INDEX["hair_bun"]] = idn.hair_style == "bun"
-    return np.array(rad), np.array(mat, dtype=np.intp), on
+    on[CAPSULE_INDEX["hair_long"]] = hair_style == "long"
+    on[CAPSULE_INDEX["hair_bun"]] = hair_style == "bun"
+    on.flags.writeable = False
+    return on
 
 
 def body_shape(idn: Identity) -> BodyShape:
@@ -790,11 +905,19 @@ _JR[JOINT_INDEX["head"], 1] = 0.05
 
 def _make_shape(idn: Identity) -> BodyShape:
     phi = _features(idn)
-    v, hh = phi[1], phi[2]
-    local = (_W2 @ phi).reshape(-1, 3)
-    local[RING_ROWS_ALL] = _rings(idn, v)
+    v, hh = float(phi[1]), float(phi[2])
+    # every local position is linear in the features and the two torso widths (the rings'
+    # semi-widths); two products below the size where OpenBLAS would start threads
+    s = idn.seg
+    phi14 = np.array([*phi.tolist(), phi[4] * s["shoulders"], phi[4] * s["hips"]])
+    w_o, w_h = _W_RINGS[idn.female]
+    local_h = np.empty((len(POINTS), 4))  # _SPLIT_ROWS order (see _local_h)
+    local_h[:, 3] = 1.0
+    local_h[:_N_OTHER, :3] = (w_o @ phi14).reshape(-1, 3)
+    local_h[_N_OTHER:, :3] = (w_h @ phi14).reshape(-1, 3)
+    local = np.take(local_h, _UNSPLIT, axis=0)[:, :3]
     rad, mat, on = _capsules(idn, v, hh)
-    return BodyShape(
+    shape = BodyShape(
         identity=idn,
         offsets=_node_offsets(idn),
         point_node=_NODE_OF_ROW,
@@ -802,10 +925,12 @@ def _make_shape(idn: Identity) -> BodyShape:
         cap_radius=rad,
         cap_material=mat,
         cap_on=on,
-        ell_semi=_S @ phi,
+        ell_semi=(_S2 @ phi).reshape(len(ELLIPSOIDS), 3),
         joint_radius=_JR @ phi[1:3],
         palette=_palette(idn),
     )
+    shape._local_h = local_h
+    return shape
 
 
 def segment_lengths(shape: BodyShape) -> dict[tuple[str, str], float]:
@@ -856,20 +981,97 @@ def pose_points(
     root_pos = np.array(root_pos, dtype=np.float64).reshape(b, 3)
     one = len(shapes) == 1 or all(s is shapes[0] for s in shapes)
     if one:
-        offsets, local, radius = shapes[0].offsets, shapes[0].local, shapes[0].cap_radius[None]
+        offsets, local, radius = shapes[0].offsets, _local_h(shapes[0]), shapes[0].cap_radius[None]
     else:
         offsets = np.stack([s.offsets for s in shapes])
-        local = np.stack([s.local for s in shapes])
+        local = np.stack([_local_h(s) for s in shapes])
         radius = np.stack([s.cap_radius for s in shapes])
+    T = _fk(angles, np.asarray(root_euler, dtype=np.float64).reshape(b, 3), offsets)
+    # Every point under every node's frame in one product per pose ([local, 1] @ [R^T; t]),
+    # then each point's own node picked out: a few calls instead of one 3x3 product per point.
+    j = len(NODES)
+    frames = np.ascontiguousarray(T[:, :, :3].transpose(0, 3, 1, 2)).reshape(b, 4, j * 3)
     node = shapes[0].point_node
-    rot, pos = forward_kinematics(angles, offsets, root_rotation(root_euler).reshape(b, 3, 3), 0.0)
-    pts = (rot[:, node] @ local[..., None])[..., 0] + pos[:, node]
+    if node is _NODE_OF_ROW and local.shape[-2] == len(POINTS):
+        # (local rows in _SPLIT_ROWS order) the head's rows (most of them: its surface
+        # samples) under the head frame alone, the other rows under every frame
+        o = _N_OTHER * 3 * j
+        buf = np.empty((b, o + 3 * (len(POINTS) - _N_OTHER)))
+        np.matmul(local[..., :_N_OTHER, :], frames, out=buf[:, :o].reshape(b, _N_OTHER, 3 * j))
+        np.matmul(local[..., _N_OTHER:, :], frames[:, :, _HEAD_COLS],
+                  out=buf[:, o:].reshape(b, -1, 3))  # fmt: skip
+        pts = np.take(buf, _TAKE_SPLIT, axis=1)
+    else:
+        every = np.matmul(local, frames).reshape(b, -1)
+        pts = np.take(every, _point_take(node, local.shape[-2]), axis=1)
+    pts = pts.reshape(b, -1, 3)
     if ground:
         y = pts[:, _GROUND_ROWS, 1] - radius[:, :_N_BODY_CAPS]
         root_pos[:, 1] -= y.reshape(b, -1).min(axis=1)
     pts += root_pos[:, None]
-    return pts, rot
+    return pts, T[..., :3, :3]
+
+
+def _point_take(node: np.ndarray, m: int) -> np.ndarray:
+    """Flat indices into ``(M, J * 3)`` of row m's own node columns (``(M * 3,)``)."""
+    if node is _NODE_OF_ROW and m == len(node):
+        return _TAKE_DEFAULT
+    j = len(NODES)
+    return (np.arange(m)[:, None] * (3 * j) + node[:m, None] * 3 + np.arange(3)).ravel()
 
 
 _N_BODY_CAPS = CAPSULE_INDEX["hair_long"]  # capsules that touch the floor (not hair)
 _GROUND_ROWS = CAP_ROWS[:_N_BODY_CAPS]
+
+
+_TAKE_DEFAULT = _point_take(_NODE_OF_ROW.copy(), len(POINTS))
+
+
+assert not _W[_RING_SLICE].any()  # the rings are filled in by _ring_template
+_S2 = _S.reshape(-1, len(FEATURES))
+
+
+def _ring_template(female: bool) -> tuple[np.ndarray, np.ndarray]:
+    """``_W`` with the torso rings filled in, over the features plus ``v_torso * shoulders``
+    and ``v_torso * hips`` (ring r, point p: x = a_r cos, y = y_r v, z = z_r v + b_r sin v_torso
+    with a_r = semi-width * v_torso * (shoulders or hips) * female factor), as two
+    ``(rows * 3, 14)`` blocks."""
+    f = len(FEATURES)
+    w = np.zeros((len(POINTS), 3, f + 2))
+    w[:, :, :f] = _W
+    y, a, b, z = _RING_PARAM.T
+    width = np.where(_UPPER_RING, f, f + 1)  # feature column of each ring's width
+    fem = _FEMALE_RING if female else np.ones(len(RINGS))
+    rows = np.arange(len(POINTS))[_RING_SLICE].reshape(len(RINGS), RING_POINTS)
+    for r in range(len(RINGS)):
+        w[rows[r], 0, width[r]] = a[r] * fem[r] * np.cos(_RING_ANG)
+        w[rows[r], 1, FEATURES.index("v")] = y[r]
+        w[rows[r], 2, FEATURES.index("v")] = z[r]
+        w[rows[r], 2, FEATURES.index("v_torso")] = b[r] * np.sin(_RING_ANG)
+    return w[_OTHER_ROWS].reshape(-1, f + 2), w[_HEAD_ROWS].reshape(-1, f + 2)
+
+
+_HEAD_NODE = NODE_INDEX["head"]
+_HEAD_ROWS = np.flatnonzero(_NODE_OF_ROW == _HEAD_NODE)
+_OTHER_ROWS = np.flatnonzero(_NODE_OF_ROW != _HEAD_NODE)
+_HEAD_COLS = slice(3 * _HEAD_NODE, 3 * _HEAD_NODE + 3)
+_N_OTHER = len(_OTHER_ROWS)
+_SPLIT_ROWS = np.r_[_OTHER_ROWS, _HEAD_ROWS]  # rows of POINTS in _local_h order
+_UNSPLIT = np.argsort(_SPLIT_ROWS)
+# rows * 3 * 14 < 9216 in each block: below OpenBLAS's threshold for threads in gemv
+_W_RINGS = {False: _ring_template(False), True: _ring_template(True)}
+assert max(_N_OTHER, len(_HEAD_ROWS)) * 3 * 14 < 9216
+
+
+def _take_split() -> np.ndarray:
+    """Flat indices into ``[other rows x every frame (O, J * 3), head rows (H, 3)]`` of every
+    row of ``POINTS`` (``(M * 3,)``)."""
+    j, o = len(NODES), len(_OTHER_ROWS)
+    idx = np.empty((len(POINTS), 3), np.intp)
+    idx[_OTHER_ROWS] = (np.arange(o)[:, None] * (3 * j) + _NODE_OF_ROW[_OTHER_ROWS, None] * 3
+                        + np.arange(3))  # fmt: skip
+    idx[_HEAD_ROWS] = o * 3 * j + np.arange(len(_HEAD_ROWS))[:, None] * 3 + np.arange(3)
+    return idx.ravel()
+
+
+_TAKE_SPLIT = _take_split()

@@ -73,17 +73,27 @@ _LEG_CUM = (0.55, 0.7, 0.8, 0.92)
 _N_UNIFORMS = 40
 
 
-def _arm(u: list[float], lo: int, out: np.ndarray, side: str) -> None:
+# Plain-float copies (a pose is built in a Python list: the same arithmetic, less overhead).
+_SPINE_LO_L, _SPINE_D_L = _SPINE_LO.tolist(), (_SPINE_HI - _SPINE_LO).tolist()
+_ARM_LO_L, _ARM_D_L = _ARM_LO.tolist(), (_ARM_HI - _ARM_LO).tolist()
+_LEG_LO_L, _LEG_D_L = _LEG_LO.tolist(), (_LEG_HI - _LEG_LO).tolist()
+
+
+def _arm(u: list[float], lo: int, out: list, side: str) -> None:
     mode = bisect.bisect(_ARM_CUM, u[lo])
-    v = _ARM_LO[mode] + (_ARM_HI[mode] - _ARM_LO[mode]) * np.array(u[lo + 1 : lo + 7])
+    v = [a + d * x for a, d, x in zip(_ARM_LO_L[mode], _ARM_D_L[mode], u[lo + 1 : lo + 7],
+                                      strict=True)]  # fmt: skip
     if mode == 1 and -15 < v[0] < 20:
         v[1] = max(v[1], -5.0)  # a hanging arm cannot adduct through the hip
-    out[_ARM_DOFS[side]] = v
+    for i, x in zip(_ARM_DOFS[side], v, strict=True):
+        out[i] = x
 
 
-def _legs(u: list[float], out: np.ndarray) -> None:
+def _legs(u: list[float], out: list) -> None:
     for k, side in enumerate(("left", "right")):
-        out[_LEG_DOFS[side]] = _LEG_LO + (_LEG_HI - _LEG_LO) * np.array(u[20 + 6 * k : 26 + 6 * k])
+        uk = u[20 + 6 * k : 26 + 6 * k]
+        for i, a, d, x in zip(_LEG_DOFS[side], _LEG_LO_L, _LEG_D_L, uk, strict=True):
+            out[i] = a + d * x
     fam = bisect.bisect(_LEG_CUM, u[32])
     lead, back = ("left", "right") if u[33] < 0.5 else ("right", "left")
     a, b, c = u[34], u[35], u[36]
@@ -113,12 +123,12 @@ def random_pose(rng: np.random.Generator) -> np.ndarray:
     and occlude) or raised. Spine and neck get moderate random bends and twists.
     """
     u = rng.random(_N_UNIFORMS).tolist()
-    out = np.zeros(NUM_DOFS)
-    out[:6] = _SPINE_LO + (_SPINE_HI - _SPINE_LO) * np.array(u[:6])
+    out = [a + d * x for a, d, x in zip(_SPINE_LO_L, _SPINE_D_L, u[:6], strict=True)]
+    out += [0.0] * (NUM_DOFS - 6)
     _arm(u, 6, out, "left")
     _arm(u, 13, out, "right")
     _legs(u, out)
-    return clip_pose(np.deg2rad(out))
+    return clip_pose(np.deg2rad(np.array(out)))
 
 
 # --------------------------------------------------------------------------------------------

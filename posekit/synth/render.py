@@ -25,6 +25,7 @@ convention: pixel centres at integer coordinates (``posekit`` DESIGN §4).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import cv2
@@ -144,9 +145,12 @@ class Annotations:
 # --------------------------------------------------------------------------------------------
 @dataclass
 class _Geom:
-    P: np.ndarray  # (N, M, 3) camera coordinates of every row of body.POINTS
-    z: np.ndarray  # (N, M) depth clamped at NEAR
-    uv: np.ndarray  # (N, M, 2) pixels
+    """Projected rows (``body.POINTS`` then the ``_EXT_ROWS`` copies), planar: the
+    coordinate axis before the row axis, so that elementwise work runs along long rows."""
+
+    P: np.ndarray  # (N, 3, X) camera coordinates
+    z: np.ndarray  # (N, X) depth clamped at NEAR
+    uv: np.ndarray  # (N, 2, X) pixels
     f: np.ndarray  # (N,) focal length (mean of fx, fy)
     groups: int  # G images of N / G people each
 
@@ -163,55 +167,105 @@ def _cameras(cams: list[Camera], n: int) -> tuple[np.ndarray, np.ndarray, np.nda
 
 
 def _geometry(points: np.ndarray, cams: list[Camera]) -> _Geom:
+    """Camera coordinates, depths and pixels of the rows of ``points`` followed by the
+    ``_EXT_ROWS`` copies (so that the renderer slices instead of gathering)."""
     R, t, intr = _cameras(cams, len(points))
-    P = points @ R.swapaxes(-1, -2) + t[:, None]
-    z = np.maximum(P[..., 2], NEAR)
-    uv = P[..., :2] / z[..., None] * intr[:, None, :2] + intr[:, None, 2:]
+    P = R @ np.take(points, _EXT_ROWS, axis=1).swapaxes(-1, -2)  # (N, 3, X)
+    P += t[:, :, None]
+    z = np.maximum(P[:, 2], NEAR)
+    uv = P[:, :2] / z[:, None]
+    uv *= intr[:, :2, None]
+    uv += intr[:, 2:, None]
     return _Geom(P, z, uv, 0.5 * (intr[:, 0] + intr[:, 1]), len(cams))
 
 
+_BAND_ROT = np.array([b[0] for b in BANDS])[:, None, None, None] * _CAP_ROT
+_BAND_SHIFT = np.array([b[1] for b in BANDS], np.complex128)[:, None, None, None]
+
+
 def _capsule_outlines(ends: np.ndarray, r: np.ndarray, light: np.ndarray) -> np.ndarray:
-    """Outlines ``(len(BANDS), N, C, 2 * CAP_SEG, 2)`` of 2D capsules with ends
-    ``(N, C, 2, 2)``, end radii ``(N, C, 2)`` and light directions ``(N, 1)`` (complex);
-    band k is shrunk by ``BANDS[k][0]`` and shifted towards the light by ``BANDS[k][1]`` mean
-    radii. (2D points as complex numbers.)"""
-    z = ends[..., 0] + 1j * ends[..., 1]  # (N, C, 2)
+    """Outlines ``(len(BANDS), N, C, 2 * CAP_SEG, 2)`` of 2D capsules with ends ``z (N, C, 2)``
+    and light directions ``(N, 1)`` (complex), end radii ``(N, C, 2)``; band k is shrunk by
+    ``BANDS[k][0]`` and shifted towards the light by ``BANDS[k][1]`` mean radii. (2D points as
+    complex numbers.)"""
+    z = ends
     d = z[..., 1] - z[..., 0] + 1e-4  # never zero: an end-on capsule is a circle
     u = d / np.abs(d)
-    radial = (r[..., _CAP_END] * u[..., None]) * _CAP_ROT  # (N, C, 2m)
-    centre = z[..., _CAP_END]
-    perp = ((light * u.conjugate()).imag * 0.5 * (r[..., 0] + r[..., 1]) * 1j * u)[..., None]
-    out = np.empty((len(BANDS),) + radial.shape, complex)
-    for k, (scale, shift) in enumerate(BANDS):
-        out[k] = centre + scale * radial + shift * perp
+    # band k: centre + u * (scale_k * r * rot + 1j * shift_k * mean radius * (light . normal))
+    # (all in complex arithmetic: mixed real / complex operands make numpy buffer casts)
+    rc = r.astype(np.complex128)
+    p = light * u.conjugate()
+    p -= p.conjugate()  # 2j * (light . normal)
+    p *= 0.25 * (rc[..., 0] + rc[..., 1])
+    out = np.empty((len(BANDS),) + r.shape[:-1] + (len(_CAP_END),), np.complex128)
+    np.multiply(rc[..., _CAP_END], _BAND_ROT, out=out)  # (len(BANDS), N, C, 2m)
+    out += p[..., None] * _BAND_SHIFT
+    out *= u[..., None]
+    out += z[..., _CAP_END]
     return out.view(np.float64).reshape(out.shape + (2,))
-
-
-def _band_sets(pts: np.ndarray, light: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Shadow and lit point sets ``(2, N, H, S, 2)`` of hull point sets ``pts (N, H, S, 2)``
-    (the lit one shrunk towards the centroid and shifted to the light ``(N, 2)``) and the
-    half sizes ``(N, H)``."""
-    centre = pts.sum(-2, keepdims=True) * (1.0 / pts.shape[-2])
-    ext = np.abs(pts - centre).max(axis=(-2, -1), keepdims=True)
-    out = np.empty((2,) + pts.shape)
-    out[0] = pts
-    out[1] = 0.8 * pts + (0.2 * centre + 0.12 * ext * light[:, None, None])
-    return out, ext[..., 0, 0]
 
 
 # Print layouts: blob positions in the torso frame (fractions), picked by identity.
 _PRINTS = np.random.default_rng(0x5EED).uniform(-0.42, 0.42, (64, 10, 2))
 _STRIPES = np.arange(6) / 6.0  # stripe starts along the torso, fractions of the span
 _HULL_ROWS = np.stack(B.HULL_ROWS)  # (3, R)
+_NF = len(B.FEATURE_ROWS)
+_FEATURE_BOTH = np.r_[B.FEATURE_ROWS, B.FEATURE_NORMAL_ROWS]
+_BODY_AXES = B.ELL_AXIS_ROWS[BODY_ELLS]  # (E', 3)
+_BODY_CENTRES = B.ELL_ROWS[BODY_ELLS]
+_ELL_ROWS4 = np.c_[_BODY_CENTRES, _BODY_AXES]  # (E', 4): centre, then the 3 semi-axis tips
+# The renderer projects every row of body.POINTS followed by copies of the rows it uses in
+# groups, so that each group is a slice: torso hull rings (3, R), capsule ends (C, 2), face
+# features and their normal tips (2 * F), body ellipsoid centres and axis tips (E', 4).
+_M = len(B.POINTS)
+_X_HULL = _M
+_X_CAP = _X_HULL + _HULL_ROWS.size
+_X_FEAT = _X_CAP + B.CAP_ROWS.size
+_X_ELL = _X_FEAT + _FEATURE_BOTH.size
+_X_END = _X_ELL + _ELL_ROWS4.size
+_EXT_ROWS = np.r_[np.arange(_M), _HULL_ROWS.ravel(), B.CAP_ROWS.ravel(), _FEATURE_BOTH,
+                  _ELL_ROWS4.ravel()]  # fmt: skip
+_SURF = slice(int(B.SURFACE_ROWS[0, 0]), int(B.SURFACE_ROWS[-1, -1]) + 1)  # head skin, hair cap
+assert np.array_equal(np.arange(_M)[_SURF], B.SURFACE_ROWS.ravel()) and _SURF.stop == _M
+# The hull point sets, one slice of rows: head skin and hair-cap samples (the last rows of
+# POINTS), then the torso hull rings: set k is _SETS[k]:_SETS[k + 1].
+_SET_LEN = [B.SURFACE_ROWS.shape[1]] * 2 + [_HULL_ROWS.shape[1]] * 3
+_SETS = np.r_[0, np.cumsum(_SET_LEN)]
+_BLOCK = slice(_SURF.start, _X_CAP)
+assert _BLOCK.stop - _BLOCK.start == _SETS[-1]
+
+
+def _stripe_coefficients() -> np.ndarray:
+    """``(4, 2, S * 4, 3)``: the corners of the stripe quads (set 0: stripes along the torso,
+    set 1: the crossing stripes of checks) as ``[1, a, b] @ [bottom; up; across]`` with
+    ``(1, a, b) = C[0] + width * C[1] + k_across * C[2] + k_up * C[3]``, where ``width`` is the
+    stripe width and ``k_across``, ``k_up`` scale the quads' half lengths."""
+    s = np.repeat(_STRIPES, 4)  # stripe start of every corner
+    e = np.tile([0.0, 0.0, 1.0, 1.0], len(_STRIPES))  # corner at the start / end of a stripe
+    g = np.tile([-1.0, 1.0, 1.0, -1.0], len(_STRIPES))  # corner on either side
+    c = np.zeros((4, 2, len(s), 3))
+    c[0, :, :, 0] = 1.0  # bottom
+    # stripes: origin bottom - 0.2 up, span 1.4 up, side across * k_across
+    c[0, 0, :, 1] = -0.2 + 1.4 * s
+    c[1, 0, :, 1] = 1.4 * e
+    c[2, 0, :, 2] = g
+    # checks: origin bottom + 0.5 up - across, span 2 across, side up * k_up
+    c[0, 1, :, 1] = 0.5
+    c[0, 1, :, 2] = -1.0 + 2.0 * s
+    c[1, 1, :, 2] = 2.0 * e
+    c[3, 1, :, 1] = g
+    return c
+
+
+_STRIPE_C = (  # stripes, checks: (4 * corners, 3): coefficients of (1, width, k_across, k_up)
+    _stripe_coefficients()[:, :1].reshape(-1, 3),
+    _stripe_coefficients().reshape(-1, 3),
+)
 
 
 # --------------------------------------------------------------------------------------------
 # Drawing
 # --------------------------------------------------------------------------------------------
-def _fx(pts: np.ndarray) -> np.ndarray:
-    return np.rint(pts * ONE).astype(np.int32)
-
-
 def _stack(arrays: list[np.ndarray]) -> np.ndarray:
     return arrays[0][None] if len(arrays) == 1 else np.stack(arrays)
 
@@ -227,18 +281,28 @@ class _Lights:
     @classmethod
     def make(cls, lights: list[Light], shapes: list[B.BodyShape]) -> _Lights:
         rep = len(shapes) // len(lights)
-        par = np.array([(*li.direction, li.ambient, li.intensity) for li in lights])
-        if rep > 1:
-            par = np.repeat(par, rep, axis=0)
-        l2 = par[:, :2] / np.sqrt(par[:, :1] ** 2 + par[:, 1:2] ** 2)
-        amb, inten = par[:, 2, None, None], par[:, 3, None, None]
-        base = _stack([s.palette for s in shapes]) * inten
+        par = []
+        for li in lights:
+            dx, dy = li.direction
+            n = math.sqrt(dx * dx + dy * dy)
+            par += [(dx / n, dy / n, li.ambient, li.intensity)] * rep
+        par = np.array(par)
+        base = _stack([s.palette for s in shapes]) * par[:, 3, None, None]
         cols = np.empty((len(shapes), 3) + base.shape[1:])
-        cols[:, 0], cols[:, 1], cols[:, 2] = base * amb, base, base + (255 - base) * 0.28
-        return cls(l2, np.minimum(cols + 0.5, 255).astype(np.int32).tolist())
+        np.multiply(base, par[:, 2, None, None], out=cols[:, 0])
+        cols[:, 1] = base
+        np.subtract(255.0, base, out=cols[:, 2])
+        cols[:, 2] *= 0.28
+        cols[:, 2] += base
+        cols += 0.5
+        np.minimum(cols, 255.0, out=cols)
+        return cls(np.ascontiguousarray(par[:, :2]), cols.astype(np.int32).tolist())
 
 
 _ITEM_CACHE: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+_ONE_TABLE = (
+    [[0, 0, i] for i in range(len(B.CAPSULES))] + [[1, 0, h] for h in range(3)] + [[2, 0, 0]]
+)
 
 
 def _item_table(n: int, groups: int) -> tuple[np.ndarray, np.ndarray]:
@@ -253,11 +317,28 @@ def _item_table(n: int, groups: int) -> tuple[np.ndarray, np.ndarray]:
     return _ITEM_CACHE[key]
 
 
+def _item_depth() -> np.ndarray:
+    """``(M, C + 3 + 1)``: depth of every drawing item as weights of the point depths (capsule:
+    mean of its ends, torso hull: mean of its rings, head: its centre), in ``_item_table``
+    order."""
+    w = np.zeros((_X_END, len(B.CAPSULES) + len(B.HULL_ROWS) + 1))
+    for c, (a, b) in enumerate(B.CAP_ROWS):
+        w[a, c] += 0.5
+        w[b, c] += 0.5
+    for h, rows in enumerate(B.HULL_ROWS):
+        w[rows, len(B.CAP_ROWS) + h] = 1.0 / len(rows)
+    w[_HEAD, -1] = 1.0
+    return w
+
+
+_ITEM_DEPTH = _item_depth()
+
+
 class _Painter:
     """Paints the primitives of all people, far to near within each image.
 
     The geometry is prepared with vectorised numpy over all people and primitives; the paint
-    loop only makes OpenCV calls on precomputed fixed-point arrays."""
+    loop only makes OpenCV calls on precomputed fixed-point arrays and plain Python values."""
 
     def __init__(self, imgs: list, shapes, g: _Geom, lights: _Lights, antialias: bool):
         self.imgs, self.shapes, self.g, self.n = imgs, shapes, g, len(shapes)
@@ -267,195 +348,231 @@ class _Painter:
         self.idn = [s.identity for s in shapes]
         self._prepare_capsules()
         self._prepare_hulls()
-        self._prepare_head()
 
     def _prepare_capsules(self) -> None:
-        g = self.g
-        ends, z = g.uv[:, B.CAP_ROWS], g.z[:, B.CAP_ROWS]  # (N, C, 2, 2), (N, C, 2)
-        r = g.f[:, None, None] * _stack([s.cap_radius for s in self.shapes]) / z
-        light = (self.l2[:, 0] + 1j * self.l2[:, 1])[:, None]
-        self.cap_fx = _fx(_capsule_outlines(ends, r, light))
-        ra, rb = r[..., 0, None], r[..., 1, None]
-        self.cap_lo = np.minimum(ends[:, :, 0] - ra, ends[:, :, 1] - rb)
-        self.cap_hi = np.maximum(ends[:, :, 0] + ra, ends[:, :, 1] + rb)
-        self.cap_z = 0.5 * (z[..., 0] + z[..., 1])
-        rmax = np.maximum(r[..., 0], r[..., 1])
-        self.cap_bands = ((rmax >= 2.0).astype(int) + (rmax >= 4.0)).tolist()
-        zc = g.P[:, B.CAP_ROWS, 2]
-        front = np.minimum(zc[..., 0], zc[..., 1]) > NEAR
+        """Outlines, boxes, sizes and flags of the capsules. Drawing geometry is kept in
+        fixed-point units (``uv16``: pixels * ONE, an exact scaling)."""
+        g, n = self.g, self.n
+        c = len(B.CAPSULES)
+        self.uv16 = uv16 = g.uv * float(ONE)  # (N, 2, X)
+        e = uv16[:, :, _X_CAP:_X_FEAT].reshape(n, 2, c, 2)  # x / y of (capsule, end)
+        z = g.z[:, _X_CAP:_X_FEAT].reshape(n, c, 2)
+        r = (g.f * float(ONE))[:, None, None] * _stack([s.cap_radius for s in self.shapes]) / z
+        ends = np.empty((n, c, 2), np.complex128)
+        ends.real, ends.imag = e[:, 0], e[:, 1]
+        outlines = _capsule_outlines(ends, r, self.l2.view(np.complex128))
+        self.cap_fx = np.rint(outlines).astype(np.int32)
+        lo, hi = e - r[:, None], e + r[:, None]
+        self.cap_lo = np.minimum(lo[..., 0], lo[..., 1])  # (N, 2, C)
+        self.cap_hi = np.maximum(hi[..., 0], hi[..., 1])
+        self.cap_r = r.tolist()
+        front = np.minimum(z[..., 0], z[..., 1]) > NEAR
         self.cap_on = _stack([s.cap_on for s in self.shapes]) & front
         self.cap_draw = self.cap_on.tolist()
-        self.cap_mat = _stack([s.cap_material for s in self.shapes]).tolist()
+        self.cap_mat = [s.cap_material.tolist() for s in self.shapes]
 
     def _prepare_hulls(self) -> None:
-        self.hull_uv = self.g.uv[:, _HULL_ROWS]  # (N, 3, R, 2)
-        self.hull_z = self.g.z[:, _HULL_ROWS].sum(-1) * (1.0 / _HULL_ROWS.shape[1])
-        sets, ext = _band_sets(self.hull_uv, self.l2)
-        self.hull_fx = _fx(sets)
-        self.hull_big = (ext > 4).tolist()
-
-    def _prepare_head(self) -> None:
+        """The convex point sets (head skin, hair cap, 3 torso hulls) in one pass: boxes,
+        shadow and lit polygons (fixed point), sizes."""
         g = self.g
-        surf = g.uv[:, B.SURFACE_ROWS]  # (N, 2, S, 2): head skin, hair cap
-        self.head_lo, self.head_hi = surf.min(2), surf.max(2)
-        sets, _ = _band_sets(surf, self.l2)
-        self.head_fx = _fx(sets)
-        self.head_px = (self.head_hi[:, 0, 1] - self.head_lo[:, 0, 1]).tolist()
-        self.head_z = g.z[:, _HEAD]
-        fwd, head = g.P[:, _NOSE] - g.P[:, _HEAD], g.P[:, _HEAD]
+        self.sets = blk = self.uv16[:, :, _BLOCK]  # (N, 2, rows): x / y of every set's points
+        lo = np.minimum.reduceat(blk, _SETS[:-1], axis=-1)  # (N, 2, 5)
+        hi = np.maximum.reduceat(blk, _SETS[:-1], axis=-1)
+        self.head_lo, self.head_hi, self.hull_lo, self.hull_hi = (
+            lo[..., :2],
+            hi[..., :2],
+            lo[..., 2:],
+            hi[..., 2:],
+        )
+        size = hi - lo
+        ext = 0.5 * np.maximum(size[:, 0], size[:, 1])  # (N, 5)
+        shift = 0.1 * (lo + hi) + (0.12 * ext)[:, None] * self.l2[:, :, None]
+        sets = np.empty((2,) + blk.shape)  # shadow; lit: shrunk to the box centre, to the light
+        sets[0] = blk
+        np.multiply(blk, 0.8, out=sets[1])
+        sets[1] += np.repeat(shift, _SET_LEN, axis=-1)
+        np.rint(sets, out=sets)
+        self.set_fx = sets.transpose(0, 1, 3, 2).astype(np.int32, order="C")  # (2, N, rows, 2)
+        self.hull_big = (ext[:, 2:] > 4 * ONE).tolist()
+        self.head_px = ((hi[:, 1, 0] - lo[:, 1, 0]) * (1.0 / ONE)).tolist()
+        head = g.P[:, :, _HEAD]
+        fwd = g.P[:, :, _NOSE] - head
         facing = fwd[:, 0] * head[:, 0] + fwd[:, 1] * head[:, 1] + fwd[:, 2] * head[:, 2] < 0
         self.facing = facing.tolist()
+        self._faces = None
+
+    def polygons(self, n: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Shadow and lit convex polygons of set k (0 skin, 1 hair cap, 2.. torso hulls)."""
+        a, b = _SETS[k], _SETS[k + 1]
+        return cv2.convexHull(self.set_fx[0, n, a:b]), cv2.convexHull(self.set_fx[1, n, a:b])
+
+    def pattern_frame(self, n: int, h: int) -> list[float]:
+        """``[bottom x, y, up x, y, across x, y]`` (pixels) of torso hull h of person n: the
+        mean of its bottom ring, top ring minus bottom, and the width of its middle ring."""
+        k = B.RING_POINTS
+        xs, ys = self.sets[n, :, _SETS[2 + h] : _SETS[3 + h]].tolist()  # 3 rings, fixed point
+        inv = 1.0 / (k * ONE)
+        bx, by = sum(xs[-k:]) * inv, sum(ys[-k:]) * inv
+        ux, uy = sum(xs[:k]) * inv - bx, sum(ys[:k]) * inv - by
+        ax, ay = (xs[k] - xs[k + k // 2]) * (1.0 / ONE), (ys[k] - ys[k + k // 2]) * (1.0 / ONE)
+        return [bx, by, ux, uy, ax, ay]
+
+    def face(self, n: int) -> tuple[list, list, list]:
+        """Face features of person n: visible flags, fixed-point and float pixels."""
+        if self._faces is None and self.n == 1:  # one person: plain Python, same arithmetic
+            g = self.g
+            px, py, pz = g.P[0][:, _X_FEAT:_X_ELL].tolist()
+            vis = []
+            for i in range(_NF):
+                x, y, z = px[i], py[i], pz[i]
+                dot = x * (px[_NF + i] - x) + y * (py[_NF + i] - y) + z * (pz[_NF + i] - z)
+                vis.append(dot < -0.15 * 0.01 * math.sqrt(x * x + y * y + z * z))
+            xs, ys = self.uv16[0][:, _X_FEAT : _X_FEAT + _NF].tolist()
+            q16 = [[round(x), round(y)] for x, y in zip(xs, ys, strict=True)]
+            xs, ys = g.uv[0][:, _X_FEAT : _X_FEAT + _NF].tolist()
+            self._faces = [vis], [q16], [[[x, y] for x, y in zip(xs, ys, strict=True)]]
+        if self._faces is None:  # all people at once
+            g = self.g
+            both = g.P[:, :, _X_FEAT:_X_ELL]
+            p, q = both[:, :, :_NF], both[:, :, _NF:]
+            pq = p * (q - p)  # feature . normal
+            pp = p * p
+            dot = pq[:, 0] + pq[:, 1] + pq[:, 2]
+            vis = dot < -0.15 * 0.01 * np.sqrt(pp[:, 0] + pp[:, 1] + pp[:, 2])
+            feat = slice(_X_FEAT, _X_FEAT + _NF)
+            q16 = np.rint(self.uv16[:, :, feat]).astype(np.int32).transpose(0, 2, 1)
+            self._faces = vis.tolist(), q16.tolist(), g.uv[:, :, feat].transpose(0, 2, 1).tolist()
+        vis, q, uv = self._faces
+        return vis[n], q[n], uv[n]
 
     def items(self) -> list[list[int]]:
         """[kind, person, primitive] grouped by image, far to near within an image; kind 0
         capsule, 1 torso hull, 2 head."""
         table, image = _item_table(self.n, self.g.groups)
-        depth = np.concatenate([self.cap_z, self.hull_z, self.head_z[:, None]], 1).ravel()
+        depth = (self.g.z[:, None] @ _ITEM_DEPTH).ravel()  # per row: no BLAS threads
+        if self.n == 1:  # the same stable order as lexsort, in plain Python
+            d = (-depth).tolist()
+            rows = _ONE_TABLE
+            return [rows[i] for i in sorted(range(len(d)), key=d.__getitem__)]
         return table[np.lexsort((-depth, image))].tolist()
 
     def paint(self) -> None:
+        """Thin capsules (< 2 px) get one flat band, medium ones two, thick ones three."""
+        imgs, cols = self.imgs, self.cols
+        cap_draw, cap_mat, cap_r = self.cap_draw, self.cap_mat, self.cap_r
+        c = len(B.CAPSULES)
+        p0, p1, p2 = (list(a) for a in self.cap_fx.reshape(3, self.n * c, -1, 2))
+        lt, line8, fill = self.lt, cv2.LINE_8, cv2.fillConvexPoly
         for kind, n, p in self.items():
             if kind == 0:
-                if self.cap_draw[n][p]:
-                    self.capsule(n, p)
+                if cap_draw[n][p]:
+                    img, col, mat, i = imgs[n], cols[n], cap_mat[n][p], n * c + p
+                    ra, rb = cap_r[n][p]  # fixed-point units
+                    rmax = ra if ra > rb else rb
+                    if rmax < 2.0 * ONE:
+                        fill(img, p0[i], col[1][mat], lt, SHIFT)
+                    else:
+                        fill(img, p0[i], col[0][mat], lt, SHIFT)
+                        fill(img, p1[i], col[1][mat], line8, SHIFT)
+                        if rmax >= 4.0 * ONE:
+                            fill(img, p2[i], col[2][mat], line8, SHIFT)
             elif kind == 1:
                 self.hull(n, p)
             else:
                 self.head(n)
 
-    def capsule(self, n: int, c: int) -> None:
-        """Thin capsules (< 2 px) get one flat band, medium ones two, thick ones three."""
-        img, col, mat, bands = self.imgs[n], self.cols[n], self.cap_mat[n][c], self.cap_bands[n][c]
-        polys = self.cap_fx[:, n, c]
-        cv2.fillConvexPoly(img, polys[0], col[1 if bands == 0 else 0][mat], self.lt, SHIFT)
-        if bands:
-            cv2.fillConvexPoly(img, polys[1], col[1][mat], cv2.LINE_8, SHIFT)
-            if bands == 2:
-                cv2.fillConvexPoly(img, polys[2], col[2][mat], cv2.LINE_8, SHIFT)
-
     def hull(self, n: int, h: int) -> None:
         img, mat, col = self.imgs[n], HULL_MATERIAL[h], self.cols[n]
-        inner = cv2.convexHull(self.hull_fx[1, n, h])
-        cv2.fillConvexPoly(img, cv2.convexHull(self.hull_fx[0, n, h]), col[0][mat], self.lt, SHIFT)
+        outer, inner = self.polygons(n, 2 + h)
+        cv2.fillConvexPoly(img, outer, col[0][mat], self.lt, SHIFT)
         cv2.fillConvexPoly(img, inner, col[1][mat], cv2.LINE_8, SHIFT)
         idn = self.idn[n]
         texture = idn.bottom_texture if mat == B.BOTTOM else idn.top_texture
         if texture != "plain" and self.hull_big[n][h]:
             color = col[1][B.TOP2 if mat == B.TOP else B.BOTTOM2]
-            _Pattern(img, self.hull_uv[n, h], idn).draw(inner, texture, color)
+            _pattern(img, inner, self.pattern_frame(n, h), idn, texture, color)
 
     def head(self, n: int) -> None:
         img, col, facing = self.imgs[n], self.cols[n], self.facing[n]
         order = (0,) if self.idn[n].hair_style == "none" else ((1, 0) if facing else (0, 1))
         for e in order:
             mat = B.SKIN if e == 0 else B.HAIR
-            cv2.fillConvexPoly(img, cv2.convexHull(self.head_fx[0, n, e]), col[0][mat], self.lt,
-                               SHIFT)  # fmt: skip
-            cv2.fillConvexPoly(img, cv2.convexHull(self.head_fx[1, n, e]), col[1][mat],
-                               cv2.LINE_8, SHIFT)  # fmt: skip
+            outer, inner = self.polygons(n, e)
+            cv2.fillConvexPoly(img, outer, col[0][mat], self.lt, SHIFT)
+            cv2.fillConvexPoly(img, inner, col[1][mat], cv2.LINE_8, SHIFT)
         if facing and self.head_px[n] >= 8:
-            _Face(img, self.g, n, self.head_px[n], col).draw()
+            _face(img, *self.face(n), self.head_px[n], col)
 
 
-class _Pattern:
-    """A clothing pattern on one torso hull, anchored to the torso frame (moves with it)."""
-
-    def __init__(self, img: np.ndarray, ring: np.ndarray, idn: B.Identity) -> None:
-        self.img, self.idn = img, idn
-        k = B.RING_POINTS
-        self.bottom = ring[-k:].sum(0) * (1.0 / k)
-        self.up = ring[:k].sum(0) * (1.0 / k) - self.bottom
-        self.across = ring[k] - ring[k + k // 2]
-
-    def draw(self, poly: np.ndarray, texture: str, color) -> None:
-        """Draw on a copy of the polygon's bounding box, paste back through its mask."""
-        x, y, w, h = cv2.boundingRect(poly)
-        x0, y0 = max(x >> SHIFT, 0), max(y >> SHIFT, 0)
-        roi = self.img[y0 : ((y + h) >> SHIFT) + 2, x0 : ((x + w) >> SHIFT) + 2]
-        if roi.size == 0:
-            return
-        off = (-(x0 << SHIFT), -(y0 << SHIFT))
-        tmp = roi.copy()
-        if texture == "noise":
-            self._blobs(tmp, off, color)
-        else:
-            cv2.fillPoly(tmp, list(_fx(self._stripes(texture == "checks"))), color, cv2.LINE_8,
-                         SHIFT, off)  # fmt: skip
-        mask = np.zeros(roi.shape[:2], np.uint8)
-        cv2.fillPoly(mask, [poly], 1, cv2.LINE_8, SHIFT, off)
-        np.copyto(roi, tmp, where=mask.view(bool)[..., None])
-
-    def _stripes(self, checks: bool) -> np.ndarray:
-        """Quads ``(S, 4, 2)`` of horizontal stripes (and vertical ones for checks)."""
-        up, across, bottom = self.up, self.across, self.bottom
-        lu, la = np.sqrt(up @ up), np.sqrt(across @ across)
+def _pattern(img: np.ndarray, poly: np.ndarray, frame: list[float], idn: B.Identity,
+             texture: str, color) -> None:  # fmt: skip
+    """A clothing pattern on one torso hull (polygon ``poly``), anchored to the torso frame
+    ``frame`` (bottom, up, across; see ``_Painter.pattern_frame``) so that it moves with it.
+    Drawn on a copy of the polygon's bounding box, pasted back through its mask."""
+    x, y, w, h = cv2.boundingRect(poly)
+    x0, y0 = max(x >> SHIFT, 0), max(y >> SHIFT, 0)
+    roi = img[y0 : ((y + h) >> SHIFT) + 2, x0 : ((x + w) >> SHIFT) + 2]
+    if roi.size == 0:
+        return
+    off = (-(x0 << SHIFT), -(y0 << SHIFT))
+    tmp = roi.copy()
+    bx, by, ux, uy, ax, ay = frame
+    if texture == "noise":
+        centres = (_PRINTS[idn.print_layout] @ np.array(((ax, ay), (ux, uy)))).tolist()
+        cx, cy = bx + 0.5 * ux, by + 0.5 * uy
+        r = int(max(1.0, 0.09 * math.sqrt(abs(ux * ay - uy * ax))) * ONE)
+        for px, py in centres:
+            c = (round((cx + px) * ONE) + off[0], round((cy + py) * ONE) + off[1])
+            cv2.circle(tmp, c, r, color, -1, cv2.LINE_8, SHIFT)
+    else:
+        lu, la = math.sqrt(ux * ux + uy * uy), math.sqrt(ax * ax + ay * ay)
         scale = 1.5 * (lu + la)
-        width = min(0.9, 8 * self.idn.top_period) / len(_STRIPES)
-        quads = [
-            _stripe_quads(bottom - 0.2 * up, 1.4 * up, across * (scale / max(la, 1e-6)), width)
-        ]
-        if checks:
-            side = up * (scale / max(lu, 1e-6))
-            quads.append(_stripe_quads(bottom + 0.5 * up - across, 2 * across, side, width))
-        return np.concatenate(quads)
-
-    def _blobs(self, tmp: np.ndarray, off: tuple[int, int], color) -> None:
-        up, across = self.up, self.across
-        centres = (self.bottom + 0.5 * up) + _PRINTS[self.idn.print_layout] @ np.array([across, up])
-        r = int(max(1.0, 0.09 * np.sqrt(abs(up[0] * across[1] - up[1] * across[0]))) * ONE)
-        for cx, cy in _fx(centres).tolist():
-            cv2.circle(tmp, (cx + off[0], cy + off[1]), r, color, -1, cv2.LINE_8, SHIFT)
+        width = min(0.9, 8 * idn.top_period) / len(_STRIPES)
+        w = np.array((1.0, width, scale / max(la, 1e-6), scale / max(lu, 1e-6)))
+        basis = np.array((bx * ONE, by * ONE, ux * ONE, uy * ONE, ax * ONE, ay * ONE))
+        c = _STRIPE_C[texture == "checks"]  # (4 * corners, 3)
+        corners = w @ (c @ basis.reshape(3, 2)).reshape(4, -1)
+        quads = np.rint(corners).astype(np.int32).reshape(-1, 4, 2)
+        cv2.fillPoly(tmp, quads, color, cv2.LINE_8, SHIFT, off)
+    mask = np.zeros(roi.shape[:2], np.uint8)
+    cv2.fillPoly(mask, [poly], 1, cv2.LINE_8, SHIFT, off)
+    cv2.copyTo(tmp, mask, roi)  # in place: roi is a view of the image
 
 
-def _stripe_quads(origin: np.ndarray, span: np.ndarray, side: np.ndarray, width: float):
-    """Quads ``(len(_STRIPES), 4, 2)``: stripes starting at ``origin + _STRIPES * span``,
-    ``width * span`` wide, reaching ``+/- side`` across."""
-    s0 = origin + _STRIPES[:, None] * span
-    s1 = s0 + width * span
-    return np.stack([s0 - side, s0 + side, s1 + side, s1 - side], axis=1)
+_EARS, _EYES = (_F["left_ear"], _F["right_ear"]), (_F["left_eye"], _F["right_eye"])
+_NOSE_F, _NOSE_ROOT, _MOUTH_L, _MOUTH_R = _F["nose"], _F["nose_root"], _F["mouth_left"], _F[
+    "mouth_right"]  # fmt: skip
+_BROW_L, _BROW_R = _F["brow_left"], _F["brow_right"]
 
 
-class _Face:
-    """Eyes, brows, nose, mouth and ears of person ``n``: drawn where their surface normal
-    faces the camera; sizes follow the head's height in pixels ``hpx``."""
-
-    def __init__(self, img: np.ndarray, g: _Geom, n: int, hpx: float, col) -> None:
-        P, normals = g.P[n, B.FEATURE_ROWS], g.P[n, B.FEATURE_NORMAL_ROWS] - g.P[n, B.FEATURE_ROWS]
-        self.vis = ((normals * P).sum(1) < -0.15 * 0.01 * np.sqrt((P * P).sum(1))).tolist()
-        self.uv = g.uv[n, B.FEATURE_ROWS]
-        self.q = _fx(self.uv).tolist()
-        self.img, self.hpx, self.col = img, hpx, col
-        self.thick = max(1, int(round(0.035 * hpx)))
-
-    def draw(self) -> None:
-        img, q, vis, col, hpx, lt = self.img, self.q, self.vis, self.col, self.hpx, cv2.LINE_8
-        if hpx >= 16:
-            for ear in (_F["left_ear"], _F["right_ear"]):
-                if vis[ear]:
-                    cv2.circle(img, q[ear], int(0.07 * hpx * ONE), col[0][B.SKIN], -1, lt, SHIFT)
-        for eye in (_F["left_eye"], _F["right_eye"]):
-            if vis[eye]:
-                if hpx >= 28:
-                    cv2.circle(img, q[eye], int(0.05 * hpx * ONE), (235, 235, 235), -1, lt, SHIFT)
-                cv2.circle(img, q[eye], int(max(0.6, 0.03 * hpx) * ONE), col[1][B.EYES], -1, lt,
-                           SHIFT)  # fmt: skip
-        if hpx >= 16:
-            self._brows()
-        if vis[_F["nose"]]:
-            cv2.line(img, q[_F["nose_root"]], q[_F["nose"]], col[1][B.SKIN_DARK], self.thick, lt,
-                     SHIFT)  # fmt: skip
-        if vis[_F["mouth_left"]] or vis[_F["mouth_right"]]:
-            cv2.line(img, q[_F["mouth_left"]], q[_F["mouth_right"]], col[0][B.LIPS], self.thick,
-                     lt, SHIFT)  # fmt: skip
-
-    def _brows(self) -> None:
-        uv = self.uv
-        half = 0.22 * (uv[_F["brow_left"]] - uv[_F["brow_right"]])
-        for name, sign in (("brow_left", 1), ("brow_right", -1)):
-            if self.vis[_F[name]]:
-                c = uv[_F[name]]
-                a, b = _fx(np.array([c - half * sign, c + 0.9 * half * sign])).tolist()
-                cv2.line(self.img, a, b, self.col[0][B.HAIR], self.thick, cv2.LINE_8, SHIFT)
+def _face(img: np.ndarray, vis: list, q: list, uv: list, hpx: float, col) -> None:
+    """Eyes, brows, nose, mouth and ears of one person: drawn where their surface normal
+    faces the camera (``vis``); ``q`` / ``uv``: fixed-point / float pixels of the features;
+    sizes follow the head's height in pixels ``hpx``."""
+    lt = cv2.LINE_8
+    thick = max(1, int(round(0.035 * hpx)))
+    if hpx >= 16:
+        for ear in _EARS:
+            if vis[ear]:
+                cv2.circle(img, q[ear], int(0.07 * hpx * ONE), col[0][B.SKIN], -1, lt, SHIFT)
+    for eye in _EYES:
+        if vis[eye]:
+            if hpx >= 28:
+                cv2.circle(img, q[eye], int(0.05 * hpx * ONE), (235, 235, 235), -1, lt, SHIFT)
+            cv2.circle(img, q[eye], int(max(0.6, 0.03 * hpx) * ONE), col[1][B.EYES], -1, lt,
+                       SHIFT)  # fmt: skip
+    if hpx >= 16:
+        (lx, ly), (rx, ry) = uv[_BROW_L], uv[_BROW_R]
+        hx, hy = 0.22 * (lx - rx), 0.22 * (ly - ry)
+        for (cx, cy), sign in ((uv[_BROW_L], 1), (uv[_BROW_R], -1)):
+            if vis[_BROW_L if sign == 1 else _BROW_R]:
+                a = (round((cx - hx * sign) * ONE), round((cy - hy * sign) * ONE))
+                b = (round((cx + 0.9 * hx * sign) * ONE), round((cy + 0.9 * hy * sign) * ONE))
+                cv2.line(img, a, b, col[0][B.HAIR], thick, lt, SHIFT)
+    if vis[_NOSE_F]:
+        cv2.line(img, q[_NOSE_ROOT], q[_NOSE_F], col[1][B.SKIN_DARK], thick, lt, SHIFT)
+    if vis[_MOUTH_L] or vis[_MOUTH_R]:
+        cv2.line(img, q[_MOUTH_L], q[_MOUTH_R], col[0][B.LIPS], thick, lt, SHIFT)
 
 
 # --------------------------------------------------------------------------------------------
@@ -490,12 +607,18 @@ _OWN_CACHE: dict[int, np.ndarray] = {}
 
 
 def _own(n: int) -> np.ndarray:
-    """``(n*K, n, O)`` mask of one image with n people: each joint ignores its own parts."""
+    """Mask ``(n*K, n*C' + n*E')`` of one image with n people (all body capsules, then all
+    body ellipsoids): the occluders each joint may hit, i.e. all but its own parts."""
     own = _OWN_CACHE.get(n)
     if own is None:
-        own = np.zeros((n, B.NUM_JOINTS, n, EXCLUDE.shape[1]), bool)
-        own[np.arange(n), :, np.arange(n)] = EXCLUDE
-        own = _OWN_CACHE[n] = own.reshape(n * B.NUM_JOINTS, n, -1)
+        m = np.zeros((n, B.NUM_JOINTS, n, EXCLUDE.shape[1]), bool)
+        m[np.arange(n), :, np.arange(n)] = EXCLUDE
+        c = len(BODY_CAPS)
+        m = m.reshape(n * B.NUM_JOINTS, n, -1)
+        own = _OWN_CACHE[n] = ~np.concatenate(
+            [m[..., :c].reshape(n * B.NUM_JOINTS, -1), m[..., c:].reshape(n * B.NUM_JOINTS, -1)],
+            axis=1,
+        )
     return own
 
 
@@ -504,82 +627,157 @@ def _occluded(g: _Geom, shapes: list[B.BodyShape]) -> np.ndarray:
     the same image. Arrays are laid out as (image, joint of anyone, occluder of anyone)."""
     n, k, gr = len(shapes), B.NUM_JOINTS, g.groups
     per = n // gr
-    J = g.P[:, :k].reshape(gr, per * k, 3)  # keypoints are the first K rows
-    dist = np.sqrt(J[..., 0] ** 2 + J[..., 1] ** 2 + J[..., 2] ** 2)
-    d = J / np.maximum(dist, 1e-9)[..., None]  # (G, Q, 3) unit rays
+    J = g.P[:, :, :k]  # keypoints are the first K rows: (N, 3, K)
+    if per > 1:  # (G, 3, per * K)
+        J = J.reshape(gr, per, 3, k).transpose(0, 2, 1, 3).reshape(gr, 3, per * k)
+    sq = J * J
+    dist = np.sqrt(sq[:, 0] + sq[:, 1] + sq[:, 2])
+    d = J / np.maximum(dist, 1e-9)[:, None]  # (G, 3, Q) unit rays
     jr = _stack([s.joint_radius for s in shapes]).reshape(gr, per * k)
-    zs = d[..., 2] * (dist - jr) - MARGIN  # depth of each landmark, minus a margin
-    front_c = _capsule_front(g, _stack([s.cap_radius for s in shapes]))  # (G, Q, per * C')
-    front_e = _ray_ellipsoids(d, g, _stack([s.ell_semi for s in shapes]))  # (G, Q, per * E')
-    front = np.concatenate([front_c.reshape(gr, per * k, per, -1),
-                            front_e.reshape(gr, per * k, per, -1)], 3)  # fmt: skip
-    hid = (front < zs[..., None, None]) & ~_own(per)
-    return hid.any(axis=(2, 3)).reshape(n, k)
+    zs = d[:, 2] * (dist - jr) - MARGIN  # depth of each landmark, minus a margin
+    hid = np.empty((gr, per * k, per * len(BODY_CAPS) + per * len(BODY_ELLS)), bool)
+    _capsule_hides(g, _stack([s.cap_radius for s in shapes]), zs, hid[..., : per * len(BODY_CAPS)])
+    _ellipsoid_hides(d, g, _stack([s.ell_semi for s in shapes]), zs,
+                     hid[..., per * len(BODY_CAPS) :].swapaxes(-1, -2))  # fmt: skip
+    hid &= _own(per)
+    return hid.any(-1).reshape(n, k)
 
 
-_BODY_AXES = B.ELL_AXIS_ROWS[BODY_ELLS]  # (E', 3)
-_BODY_CENTRES = B.ELL_ROWS[BODY_ELLS]
-
-
-def _ray_ellipsoids(d: np.ndarray, g: _Geom, semi: np.ndarray) -> np.ndarray:
-    """Depth ``(G, Q, per * E')`` of the first hit of each unit ray ``d (G, Q, 3)`` from the
-    camera centre with each body ellipsoid of its image (``inf`` for a miss)."""
+def _ellipsoid_hides(d: np.ndarray, g: _Geom, semi: np.ndarray, zs: np.ndarray, out) -> None:
+    """``out (G, per * E', Q)`` bool: the unit ray ``d (G, 3, Q)`` from the camera centre to
+    each joint meets a body ellipsoid of its image in front of the joint's depth ``zs``
+    (the first hit ``t`` of ``|o + t dd| = 1`` in unit-sphere coordinates)."""
     gr = g.groups
-    c = g.P[:, _BODY_CENTRES]  # (N, E', 3)
-    axes = g.P[:, _BODY_AXES] - c[:, :, None]  # (N, E', 3, 3) rows: semi-axis vectors
-    inv = axes / semi[:, BODY_ELLS, :, None] ** 2  # vector -> unit-sphere coordinates
-    o = -(inv @ c[..., None])[..., 0].reshape(gr, -1, 3)  # camera centre, unit-sphere coords
-    dd = inv.reshape(gr, -1, 3, 3) @ d.swapaxes(-1, -2)[:, None]  # (G, E, 3, Q)
-    a = dd[:, :, 0] ** 2 + dd[:, :, 1] ** 2 + dd[:, :, 2] ** 2
-    b = o[..., :1] * dd[:, :, 0] + o[..., 1:2] * dd[:, :, 1] + o[..., 2:] * dd[:, :, 2]
+    pts = g.P[:, :, _X_ELL:_X_END].reshape(len(g.P), 3, len(BODY_ELLS), 4)  # centre, 3 tips
+    c = pts[..., :1]
+    inv = (pts[..., 1:] - c).transpose(0, 2, 3, 1) / (semi[:, BODY_ELLS, :, None] ** 2)
+    o = -(inv @ c.transpose(0, 2, 1, 3))[..., 0].reshape(gr, -1, 3)  # unit-sphere coords
+    dd = inv.reshape(gr, -1, 3, 3) @ d[:, None]  # (G, E, 3, Q)
+    sq = dd * dd
+    a = sq[:, :, 0] + sq[:, :, 1] + sq[:, :, 2]
+    b = (o[:, :, None] @ dd)[:, :, 0]  # (G, E, Q)
     cc = (o * o).sum(-1)[..., None] - 1
     disc = b * b - a * cc
     t = (-b - np.sqrt(np.maximum(disc, 0))) / a
-    return np.where((disc > 0) & (t > 0), t * d[:, None, :, 2], np.inf).swapaxes(-1, -2)
+    np.less(t * d[:, None, 2], zs[:, None], out=out)
+    out &= disc > 0
+    out &= t > 0
 
 
-_BODY_CAP_ROWS = B.CAP_ROWS[BODY_CAPS]
+_PAIR_CACHE: dict[tuple, np.ndarray] = {}
 
 
-def _capsule_front(g: _Geom, cap_r: np.ndarray) -> np.ndarray:
-    """Depth ``(G, Q, per * C')`` of each body capsule's front surface on each joint's pixel
-    (same image), from the 2D distance to the projected axis (``inf`` where the capsule
-    misses the pixel). 2D points are complex numbers."""
-    gr = g.groups
-    uv = g.uv[..., 0] + 1j * g.uv[..., 1]
-    ends = uv[:, _BODY_CAP_ROWS].reshape(gr, 1, -1, 2)
-    ze = g.z[:, _BODY_CAP_ROWS].reshape(gr, 1, -1, 2)
-    r3 = cap_r[:, BODY_CAPS].reshape(gr, 1, -1, 2)
-    f = g.f.reshape(gr, -1)[:, :1, None]
-    a, ab = ends[..., 0], ends[..., 1] - ends[..., 0]
-    qa = uv[:, : B.NUM_JOINTS].reshape(gr, -1, 1) - a
-    t = (qa * ab.conjugate()).real / np.maximum(ab.real**2 + ab.imag**2, 1e-9)
-    t = np.minimum(np.maximum(t, 0), 1)
+def _capsule_pairs(n: int, gr: int, rows: int) -> np.ndarray:
+    """``(12, P)`` indices into ``_capsule_hides``'s source vector of the inputs of every
+    (image, joint, body capsule) pair of one image: joint pixel, capsule end pixels,
+    (depth, radius) at both ends, focal length, joint depth."""
+    key = (n, gr, rows)
+    idx = _PAIR_CACHE.get(key)
+    if idx is None:
+        per, k, c = n // gr, B.NUM_JOINTS, len(BODY_CAPS)
+        g, q, cc = np.meshgrid(np.arange(gr), np.arange(per * k), np.arange(per * c),
+                               indexing="ij")  # fmt: skip
+        person_q, joint = g * per + q // k, q % k  # the joint's person and row
+        person_c, cap = g * per + cc // c, cc % c  # the capsule's person and index
+        o_z = n * rows * 2  # source layout: uv (N, 2, rows), z (N, rows), radius (N, C, 2),
+        o_r = o_z + n * rows  # focal length (N,), joint depth (G, per * K)
+        o_f = o_r + n * len(B.CAPSULES) * 2
+        o_s = o_f + n
+        end = _X_CAP + 2 * cap  # row of end a; end b is the next row
+        x_q, x_c = 2 * person_q * rows + joint, 2 * person_c * rows + end  # x; y: + rows
+        rad = (person_c * len(B.CAPSULES) + cap) * 2
+        idx = np.stack([x_q, x_q + rows, x_c, x_c + rows, x_c + 1, x_c + rows + 1,
+                        o_z + person_c * rows + end, o_r + rad,
+                        o_z + person_c * rows + end + 1, o_r + rad + 1,
+                        o_f + person_c, o_s + g * per * k + q]).reshape(12, -1)  # fmt: skip
+        idx = _PAIR_CACHE[key] = idx.astype(np.intp)
+    return idx
+
+
+def _capsule_hides(g: _Geom, cap_r: np.ndarray, zs: np.ndarray, out: np.ndarray) -> None:
+    """``out (G, Q, per * C')`` bool: the front surface of a body capsule of the same image is in
+    front of the joint's depth ``zs`` on the joint's pixel, from the 2D distance to the
+    projected axis. Every input of every pair is gathered with one ``take`` so that the
+    arithmetic runs on flat same-shape arrays (numpy's fast path)."""
+    n, rows = g.uv.shape[0], g.uv.shape[2]
+    src = np.concatenate([g.uv.ravel(), g.z.ravel(), cap_r.ravel(), g.f, zs.ravel()])
+    x = np.take(src, _capsule_pairs(n, g.groups, rows))  # (12, P)
+    qa = x[0:2] - x[2:4]
+    ab = x[4:6] - x[2:4]
+    m = qa * ab
+    sq = ab * ab
+    t = (m[0] + m[1]) / np.maximum(sq[0] + sq[1], 1e-9)
+    np.minimum(np.maximum(t, 0.0, out=t), 1.0, out=t)
     e = qa - t * ab
-    dist2 = e.real**2 + e.imag**2
-    z = ze[..., 0] + t * (ze[..., 1] - ze[..., 0])
-    r3t = r3[..., 0] + t * (r3[..., 1] - r3[..., 0])
-    rpx2 = (f * r3t / z) ** 2
-    inside = np.maximum(1 - dist2 / np.maximum(rpx2, 1e-12), 0)
-    return np.where(dist2 < rpx2, z - r3t * np.sqrt(inside), np.inf)
+    e *= e
+    dist2 = e[0] + e[1]
+    zr = x[6:8] + t * (x[8:10] - x[6:8])  # depth and metric radius on the axis
+    z, r3t = zr[0], zr[1]
+    rpx2 = x[10] * r3t / z
+    rpx2 *= rpx2
+    inside = 1 - dist2 / np.maximum(rpx2, 1e-12)
+    front = z - r3t * np.sqrt(np.maximum(inside, 0))
+    hit = front < x[11]
+    hit &= dist2 < rpx2
+    out[...] = hit.reshape(out.shape)
 
 
 _HEAD_KP = [B.JOINT_INDEX["head_top"], B.JOINT_INDEX["upper_neck"]]
 
 
-def _boxes(p: _Painter, uv_kp: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Unclipped amodal boxes ``lo, hi (N, 2)`` and MPII head boxes ``(N, 2, 2)``."""
-    on = p.cap_on[..., None]
-    hair = np.array([i.hair_style != "none" for i in p.idn])[:, None]
-    hk0, hk1 = uv_kp[:, _HEAD_KP[0]], uv_kp[:, _HEAD_KP[1]]
-    skin_lo, hair_lo = p.head_lo[:, 0], np.where(hair, p.head_lo[:, 1], np.inf)
-    skin_hi, hair_hi = p.head_hi[:, 0], np.where(hair, p.head_hi[:, 1], -np.inf)
-    head_lo = np.minimum.reduce([skin_lo, hair_lo, hk0, hk1])
-    head_hi = np.maximum.reduce([skin_hi, hair_hi, hk0, hk1])
-    hull = p.hull_uv.reshape(p.n, -1, 2)
-    lo = np.minimum.reduce([np.where(on, p.cap_lo, np.inf).min(1), hull.min(1), head_lo])
-    hi = np.maximum.reduce([np.where(on, p.cap_hi, -np.inf).max(1), hull.max(1), head_hi])
-    return lo, hi, np.stack([head_lo, head_hi], axis=1)
+def _boxes(p: _Painter) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Unclipped amodal boxes ``lo, hi (N, 2)`` and MPII head boxes ``(N, 2, 2)`` (pixels;
+    computed from the fixed-point extents of the parts, an exact scaling)."""
+    hair = np.array([[i.hair_style != "none"] for i in p.idn])
+    lo_h, hi_h = p.head_lo, p.head_hi  # (N, 2, 2): x / y by skin, hair cap
+    hk = p.uv16[:, :, _HEAD_KP]  # (N, 2, 2): x / y by keypoint
+    head = np.empty((p.n, 2, 2))  # lo, hi
+    np.minimum(np.minimum(lo_h[..., 0], np.where(hair, lo_h[..., 1], lo_h[..., 0])),
+               np.minimum(hk[..., 0], hk[..., 1]), out=head[:, 0])  # fmt: skip
+    np.maximum(np.maximum(hi_h[..., 0], np.where(hair, hi_h[..., 1], hi_h[..., 0])),
+               np.maximum(hk[..., 0], hk[..., 1]), out=head[:, 1])  # fmt: skip
+    on = p.cap_on[:, None]
+    lo = np.concatenate([np.where(on, p.cap_lo, np.inf), p.hull_lo, head[:, 0, :, None]],
+                        2).min(-1)  # fmt: skip
+    hi = np.concatenate([np.where(on, p.cap_hi, -np.inf), p.hull_hi, head[:, 1, :, None]],
+                        2).max(-1)  # fmt: skip
+    inv = 1.0 / ONE
+    head *= inv
+    return lo * inv, hi * inv, head
+
+
+def _box_fields(p: _Painter, lim: tuple[float, float]) -> tuple[np.ndarray, ...]:
+    """``bbox (N, 4)``, ``head_box (N, 2, 2)``, ``center (N, 2)``, ``scale (N,)`` float32 (see
+    ``Annotations``); one person in plain Python (the same arithmetic as ``_boxes``)."""
+    if p.n > 1:
+        lo, hi, head_box = _boxes(p)
+        clo, chi = np.minimum(np.maximum(lo, -0.5), lim), np.minimum(np.maximum(hi, -0.5), lim)
+        return (np.concatenate([clo, np.maximum(chi - clo, 0)], axis=1).astype(np.float32),
+                head_box.astype(np.float32), (0.5 * (lo + hi)).astype(np.float32),
+                ((hi[:, 1] - lo[:, 1]) / 200.0).astype(np.float32))  # fmt: skip
+    inv = 1.0 / ONE
+    (sx, hx), (sy, hy) = p.head_lo[0].tolist()  # skin, hair cap
+    (sx2, hx2), (sy2, hy2) = p.head_hi[0].tolist()
+    (kx, kx2), (ky, ky2) = p.uv16[0][:, _HEAD_KP].tolist()
+    if p.idn[0].hair_style == "none":
+        hx, hy, hx2, hy2 = sx, sy, sx2, sy2
+    head = (min(sx, hx, kx, kx2), min(sy, hy, ky, ky2), max(sx2, hx2, kx, kx2),
+            max(sy2, hy2, ky, ky2))  # fmt: skip
+    (lx, ly), (ux, uy) = p.hull_lo[0].tolist(), p.hull_hi[0].tolist()
+    (clx, cly), (chx, chy) = p.cap_lo[0].tolist(), p.cap_hi[0].tolist()
+    on = p.cap_draw[0]
+    x0 = min(min(a for a, o in zip(clx, on, strict=True) if o), min(lx), head[0]) * inv
+    y0 = min(min(a for a, o in zip(cly, on, strict=True) if o), min(ly), head[1]) * inv
+    x1 = max(max(a for a, o in zip(chx, on, strict=True) if o), max(ux), head[2]) * inv
+    y1 = max(max(a for a, o in zip(chy, on, strict=True) if o), max(uy), head[3]) * inv
+    w, h = lim
+    bx0, by0 = min(max(x0, -0.5), w), min(max(y0, -0.5), h)
+    bx1, by1 = min(max(x1, -0.5), w), min(max(y1, -0.5), h)
+    return (np.array([[bx0, by0, max(bx1 - bx0, 0), max(by1 - by0, 0)]], np.float32),
+            np.array([[[head[0] * inv, head[1] * inv], [head[2] * inv, head[3] * inv]]],
+                     np.float32),
+            np.array([[0.5 * (x0 + x1), 0.5 * (y0 + y1)]], np.float32),
+            np.array([(y1 - y0) / 200.0], np.float32))  # fmt: skip
 
 
 def _render(images, shapes, points, cams, lights, antialias) -> Annotations:
@@ -592,24 +790,23 @@ def _render(images, shapes, points, cams, lights, antialias) -> Annotations:
     if images:
         painter.paint()
     k, cam = B.NUM_JOINTS, cams[0]
-    uv = g.uv[:, :k]
-    x, y = uv[..., 0], uv[..., 1]
-    inside = (x >= -0.5) & (x < cam.width - 0.5) & (y >= -0.5) & (y < cam.height - 0.5)
-    inside &= g.P[:, :k, 2] > NEAR
-    kp = np.zeros(uv.shape[:2] + (3,), np.float32)
-    kp[..., :2] = np.where(inside[..., None], uv, 0)
-    kp[..., 2] = np.where(inside, 2 - _occluded(g, shapes), 0)
-    lo, hi, head_box = _boxes(painter, uv)
     lim = (cam.width - 0.5, cam.height - 0.5)
-    clo, chi = np.minimum(np.maximum(lo, -0.5), lim), np.minimum(np.maximum(hi, -0.5), lim)
+    uvp = g.uv[:, :, :k]
+    inside = (uvp >= -0.5) & (uvp < np.array(lim)[:, None])
+    inside = inside[:, 0] & inside[:, 1] & (g.P[:, 2, :k] > NEAR)
+    uv = uvp.transpose(0, 2, 1)  # (N, K, 2)
+    kp = np.zeros((len(shapes), k, 3), np.float32)
+    np.copyto(kp[..., :2], uv, where=inside[..., None])
+    np.copyto(kp[..., 2], 2 - _occluded(g, shapes), where=inside)
+    bbox, head_box, center, scale = _box_fields(painter, lim)
     return Annotations(
         keypoints=kp,
-        joints2d=uv.astype(np.float32),
-        joints3d=g.P[:, :k].astype(np.float32),
-        bbox=np.concatenate([clo, np.maximum(chi - clo, 0)], axis=1).astype(np.float32),
-        head_box=head_box.astype(np.float32),
-        center=(0.5 * (lo + hi)).astype(np.float32),
-        scale=((hi[:, 1] - lo[:, 1]) / 200.0).astype(np.float32),
+        joints2d=uv.astype(np.float32, order="C"),
+        joints3d=g.P[:, :, :k].transpose(0, 2, 1).astype(np.float32, order="C"),
+        bbox=bbox,
+        head_box=head_box,
+        center=center,
+        scale=scale,
     )
 
 

@@ -10,6 +10,7 @@ in the SYNTH joint set (``posekit.synth.body.SYNTH_JOINTS``), convert them with 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -159,7 +160,10 @@ def as_rng(seed_or_rng) -> np.random.Generator:
 
 def sample_rng(seed: int, index: int) -> np.random.Generator:
     """The generator of sample ``index`` of the stream ``seed``: ``default_rng([seed, index])``."""
-    return np.random.default_rng([int(seed), int(index)])
+    seed, index = int(seed), int(index)
+    if 0 <= seed < 2**32 and 0 <= index < 2**32:  # the same entropy words, a faster path
+        return np.random.default_rng(np.array((seed, index), np.uint32))
+    return np.random.default_rng([seed, index])
 
 
 def _identity(rng: np.random.Generator, cfg: SynthConfig) -> B.Identity:
@@ -170,16 +174,16 @@ def _identity(rng: np.random.Generator, cfg: SynthConfig) -> B.Identity:
 
 
 def _yaw(rng: np.random.Generator, cfg: SynthConfig, rng_deg: tuple[float, float]) -> float:
-    u = rng.random(2)
-    if u[0] < cfg.back_prob:
-        return float(np.deg2rad(360 * u[1] - 180))
-    return float(np.deg2rad(rng_deg[0] + (rng_deg[1] - rng_deg[0]) * u[1]))
+    u0, u1 = rng.random(2).tolist()
+    if u0 < cfg.back_prob:
+        return math.radians(360 * u1 - 180)
+    return math.radians(rng_deg[0] + (rng_deg[1] - rng_deg[0]) * u1)
 
 
 def _light(rng: np.random.Generator) -> Light:
-    u = rng.random(4)
-    ang = np.deg2rad(-160 + 140 * u[0])
-    return Light((float(np.cos(ang)), float(np.sin(ang))), 0.5 + 0.25 * u[1], 0.8 + 0.35 * u[2])
+    u = rng.random(4).tolist()
+    ang = math.radians(-160 + 140 * u[0])
+    return Light((math.cos(ang), math.sin(ang)), 0.5 + 0.25 * u[1], 0.8 + 0.35 * u[2])
 
 
 def _background(rng: np.random.Generator, size: tuple[int, int], cfg: SynthConfig) -> np.ndarray:
@@ -200,43 +204,49 @@ def _frame_cameras(
     """B cameras, camera b framing ``points[b] (T, M, 3)`` (all frames of a clip) in an image
     of ``size``, from 7 uniforms ``u[b]``: elevation ``pitch_deg``, distance ``distance``,
     roll ``roll_deg``; the focal length makes the body span ``fill`` of the image (1.1-1.6
-    with probability ``truncate_prob``), the centre is jittered by ``center_jitter``."""
+    with probability ``truncate_prob``), the centre is jittered by ``center_jitter``.
+
+    The per-camera arithmetic is plain Python floats (a few dozen operations, cheaper than
+    numpy calls on length-B arrays); only the projection of all points is vectorised."""
     b = len(points)
-    kp = points[:, :, : B.NUM_JOINTS].reshape(b, -1, 3)
-    lo3, hi3 = kp.min(1), kp.max(1)
-    target = 0.5 * (lo3 + hi3)
-    el = np.deg2rad(_lerp(cfg.pitch_deg, u[:, 0]))
-    dist = _lerp(cfg.distance, u[:, 1])
-    R = _orbit_rotations(el, np.deg2rad(_lerp(cfg.roll_deg, u[:, 2])))
-    eye = target.copy()
-    eye[:, 1] += dist * np.sin(el)
-    eye[:, 2] += dist * np.cos(el)
-    t = -(R @ eye[..., None])[..., 0]
-    p = points.reshape(b, -1, 3) @ R.swapaxes(-1, -2) + t[:, None]
-    xy = p[..., :2] / p[..., 2:]
-    pad = (0.04 * (hi3[:, 1] - lo3[:, 1]) / dist)[:, None]  # body thickness around the points
-    lo, hi = xy.min(1) - pad, xy.max(1) + pad
+    # (reductions along a contiguous last axis of planar copies: numpy's fast path)
+    kp = np.ascontiguousarray(points[:, :, : B.NUM_JOINTS].transpose(0, 3, 1, 2)).reshape(b, 3, -1)
+    ext = np.concatenate([kp.min(-1), kp.max(-1)], axis=1).tolist()  # (B, 6): lo3, hi3
+    uu = u.tolist()
+    rt, dists = [], []  # per camera: R row-major, then t
+    (p0, p1), (d0, d1), (r0, r1) = cfg.pitch_deg, cfg.distance, cfg.roll_deg
+    for e, ui in zip(ext, uu, strict=True):
+        el = math.radians(p0 + (p1 - p0) * ui[0])
+        dist = d0 + (d1 - d0) * ui[1]
+        roll = math.radians(r0 + (r1 - r0) * ui[2])
+        ce, se, cr, sr = math.cos(el), math.sin(el), math.cos(roll), math.sin(roll)
+        # camera looking along -(0, sin el, cos el) at the centre of the joints (see look_at)
+        rot = ((cr, sr * ce, -sr * se), (sr, -cr * ce, cr * se), (0.0, -se, -ce))
+        ex, ey, ez = (
+            0.5 * (e[0] + e[3]),
+            0.5 * (e[1] + e[4]) + dist * se,
+            0.5 * (e[2] + e[5]) + dist * ce,
+        )
+        rt += (*rot[0], *rot[1], *rot[2])
+        rt += (-(r[0] * ex + r[1] * ey + r[2] * ez) for r in rot)
+        dists.append(dist)
+    rt = np.array(rt).reshape(b, 12)
+    R, t = rt[:, :9].reshape(b, 3, 3), rt[:, 9:]
+    p = R @ points.reshape(b, -1, 3).swapaxes(-1, -2)  # (B, 3, T * M)
+    p += t[:, :, None]
+    xy = p[:, :2] / p[:, 2:]
+    box = np.concatenate([xy.min(-1), xy.max(-1)], axis=1).tolist()  # (B, 4)
     w, h = size
-    fill = np.where(
-        u[:, 3] < cfg.truncate_prob, _lerp((1.1, 1.6), u[:, 4]), _lerp(cfg.fill, u[:, 4])
-    )
-    f = fill * np.minimum(w / (hi[:, 0] - lo[:, 0]), h / (hi[:, 1] - lo[:, 1]))
-    cx = (w - 1) / 2 - f * 0.5 * (lo[:, 0] + hi[:, 0]) + cfg.center_jitter * (2 * u[:, 5] - 1) * w
-    cy = (h - 1) / 2 - f * 0.5 * (lo[:, 1] + hi[:, 1]) + cfg.center_jitter * (2 * u[:, 6] - 1) * h
-    return [Camera(float(f[i]), float(f[i]), float(cx[i]), float(cy[i]), R[i], t[i], w, h)
-            for i in range(b)]  # fmt: skip
-
-
-def _orbit_rotations(el: np.ndarray, roll: np.ndarray) -> np.ndarray:
-    """World-to-camera rotations ``(B, 3, 3)`` of cameras looking along
-    ``-(0, sin el, cos el)`` (down at elevation ``el``, towards -z) with roll ``roll``: the
-    batch form of ``look_at`` for cameras in front of a person facing +z."""
-    ce, se, cr, sr = np.cos(el), np.sin(el), np.cos(roll), np.sin(roll)
-    R = np.zeros((len(el), 3, 3))
-    R[:, 0, 0], R[:, 0, 1], R[:, 0, 2] = cr, sr * ce, -sr * se
-    R[:, 1, 0], R[:, 1, 1], R[:, 1, 2] = sr, -cr * ce, cr * se
-    R[:, 2, 1], R[:, 2, 2] = -se, -ce
-    return R
+    cams = []
+    for i, (e, ui, (x0, y0, x1, y1), dist) in enumerate(zip(ext, uu, box, dists, strict=True)):
+        pad = 0.04 * (e[4] - e[1]) / dist  # body thickness around the points
+        x0, y0, x1, y1 = x0 - pad, y0 - pad, x1 + pad, y1 + pad
+        fill = _lerp((1.1, 1.6) if ui[3] < cfg.truncate_prob else cfg.fill, ui[4])
+        f = fill * min(w / (x1 - x0), h / (y1 - y0))
+        cx = (w - 1) / 2 - f * 0.5 * (x0 + x1) + cfg.center_jitter * (2 * ui[5] - 1) * w
+        cy = (h - 1) / 2 - f * 0.5 * (y0 + y1) + cfg.center_jitter * (2 * ui[6] - 1) * h
+        cams.append(Camera(f, f, cx, cy, R[i], t[i], w, h))
+    return cams
 
 
 def _lerp(lohi: tuple[float, float], u):
@@ -254,7 +264,7 @@ def _sample(img, shapes, ann: Annotations, angles, cam, action=0) -> Sample:
         center=ann.center,
         scale=ann.scale,
         identity=np.array([s.identity.identity_id for s in shapes], dtype=np.int64),
-        angles=np.asarray(angles, dtype=np.float32).reshape(len(shapes), -1),
+        angles=angles.astype(np.float32).reshape(len(shapes), -1),
         camera=cam,
         action=action,
     )
@@ -305,22 +315,23 @@ def sample_people(
     cfg = config or DEFAULT
     rngs = [as_rng(s) for s in seeds]
     idns = identities or [None] * len(rngs)
-    shapes, angles, euler, cam_u = [], [], [], []
+    b = len(rngs)
+    shapes, euler = [], []
+    angles, cam_u = np.empty((b, B.NUM_DOFS)), np.empty((b, 7))
     for i, rng in enumerate(rngs):
         shapes.append(B.body_shape(idns[i] or _identity(rng, cfg)))
-        angles.append(random_pose(rng) if poses is None else B.clip_pose(poses[i]))
+        angles[i] = random_pose(rng) if poses is None else B.clip_pose(poses[i])
         yaw = _yaw(rng, cfg, cfg.yaw_deg)
-        u = rng.random(2)
-        euler.append((yaw, np.deg2rad(10 * u[0] - 5), np.deg2rad(6 * u[1] - 3)))
-        cam_u.append(rng.random(7))
-    angles = np.stack(angles)
-    points, _ = B.pose_points(shapes, angles, np.array(euler), np.zeros((len(rngs), 3)))
-    cams = _frame_cameras(np.stack(cam_u), points[:, None], size, cfg)
+        u0, u1 = rng.random(2).tolist()
+        euler.append((yaw, math.radians(10 * u0 - 5), math.radians(6 * u1 - 3)))
+        rng.random(out=cam_u[i])
+    points, _ = B.pose_points(shapes, angles, np.array(euler), np.zeros((b, 3)))
+    cams = _frame_cameras(cam_u, points[:, None], size, cfg)
     imgs = [_background(rng, size, cfg) for rng in rngs]
     lights = [_light(rng) for rng in rngs]
     ann = render_batch(imgs, shapes, points, cams, lights, cfg.antialias)
-    return [_sample(imgs[i], shapes[i : i + 1], _row(ann, i), angles[i], cams[i])
-            for i in range(len(rngs))]  # fmt: skip
+    return [_sample(imgs[i], shapes[i : i + 1], ann if b == 1 else _row(ann, i), angles[i],
+                    cams[i]) for i in range(b)]  # fmt: skip
 
 
 def _row(ann: Annotations, i: int) -> Annotations:
