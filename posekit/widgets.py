@@ -468,3 +468,215 @@ class PoseCameraExplorer(Explorer):
             fontsize=7,
         )
         return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# DeepPose: the cascade, stage by stage (lesson 01)
+# ---------------------------------------------------------------------------------------------
+
+
+class CascadeExplorer(Explorer):
+    """Step through a DeepPose cascade on one image: each stage's estimate and its crops.
+
+    Stage 1 regresses every joint from the whole input. Stage s ≥ 2 looks at one square crop
+    per joint, centred on the joint's stage s − 1 estimate, of side ``σ · diam`` (``diam``:
+    the torso diameter of that estimate, ``DeepPoseCascade.diameter``), and moves the joint
+    by the displacement it regresses inside the crop.
+
+    Args:
+        cascade: a ``posekit.models.DeepPoseCascade`` (put in eval mode; never trained here).
+        images: ``(N, 3, H, W)`` normalised image tensors, as the cascade takes them.
+        keypoints: ``(N, K, 3)`` ground truth ``(x, y, v)`` in pixels of ``images``.
+        head_boxes: optional ``(N, 2, 2)`` MPII head boxes (same pixels) for a per-image PCKh.
+        index: the image shown first.
+
+    Controls: ``index`` (IntSlider, the image), ``stage`` (IntSlider 1..S), ``joint``
+    (Dropdown: ``"all"`` or one joint name, whose crop is shown and box highlighted).
+
+    ``result`` keys: ``index``, ``stage``, ``joint`` (name or ``"all"``), ``image``
+    (``H×W×3 uint8``, denormalised input), ``estimate`` (``(K, 2)`` after ``stage``),
+    ``previous`` (``(K, 2)`` the stage s − 1 estimate, None at stage 1), ``gt`` (``(K, 3)``),
+    ``boxes`` (``(K, 4)`` ``[x0, y0, x1, y1]`` of the crops stage s looked at, pixel-area
+    edges; None at stage 1), ``side`` (crop side σ·diam in pixels, None at stage 1),
+    ``crop`` (the selected joint's crop ``s×s×3 uint8`` at stage ≥ 2, else None),
+    ``crop_points`` (``{"previous", "estimate", "gt"}`` of that joint in crop pixels, or
+    None), ``errors`` (``(K,)`` pixel error per joint, NaN where unlabelled),
+    ``mean_error`` (over labelled joints), ``stage_errors`` (the mean error after every
+    stage, a list of S floats), ``pckh`` (``stage_pckh``: PCKh@0.5 of this image after
+    ``stage``, resp. every stage; None without head boxes).
+
+    The cascade runs once per image (``return_all=True``) and is cached, so moving the stage
+    slider or choosing a joint only redraws.
+    """
+
+    def __init__(self, cascade, images, keypoints, head_boxes=None, index: int = 0) -> None:
+        import torch
+
+        self.cascade = cascade.eval()
+        self.images = torch.as_tensor(images).float()
+        self.keypoints = np.asarray(keypoints, np.float32)
+        n = len(self.images)
+        if self.images.ndim != 4 or n == 0:
+            raise ValueError(f"images: expected (N, 3, H, W), got {tuple(self.images.shape)}")
+        k = cascade.num_joints
+        if self.keypoints.shape != (n, k, 3):
+            raise ValueError(f"keypoints: expected ({n}, {k}, 3), got {self.keypoints.shape}")
+        self.head_boxes = None if head_boxes is None else np.asarray(head_boxes, np.float64)
+        self.skeleton = cascade.skeleton
+        self._cache: dict[int, list[np.ndarray]] = {}
+        controls = {
+            "index": widgets.IntSlider(int(index), 0, n - 1, description="image",
+                                       continuous_update=False),
+            "stage": widgets.IntSlider(cascade.num_stages, 1, cascade.num_stages,
+                                       description="stage", continuous_update=False),
+            "joint": widgets.Dropdown(options=["all", *self.skeleton.joints], value="all",
+                                      description="joint"),
+        }  # fmt: skip
+        super().__init__(controls)
+
+    def stages(self, index: int) -> list[np.ndarray]:
+        """The ``(K, 2)`` estimates of image ``index`` after each stage (cached)."""
+        import torch
+
+        if index not in self._cache:
+            with torch.inference_mode():
+                outs = self.cascade(self.images[index : index + 1], return_all=True)
+            self._cache[index] = [o[0].detach().cpu().double().numpy() for o in outs]
+        return self._cache[index]
+
+    def _pckh(self, index: int, estimate: np.ndarray) -> float | None:
+        if self.head_boxes is None or self.skeleton.num_joints != 16:
+            return None
+        from posekit.metrics import pckh
+
+        gt = self.keypoints[index : index + 1]
+        if not (gt[..., 2] > 0).any():
+            return None
+        return float(pckh(estimate[None], gt, self.head_boxes[index : index + 1]).mean)
+
+    def render(self, *, index: int, stage: int, joint: str) -> dict[str, Any]:
+        """Estimates, crop boxes and errors of image ``index`` after ``stage``."""
+        import torch
+
+        from posekit.datasets.synthpose import denormalize
+        from posekit.models.deeppose import joint_crops
+
+        index = int(np.clip(index, 0, len(self.images) - 1))
+        stage = int(np.clip(stage, 1, self.cascade.num_stages))
+        all_stages = self.stages(index)
+        estimate = all_stages[stage - 1]
+        gt = self.keypoints[index]
+        labelled = gt[:, 2] > 0
+
+        def errors_of(est: np.ndarray) -> np.ndarray:
+            e = np.linalg.norm(est - gt[:, :2], axis=-1)
+            return np.where(labelled, e, np.nan)
+
+        def mean_of(e: np.ndarray) -> float:
+            return float(np.nanmean(e)) if labelled.any() else float("nan")
+
+        errors = errors_of(estimate)
+        result: dict[str, Any] = {
+            "index": index,
+            "stage": stage,
+            "joint": joint,
+            "image": denormalize(self.images[index]),
+            "estimate": estimate,
+            "previous": None,
+            "gt": gt,
+            "boxes": None,
+            "side": None,
+            "crop": None,
+            "crop_points": None,
+            "errors": errors,
+            "mean_error": mean_of(errors),
+            "stage_errors": [mean_of(errors_of(s)) for s in all_stages],
+            "pckh": self._pckh(index, estimate),
+            "stage_pckh": [self._pckh(index, s) for s in all_stages],
+        }
+        if stage == 1:
+            return result
+        previous = all_stages[stage - 2]
+        image = self.images[index : index + 1]
+        prev_t = torch.as_tensor(previous[None], dtype=image.dtype)
+        diam = self.cascade.diameter(prev_t, image)
+        side = float(self.cascade.sigma * diam[0])
+        half = side / 2
+        boxes = np.concatenate([previous - half, previous + half], axis=1)
+        result.update(previous=previous, boxes=boxes, side=side)
+        if joint != "all":
+            j = self.skeleton.index(joint)
+            s = self.cascade.crop_size
+            crops, mats = joint_crops(image, prev_t, diam, self.cascade.sigma, s)
+            m = mats[j]
+
+            def to_crop(xy) -> tuple[float, float]:
+                p = m[:, :2] @ np.asarray(xy[:2], np.float64) + m[:, 2]
+                return float(p[0]), float(p[1])
+
+            result["crop"] = denormalize(crops[j])
+            result["crop_points"] = {
+                "previous": to_crop(previous[j]),
+                "estimate": to_crop(estimate[j]),
+                "gt": to_crop(gt[j]) if labelled[j] else None,
+            }
+        return result
+
+    def figure(self, result: dict[str, Any]) -> Figure:
+        from matplotlib.patches import Rectangle
+
+        with_crop = result["crop"] is not None
+        fig, axes = plt.subplots(
+            1, 2 if with_crop else 1, figsize=(6.4 if with_crop else 3.4, 3.5),
+            layout="constrained", squeeze=False,
+        )  # fmt: skip
+        plt.close(fig)
+        ax = axes[0, 0]
+        sk = self.skeleton
+        gt = result["gt"]
+        est = np.concatenate([result["estimate"], np.full((len(gt), 1), 2.0)], axis=1)
+        ax.imshow(result["image"])
+        ax.plot(*gt[gt[:, 2] > 0, :2].T, "w+", markersize=6, mew=1.2, label="truth")
+        viz.plot_skeleton(ax, est, sk, linewidth=1.5, markersize=10)
+        selected = None if result["joint"] == "all" else sk.index(result["joint"])
+        if result["boxes"] is not None:
+            prev = result["previous"]
+            for j, (x0, y0, x1, y1) in enumerate(result["boxes"]):
+                if selected is not None and j != selected:
+                    continue
+                color = "yellow" if j == selected else "w"
+                box = Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, lw=0.8, ec=color)
+                ax.add_patch(box)
+            move = est[:, :2] - prev
+            ax.quiver(*prev.T, *move.T, angles="xy", scale_units="xy", scale=1, color="yellow",
+                      width=0.006)  # fmt: skip
+        h, w = result["image"].shape[:2]
+        ax.set_xlim(-0.5, w - 0.5)
+        ax.set_ylim(h - 0.5, -0.5)
+        ax.set_axis_off()
+        errs = ", ".join(f"{e:.1f}" for e in result["stage_errors"])
+        title = (
+            f"image {result['index']}, stage {result['stage']}: error {result['mean_error']:.1f} px"
+        )
+        if result["pckh"] is not None:
+            title += f", PCKh {result['pckh']:.0f} %"
+        ax.set_title(f"{title}\nmean error per stage: {errs} px", fontsize=7)
+        if with_crop:
+            cx = axes[0, 1]
+            cx.imshow(result["crop"])
+            pts = result["crop_points"]
+            cx.plot(*pts["previous"], "o", mfc="none", mec="w", ms=8, label="previous")
+            cx.plot(*pts["estimate"], "x", color="yellow", ms=8, mew=2, label="refined")
+            if pts["gt"] is not None:
+                cx.plot(*pts["gt"], "+", color="lime", ms=10, mew=2, label="truth")
+            cx.legend(loc="lower right", fontsize=6)
+            side = result["crop"].shape[0]
+            cx.set_xlim(-0.5, side - 0.5)
+            cx.set_ylim(side - 0.5, -0.5)  # points outside the crop are clipped
+            cx.set_axis_off()
+            cx.set_title(
+                f"{result['joint']}: crop {result['side']:.0f} px -> "
+                f"{result['crop'].shape[1]} px, error {result['errors'][selected]:.1f} px",
+                fontsize=7,
+            )
+        return fig

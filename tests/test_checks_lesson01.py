@@ -1,0 +1,194 @@
+"""Lesson 01's checks pass the reference and catch the classic mistakes with the right hint."""
+
+import numpy as np
+import pytest
+import torch
+
+from posekit import checks
+from posekit.checks import lesson01 as L
+from posekit.models.deeppose import DeepPose, DeepPoseCascade
+
+
+@pytest.fixture(autouse=True)
+def student_mode(monkeypatch):
+    monkeypatch.setenv("POSEKIT_CHECK_MODE", "student")
+    checks.reset()
+
+
+# ----------------------------------------------------------------- 1.1 normalize_to_box
+
+
+def _split(kp):
+    kp = np.asarray(kp, np.float64)
+    return kp[..., :2], kp[..., 2:]
+
+
+def _join(xy, rest):
+    return np.concatenate([xy, rest], axis=-1)
+
+
+def box_wh_swapped(kp, center, size):
+    xy, rest = _split(kp)
+    return _join((xy - center) / np.asarray(size, np.float64)[..., ::-1], rest)
+
+
+def box_not_centred(kp, center, size):
+    xy, rest = _split(kp)
+    return _join(xy / size, rest)
+
+
+def box_to_minus_one_one(kp, center, size):
+    xy, rest = _split(kp)
+    return _join((xy - center) / (np.asarray(size) / 2), rest)
+
+
+def box_reversed_subtraction(kp, center, size):
+    xy, rest = _split(kp)
+    return _join((np.asarray(center) - xy) / size, rest)
+
+
+def box_drops_v(kp, center, size):
+    xy, _ = _split(kp)
+    return (xy - center) / size
+
+
+# ----------------------------------------------------------------- 1.2 l2_loss
+
+
+def _sq(pred, target):
+    return ((pred.reshape(target.shape) - target) ** 2).sum(-1)
+
+
+def loss_unweighted(pred, target, weight):
+    return _sq(pred, target).sum() / target.shape[0]
+
+
+def loss_mse_mean(pred, target, weight):
+    return (weight[..., None] * (pred.reshape(target.shape) - target) ** 2).mean()
+
+
+def loss_not_squared(pred, target, weight):
+    return (weight * _sq(pred, target).sqrt()).sum() / target.shape[0]
+
+
+def loss_reshaped_b2k(pred, target, weight):
+    b, k = target.shape[:2]
+    p = pred.reshape(b, 2, k).transpose(1, 2) if pred.ndim == 2 else pred
+    return (weight * ((p - target) ** 2).sum(-1)).sum() / b
+
+
+def loss_per_labelled_joint(pred, target, weight):
+    return (weight * _sq(pred, target)).sum() / weight.sum()
+
+
+def loss_summed_over_batch(pred, target, weight):
+    return (weight * _sq(pred, target)).sum()
+
+
+def loss_as_python_float(pred, target, weight):
+    return float((weight * _sq(pred, target)).sum() / target.shape[0])
+
+
+# ----------------------------------------------------------------- 1.3 displacement_target
+
+
+def target_without_sigma(gt, est, diam, sigma):
+    return (np.asarray(gt)[..., :2] - est) / np.asarray(diam).reshape(-1, 1, 1)
+
+
+def target_half_side(gt, est, diam, sigma):
+    return (np.asarray(gt)[..., :2] - est) / (sigma * np.asarray(diam).reshape(-1, 1, 1) / 2)
+
+
+def target_diam_over_xy(gt, est, diam, sigma):
+    return (np.asarray(gt)[..., :2] - est) / (sigma * np.asarray(diam))
+
+
+def target_reversed(gt, est, diam, sigma):
+    return (est - np.asarray(gt)[..., :2]) / (sigma * np.asarray(diam).reshape(-1, 1, 1))
+
+
+def target_keeps_v(gt, est, diam, sigma):
+    out = np.array(gt, np.float64)
+    out[..., :2] = (out[..., :2] - est) / (sigma * np.asarray(diam).reshape(-1, 1, 1))
+    return out
+
+
+@pytest.mark.parametrize(
+    "check,reference",
+    [
+        (L.check_normalize_to_box, L.reference_normalize_to_box),
+        (L.check_l2_loss, L.reference_l2_loss),
+        (L.check_displacement_target, L.reference_displacement_target),
+    ],
+)
+def test_reference_passes(check, reference):
+    assert check(reference).status == "PASS"
+
+
+@pytest.mark.parametrize(
+    "check,wrong,hint",
+    [
+        (L.check_normalize_to_box, box_wh_swapped, "divided x by the box height"),
+        (L.check_normalize_to_box, box_not_centred, "did not subtract the box centre"),
+        (L.check_normalize_to_box, box_to_minus_one_one, "[-1, 1]"),
+        (L.check_normalize_to_box, box_reversed_subtraction, "opposite sign"),
+        (L.check_normalize_to_box, box_drops_v, "keep the visibility flag"),
+        (L.check_l2_loss, loss_unweighted, "multiply each joint's squared distance by its"),
+        (L.check_l2_loss, loss_mse_mean, "like F.mse_loss"),
+        (L.check_l2_loss, loss_not_squared, "no square root"),
+        (L.check_l2_loss, loss_reshaped_b2k, "not to (B, 2, K)"),
+        (L.check_l2_loss, loss_per_labelled_joint, "number of labelled joints"),
+        (L.check_l2_loss, loss_summed_over_batch, "divide by the number of images B"),
+        (L.check_l2_loss, loss_as_python_float, "expected a torch.Tensor"),
+        (L.check_displacement_target, target_without_sigma, "divided by diam only"),
+        (L.check_displacement_target, target_half_side, "not by half of it"),
+        (L.check_displacement_target, target_diam_over_xy, "diam[:, None, None]"),
+        (L.check_displacement_target, target_reversed, "opposite sign"),
+        (L.check_displacement_target, target_keeps_v, "leave out the v column"),
+    ],
+)
+def test_classic_mistakes_fail_with_their_hint(check, wrong, hint, capsys):
+    result = check(wrong)
+    assert result.status == "FAIL"
+    assert hint in capsys.readouterr().out
+
+
+def test_the_edges_of_a_box_map_to_plus_minus_a_half():
+    # an 80 x 60 box covering columns 10..89 and rows 0..59: centre (49.5, 29.5)
+    kp = np.array([[[-0.5, -0.5, 2], [89.5, 59.5, 2], [49.5, 29.5, 1]]], np.float32)
+    out = L.reference_normalize_to_box(kp, (49.5, 29.5), (80.0, 60.0))
+    np.testing.assert_allclose(out[0, 2], [0.0, 0.0, 1.0])
+    np.testing.assert_allclose(out[0, 1, :2], [0.5, 0.5])
+
+
+def test_displacement_target_matches_the_cascade_training_samples():
+    torch.manual_seed(0)
+    stage1 = DeepPose(16, input_size=64, width_mult=0.125, fc_dim=32)
+    cascade = DeepPoseCascade(stage1, num_stages=2, sigma=1.5, crop_size=40, skeleton="mpii16")
+    gt, est, _ = L._cascade_case(5, 2, 16)
+    gt[..., 2] = 2  # every joint labelled: the torso diameter exists
+    images = torch.zeros(2, 3, 64, 64)
+    _, _, targets, _ = cascade.training_samples(images, gt, est)
+    from posekit.models.deeppose import torso_diameter
+
+    diam = torso_diameter(gt, "mpii16")
+    mine = L.reference_displacement_target(gt, est, diam, 1.5)
+    np.testing.assert_allclose(targets.numpy().reshape(2, 16, 2), mine, rtol=1e-5, atol=1e-5)
+
+
+def test_loss_reference_is_differentiable():
+    pred, target, weight = L._loss_case(1, 4, 16, drop=0.2)
+    pred.requires_grad_(True)
+    loss = L.reference_l2_loss(pred, target, weight)
+    loss.backward()
+    assert pred.grad is not None and pred.grad.shape == pred.shape
+
+
+def test_use_falls_back_to_the_reference_for_a_stub(capsys):
+    def stub(*args):
+        raise NotImplementedError
+
+    assert L.check_displacement_target(stub).status == "TODO"
+    assert checks.use(stub, "displacement_target") is L.reference_displacement_target
+    assert "reference" in capsys.readouterr().out
