@@ -114,7 +114,7 @@ def check_normalize_to_box(fn):
         ),
         Case(
             (edges, (49.5, 29.5), (80.0, 60.0)),
-            label="joints on the edges of an 80 x 60 box",
+            label="joints on the border pixels of an 80 x 60 box",
             ctx=_box_inputs(edges, (49.5, 29.5), (80.0, 60.0)),
         ),
         Case(
