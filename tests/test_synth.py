@@ -32,6 +32,7 @@ from posekit.synth import (
     segment_lengths,
     synth_to,
 )
+from posekit.synth import body as B
 from posekit.synth.body import DOF_INDEX, JOINT_INDEX
 
 K = len(SYNTH_JOINTS)
@@ -90,10 +91,18 @@ def test_sample_i_is_independent_of_call_order_and_batching():
 
 
 def test_batched_crops_equal_single_crops():
-    seeds = [sample_rng(2, i) for i in range(5)]
+    # one crop takes plain-Python shortcuts (boxes, face, draw order) where a batch uses numpy:
+    # enough crops for every hair style, clothing texture and facing direction
+    seeds = [sample_rng(2, i) for i in range(40)]
     batch = sample_people(seeds)
     for i, s in enumerate(batch):
         assert _same(s, sample_person(sample_rng(2, i)))
+
+
+def test_sample_rng_is_default_rng_of_seed_and_index():
+    for seed, index in ((0, 5), (3, 2**32 + 7), (2**33, 1), (2**32 - 1, 2**32 - 1)):
+        a, b = sample_rng(seed, index), np.random.default_rng([seed, index])
+        assert np.array_equal(a.random(8), b.random(8))
 
 
 def test_sample_shapes_and_dtypes():
@@ -334,3 +343,65 @@ def test_motions_work_at_any_fps():
     a = motion_sequence(13, 31, 30.0, np.random.default_rng(1))
     b = motion_sequence(13, 61, 60.0, np.random.default_rng(1))
     np.testing.assert_allclose(a.angles, b.angles[::2], atol=1e-9)
+
+
+def _reference_points(shapes, angles, euler, pos):
+    """pose_points written out with the public forward_kinematics (one 3x3 product a row)."""
+    angles = B.clip_pose(np.atleast_2d(angles))
+    rot, org = B.forward_kinematics(angles, np.stack([s.offsets for s in shapes]),
+                                    B.root_rotation(euler), np.zeros((len(angles), 3)))  # fmt: skip
+    node = shapes[0].point_node
+    local = np.stack([s.local for s in shapes])
+    pts = (rot[:, node] @ local[..., None])[..., 0] + org[:, node]
+    radius = np.stack([s.cap_radius for s in shapes])
+    y = (
+        pts[:, B.CAP_ROWS[: B.CAPSULE_INDEX["hair_long"]], 1]
+        - radius[:, : B.CAPSULE_INDEX["hair_long"]]
+    )
+    lift = np.array(pos, dtype=np.float64)
+    lift[:, 1] -= y.reshape(len(pts), -1).min(1)
+    return pts + lift[:, None], rot
+
+
+def test_pose_points_match_forward_kinematics():
+    # pose_points batches its products (trig products, 4x4 frames, rows under every frame);
+    # the result is the plain forward kinematics of every row
+    rng = np.random.default_rng(5)
+    idns = [B.random_identity(rng, child_prob=0.3) for _ in range(6)]
+    shapes = [body_shape(i) for i in idns]
+    angles = np.stack([random_pose(rng) for _ in shapes])
+    euler = rng.uniform(-3, 3, (len(shapes), 3))
+    pos = rng.uniform(-1, 1, (len(shapes), 3))
+    for batch in (shapes, shapes[:1], [shapes[2]] * len(shapes)):
+        n = len(batch)
+        pts, rot = pose_points(batch, angles[:n], euler[:n], pos[:n])
+        ref, ref_rot = _reference_points(batch, angles[:n], euler[:n], pos[:n])
+        np.testing.assert_allclose(pts, ref, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(rot, ref_rot, rtol=0, atol=1e-12)
+    # a hand-made shape (no cached geometry, rows in any node): the general path
+    s = shapes[0]
+    node = s.point_node.copy()
+    node[B.JOINT_INDEX["nose"]] = B.NODE_INDEX["neck"]
+    odd = B.BodyShape(s.identity, s.offsets, node, s.local.copy(), s.cap_radius, s.cap_material,
+                      s.cap_on, s.ell_semi, s.joint_radius, s.palette)  # fmt: skip
+    pts, _ = pose_points([odd], angles[0], euler[0], pos[0])
+    ref, _ = _reference_points([odd], angles[0], euler[0:1], pos[0:1])
+    np.testing.assert_allclose(pts, ref, rtol=0, atol=1e-12)
+
+
+def test_torso_rings_are_the_documented_ellipses():
+    rng = np.random.default_rng(9)
+    for _ in range(20):
+        idn = B.random_identity(rng, child_prob=0.3)
+        shape = body_shape(idn)
+        v = idn.height * (1 - idn.head_frac) / 0.87
+        ang = np.arange(B.RING_POINTS) * (2 * np.pi / B.RING_POINTS) + np.pi / B.RING_POINTS
+        for r, (name, _, y, a, b, z) in enumerate(B.RINGS):
+            width = idn.seg["shoulders" if name in ("shoulder", "chest") else "hips"]
+            if idn.female:
+                width *= B._FEMALE_RING[r]
+            pts = shape.local[B.RING_ROWS[name]]
+            torso = idn.rad["torso"]
+            np.testing.assert_allclose(pts[:, 0], a * v * width * torso * np.cos(ang), atol=1e-12)
+            np.testing.assert_allclose(pts[:, 1], y * v, atol=1e-12)
+            np.testing.assert_allclose(pts[:, 2], z * v + b * v * torso * np.sin(ang), atol=1e-12)

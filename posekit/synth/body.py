@@ -689,14 +689,19 @@ HEAD_SEMI = ((0.045, 0.065, 0.055), (0.049, 0.069, 0.060))  # head skin, hair ca
 TORSO_SEMI = ((0.108, 0.085, 0.066), (0.088, 0.060, 0.058), (0.100, 0.080, 0.064))  # x v_torso
 
 
-def _features(idn: Identity) -> np.ndarray:
+def _features(idn: Identity, widths: bool = False) -> np.ndarray:
+    """``FEATURES`` of an identity (plus ``v_torso * shoulders``, ``v_torso * hips``: the
+    torso rings' widths, with ``widths``)."""
     s, f, rad = idn.seg, idn.face, idn.rad
     v = idn.height * (1 - idn.head_frac) / 0.87  # body length unit (H for an adult)
     hh = idn.height * idn.head_frac / 0.13 * s["head"]  # head length unit
-    return np.array([1.0, v, hh, hh * rad["head"] ** 0.3, v * rad["torso"], v * s["hand"],
-                     v * s["foot"], hh * f.get("nose", 0), hh * f.get("eye_dx", 0),
-                     hh * f.get("eye_dy", 0), hh * f.get("mouth_w", 0),
-                     hh * f.get("mouth_dy", 0)])  # fmt: skip
+    vt = v * rad["torso"]
+    phi = [1.0, v, hh, hh * rad["head"] ** 0.3, vt, v * s["hand"], v * s["foot"],
+           hh * f.get("nose", 0), hh * f.get("eye_dx", 0), hh * f.get("eye_dy", 0),
+           hh * f.get("mouth_w", 0), hh * f.get("mouth_dy", 0)]  # fmt: skip
+    if widths:
+        phi += (vt * s["shoulders"], vt * s["hips"])
+    return np.array(phi)
 
 
 def _template_points(p: dict[str, float], normals: np.ndarray | None) -> list:
@@ -904,17 +909,18 @@ _JR[JOINT_INDEX["head"], 1] = 0.05
 
 
 def _make_shape(idn: Identity) -> BodyShape:
-    phi = _features(idn)
+    # every local position (and the ellipsoid semi-axes, the joints' depths below the skin) is
+    # linear in the features and the two torso widths (the rings' semi-widths): two products,
+    # each below the size where OpenBLAS would start threads
+    phi = _features(idn, widths=True)
     v, hh = float(phi[1]), float(phi[2])
-    # every local position is linear in the features and the two torso widths (the rings'
-    # semi-widths); two products below the size where OpenBLAS would start threads
-    s = idn.seg
-    phi14 = np.array([*phi.tolist(), phi[4] * s["shoulders"], phi[4] * s["hips"]])
     w_o, w_h = _W_RINGS[idn.female]
+    lin = w_o @ phi  # rows not on the head, then ellipsoid semi-axes, then joint depths
+    n3 = 3 * _N_OTHER
     local_h = np.empty((len(POINTS), 4))  # _SPLIT_ROWS order (see _local_h)
     local_h[:, 3] = 1.0
-    local_h[:_N_OTHER, :3] = (w_o @ phi14).reshape(-1, 3)
-    local_h[_N_OTHER:, :3] = (w_h @ phi14).reshape(-1, 3)
+    local_h[:_N_OTHER, :3] = lin[:n3].reshape(-1, 3)
+    local_h[_N_OTHER:, :3] = (w_h @ phi).reshape(-1, 3)
     local = np.take(local_h, _UNSPLIT, axis=0)[:, :3]
     rad, mat, on = _capsules(idn, v, hh)
     shape = BodyShape(
@@ -925,8 +931,8 @@ def _make_shape(idn: Identity) -> BodyShape:
         cap_radius=rad,
         cap_material=mat,
         cap_on=on,
-        ell_semi=(_S2 @ phi).reshape(len(ELLIPSOIDS), 3),
-        joint_radius=_JR @ phi[1:3],
+        ell_semi=lin[n3 : n3 + 3 * len(ELLIPSOIDS)].reshape(-1, 3),
+        joint_radius=lin[n3 + 3 * len(ELLIPSOIDS) :],
         palette=_palette(idn),
     )
     shape._local_h = local_h
@@ -1028,7 +1034,6 @@ _TAKE_DEFAULT = _point_take(_NODE_OF_ROW.copy(), len(POINTS))
 
 
 assert not _W[_RING_SLICE].any()  # the rings are filled in by _ring_template
-_S2 = _S.reshape(-1, len(FEATURES))
 
 
 def _ring_template(female: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -1048,7 +1053,11 @@ def _ring_template(female: bool) -> tuple[np.ndarray, np.ndarray]:
         w[rows[r], 1, FEATURES.index("v")] = y[r]
         w[rows[r], 2, FEATURES.index("v")] = z[r]
         w[rows[r], 2, FEATURES.index("v_torso")] = b[r] * np.sin(_RING_ANG)
-    return w[_OTHER_ROWS].reshape(-1, f + 2), w[_HEAD_ROWS].reshape(-1, f + 2)
+    extra = np.zeros((3 * len(ELLIPSOIDS) + NUM_JOINTS, f + 2))  # semi-axes, joint depths
+    extra[: 3 * len(ELLIPSOIDS), :f] = _S.reshape(-1, f)
+    extra[3 * len(ELLIPSOIDS) :, 1:3] = _JR
+    return (np.concatenate([w[_OTHER_ROWS].reshape(-1, f + 2), extra]),
+            w[_HEAD_ROWS].reshape(-1, f + 2))  # fmt: skip
 
 
 _HEAD_NODE = NODE_INDEX["head"]
@@ -1060,7 +1069,7 @@ _SPLIT_ROWS = np.r_[_OTHER_ROWS, _HEAD_ROWS]  # rows of POINTS in _local_h order
 _UNSPLIT = np.argsort(_SPLIT_ROWS)
 # rows * 3 * 14 < 9216 in each block: below OpenBLAS's threshold for threads in gemv
 _W_RINGS = {False: _ring_template(False), True: _ring_template(True)}
-assert max(_N_OTHER, len(_HEAD_ROWS)) * 3 * 14 < 9216
+assert max(len(w) for w in _W_RINGS[False]) * 14 < 9216
 
 
 def _take_split() -> np.ndarray:

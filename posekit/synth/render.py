@@ -155,28 +155,28 @@ class _Geom:
     groups: int  # G images of N / G people each
 
 
-def _cameras(cams: list[Camera], n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-person ``R (N, 3, 3)``, ``t (N, 3)``, ``(fx, fy, cx, cy) (N, 4)`` of G cameras
-    shared by N / G consecutive people each."""
+def _cameras(cams: list[Camera], n: int) -> tuple[np.ndarray, ...]:
+    """Per-person ``R (N, 3, 3)``, ``t (N, 3)``, ``(fx, fy, cx, cy) (N, 4)``, mean focal
+    length ``(N,)`` of G cameras shared by N / G consecutive people each."""
     R, t = _stack([c.R for c in cams]), _stack([c.t for c in cams])
-    intr = np.array([[c.fx, c.fy, c.cx, c.cy] for c in cams])
+    intr = np.array([[c.fx, c.fy, c.cx, c.cy, 0.5 * (c.fx + c.fy)] for c in cams])
     if n != len(cams):
         rep = n // len(cams)
         R, t, intr = (np.repeat(a, rep, axis=0) for a in (R, t, intr))
-    return R, t, intr
+    return R, t, intr[:, :4], intr[:, 4]
 
 
 def _geometry(points: np.ndarray, cams: list[Camera]) -> _Geom:
     """Camera coordinates, depths and pixels of the rows of ``points`` followed by the
     ``_EXT_ROWS`` copies (so that the renderer slices instead of gathering)."""
-    R, t, intr = _cameras(cams, len(points))
+    R, t, intr, f = _cameras(cams, len(points))
     P = R @ np.take(points, _EXT_ROWS, axis=1).swapaxes(-1, -2)  # (N, 3, X)
     P += t[:, :, None]
     z = np.maximum(P[:, 2], NEAR)
     uv = P[:, :2] / z[:, None]
     uv *= intr[:, :2, None]
     uv += intr[:, 2:, None]
-    return _Geom(P, z, uv, 0.5 * (intr[:, 0] + intr[:, 1]), len(cams))
+    return _Geom(P, z, uv, f, len(cams))
 
 
 _BAND_ROT = np.array([b[0] for b in BANDS])[:, None, None, None] * _CAP_ROT
