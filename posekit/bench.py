@@ -22,7 +22,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from posekit.models import DeepPose, DeepPoseResNet, resnet50
+from posekit.models import DeepPose, DeepPoseResNet, HourglassNet, SimpleBaseline, resnet50
 
 
 def count_params(model: nn.Module, trainable_only: bool = False) -> int:
@@ -73,6 +73,18 @@ PUBLISHED: list[Published] = [
               (1, 3, 256, 256), 23.5, 5.34, "mmpose td-reg_res50 MPII 256x256 [C]"),
     Published("ResNet-50 classifier", resnet50, (1, 3, 224, 224), 25.557032, 4.1,
               "torchvision resnet50 (1000 classes)"),
+    Published("Stacked Hourglass, 2 stacks (K=16)", lambda: HourglassNet(16, num_stacks=2),
+              (1, 3, 256, 256), 6.57, 8.3, "princeton-vl/pytorch_stacked_hourglass [C]"),
+    Published("Stacked Hourglass, 8 stacks (K=16)", lambda: HourglassNet(16, num_stacks=8),
+              (1, 3, 256, 256), 25.43, 27.4, "Newell et al. 2016, the paper's network [C]"),
+    Published("SimpleBaseline ResNet-50 (K=17)", lambda: SimpleBaseline(17, 50),
+              (1, 3, 256, 192), 34.0, 5.43,
+              "COCO 256x192; the paper's 8.9 GFLOPs = HRNet convention (MACs/1024^3, "
+              "deconvs at output size)"),
+    Published("SimpleBaseline ResNet-101 (K=17)", lambda: SimpleBaseline(17, 101),
+              (1, 3, 256, 192), 53.0, None, "HRNet README (12.4 GFLOPs, HRNet convention)"),
+    Published("SimpleBaseline ResNet-152 (K=17)", lambda: SimpleBaseline(17, 152),
+              (1, 3, 256, 192), 68.6, None, "HRNet README (15.7 GFLOPs, HRNet convention)"),
 ]  # fmt: skip
 """Published configurations measured by ``params_table``; lessons append theirs."""
 

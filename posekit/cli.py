@@ -8,6 +8,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+TRAIN_RECIPES = ("deeppose", "heatmap", "hourglass", "simple_baseline")
+"""``posekit train`` names (``posekit.recipes.RECIPES``; kept here so that ``--help`` stays
+fast without importing torch)."""
+
 
 def _course(args: argparse.Namespace) -> int:
     from posekit import course
@@ -232,7 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.set_defaults(func=_bench)
 
     train = sub.add_parser("train", help="train a lesson model on SynthPose (MPII-16 crops)")
-    train.add_argument("model", choices=["deeppose", "heatmap"])
+    train.add_argument("model", choices=TRAIN_RECIPES)
     train.add_argument("--epochs", type=_positive_int, default=10)
     train.add_argument("--n-train", type=_positive_int, default=4000, help="training crops")
     train.add_argument("--n-val", type=_positive_int, default=500, help="validation crops")
@@ -255,7 +259,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    # argparse cannot take positionals after an option that follows an empty nargs="*"
+    # positional: `posekit course run --full 01 02` leaves "01 02" over; they are lessons.
+    if extra and args.command == "course" and all(e.isdigit() for e in extra):
+        args.lessons = [*args.lessons, *extra]
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     return args.func(args)
 
 

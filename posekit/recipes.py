@@ -33,14 +33,14 @@ class Recipe:
 def _model_classes() -> dict[str, type]:
     from posekit.models.deeppose import DeepPose, DeepPoseResNet
 
-    classes = {"DeepPose": DeepPose, "DeepPoseResNet": DeepPoseResNet}
-    try:
-        from posekit.models.heatmap_net import HeatmapNet
+    from posekit.models.heatmap_net import HeatmapNet
+    from posekit.models.hourglass import HourglassNet
+    from posekit.models.simple_baseline import SimpleBaseline
 
-        classes["HeatmapNet"] = HeatmapNet
-    except ImportError:  # the lesson-02 network is optional for DeepPose-only use
-        pass
-    return classes
+    return {
+        "DeepPose": DeepPose, "DeepPoseResNet": DeepPoseResNet, "HeatmapNet": HeatmapNet,
+        "HourglassNet": HourglassNet, "SimpleBaseline": SimpleBaseline,
+    }  # fmt: skip
 
 
 def _codec_classes() -> dict[str, type]:
@@ -66,7 +66,23 @@ def recipe(name: str, input_size: int = 128, width: float | None = None) -> Reci
             "heatmap", "HeatmapNet", dict(num_joints=16, width=int(width or 32), stride=4),
             "HeatmapCodec", dict(input_size=size, stride=4, sigma=2.0, decoder="dark"), lr=1e-3,
         )  # fmt: skip
-    raise ValueError(f"recipe: unknown name {name!r}; choose deeppose or heatmap")
+    if name == "hourglass":
+        return Recipe(
+            "hourglass", "HourglassNet",
+            dict(num_joints=16, num_stacks=2, features=int(width or 64), depth=4),
+            "HeatmapCodec", dict(input_size=size, stride=4, sigma=2.0, decoder="dark"), lr=2e-3,
+        )  # fmt: skip
+    if name == "simple_baseline":
+        return Recipe(
+            "simple_baseline", "SimpleBaseline",
+            dict(num_joints=16, backbone_depth=18, width=int(width or 32), deconv_channels=64),
+            "HeatmapCodec", dict(input_size=size, stride=4, sigma=2.0, decoder="dark"), lr=2e-3,
+        )  # fmt: skip
+    raise ValueError(f"recipe: unknown name {name!r}; choose one of {', '.join(RECIPES)}")
+
+
+RECIPES = ("deeppose", "heatmap", "hourglass", "simple_baseline")
+"""The names ``posekit train`` accepts."""
 
 
 def build_model(name: str, kwargs: dict[str, Any]) -> torch.nn.Module:

@@ -21,6 +21,23 @@ def test_parser_knows_the_commands():
         parser.parse_args(["course", "explode"])
 
 
+def test_lessons_may_follow_the_options(monkeypatch):
+    seen = {}
+    monkeypatch.setattr(cli, "_course", lambda args: seen.update(vars(args)) or 0)
+    assert cli.main(["course", "run", "--full", "01", "02"]) == 0
+    assert (seen["lessons"], seen["full"]) == (["01", "02"], True)
+    with pytest.raises(SystemExit):
+        cli.main(["course", "run", "--full", "01", "nope"])
+
+
+def test_train_choices_are_the_recipes():
+    from posekit import recipes
+
+    assert cli.TRAIN_RECIPES == recipes.RECIPES
+    for name in recipes.RECIPES:
+        assert recipes.recipe(name).name == name
+
+
 def test_doctor_reports_and_strict_fails_on_a_broken_probe(monkeypatch, capsys):
     monkeypatch.setattr(doctor, "probe_mediapipe", lambda: doctor.Probe("mediapipe", True, "fake"))
     monkeypatch.setattr(
@@ -96,3 +113,17 @@ def test_bench_params_prints_the_published_table(capsys):
     assert cli.main(["bench", "params"]) == 0
     out = capsys.readouterr().out
     assert "DeepPose (AlexNet, K=14)" in out and "✗" not in out
+
+
+@pytest.mark.parametrize(
+    "name, width",
+    [("hourglass", "8"), ("simple_baseline", "8")],
+)
+def test_train_then_eval_the_lesson_03_models(tmp_path, capsys, name, width):
+    ckpt = tmp_path / f"{name}.pt"
+    argv = ["train", name, "--epochs", "1", "--n-train", "8", "--n-val", "4", "--size", "64",
+            "--batch-size", "4", "--width", width, "--out", str(ckpt)]  # fmt: skip
+    assert cli.main(argv) == 0
+    capsys.readouterr()
+    assert cli.main(["eval", str(ckpt)]) == 0
+    assert "| Arch | Head |" in capsys.readouterr().out

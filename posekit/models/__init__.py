@@ -8,6 +8,10 @@ against ``reference/models.md``); smaller arguments give the scaled configs less
 * ``deeppose``: ``DeepPose``, ``DeepPoseResNet``, ``DeepPoseRefiner``, ``DeepPoseCascade``
   and the cascade helpers (``torso_diameter``, ``joint_crops``, ``fit_error_distribution``,
   ``simulate_displacements``, ``normalise``/``denormalise``).
+* ``heatmap_net``: ``HeatmapNet`` — lesson 02's plain encoder-decoder heatmap network.
+* ``hourglass``: ``HourglassNet``, ``Hourglass``, ``Residual`` — Newell et al. 2016.
+* ``simple_baseline``: ``SimpleBaseline`` — Xiao et al. 2018 (ResNet + deconvolutions).
+* ``flip_test``: ``FlipTest``, ``flip_heatmaps`` — flip-test averaging of heatmaps.
 """
 
 from posekit.models.alexnet import AlexNet
@@ -23,6 +27,9 @@ from posekit.models.deeppose import (
     simulate_displacements,
     torso_diameter,
 )
+from posekit.models.flip_test import FlipTest, flip_heatmaps
+from posekit.models.heatmap_net import HeatmapNet
+from posekit.models.hourglass import Hourglass, HourglassNet, Residual
 from posekit.models.resnet import (
     BasicBlock,
     Bottleneck,
@@ -34,6 +41,7 @@ from posekit.models.resnet import (
     resnet101,
     resnet152,
 )
+from posekit.models.simple_baseline import SimpleBaseline
 
 __all__ = [
     "AlexNet",
@@ -43,9 +51,16 @@ __all__ = [
     "DeepPoseCascade",
     "DeepPoseRefiner",
     "DeepPoseResNet",
+    "FlipTest",
+    "HeatmapNet",
+    "Hourglass",
+    "HourglassNet",
     "ResNet",
+    "Residual",
+    "SimpleBaseline",
     "denormalise",
     "fit_error_distribution",
+    "flip_heatmaps",
     "joint_crops",
     "normalise",
     "resnet",
