@@ -32,7 +32,6 @@ class Recipe:
 
 def _model_classes() -> dict[str, type]:
     from posekit.models.deeppose import DeepPose, DeepPoseResNet
-
     from posekit.models.heatmap_net import HeatmapNet
     from posekit.models.hourglass import HourglassNet
     from posekit.models.simple_baseline import SimpleBaseline
