@@ -28,12 +28,14 @@ from posekit import viz
 from posekit.skeletons import SKELETONS, convert, flip_keypoints, get_skeleton
 
 __all__ = [
+    "CascadeExplorer",
     "DEFAULT_CANVAS_HW",
     "DEFAULT_PERSON_COCO17",
     "Explorer",
     "GaussianExplorer",
     "PoseCameraExplorer",
     "SkeletonExplorer",
+    "StackExplorer",
 ]
 
 
@@ -679,4 +681,117 @@ class CascadeExplorer(Explorer):
                 f"{result['crop'].shape[1]} px, error {result['errors'][selected]:.1f} px",
                 fontsize=7,
             )
+        return fig
+
+
+class StackExplorer(Explorer):
+    """Each hourglass stack's heatmap of one joint on one image (lesson 03).
+
+    A Stacked Hourglass predicts heatmaps after every stack and is supervised on all of them;
+    later stacks see the earlier stacks' predictions (re-injected) and refine them. Pick an
+    image and a joint: one panel per stack shows its heatmap over the image, its decoded
+    point and the truth.
+
+    Args:
+        model: a ``posekit.models.HourglassNet`` (or any model returning a list of
+            ``(B, K, h, w)`` heatmaps); put in eval mode, never trained here.
+        images: ``(N, 3, H, W)`` normalised image tensors.
+        keypoints: ``(N, K, 3)`` ground truth in pixels of ``images``.
+        codec: a ``HeatmapCodec`` for ``images`` (decodes each stack's maps).
+        skeleton: joint set of the heatmaps (``"mpii16"``).
+        index: the image shown first.
+
+    Controls: ``index`` (IntSlider), ``joint`` (Dropdown of joint names).
+
+    ``result`` keys: ``index``, ``joint``, ``image`` (``H×W×3 uint8``), ``heatmaps``
+    (``(S, h, w)``: the joint's map after each of the S stacks), ``points`` (``(S, 3)``
+    decoded ``(x, y, score)`` per stack, input pixels), ``gt`` (``(3,)``), ``errors``
+    (``(S,)`` pixel errors, NaN when unlabelled), ``stack_errors`` (``(S,)`` mean error over
+    the image's labelled joints per stack).
+
+    The model runs once per image and is cached: changing the joint only redraws.
+    """
+
+    def __init__(self, model, images, keypoints, codec, skeleton="mpii16", index: int = 0):
+        import torch
+
+        self.model = model.eval()
+        self.images = torch.as_tensor(images).float()
+        self.keypoints = np.asarray(keypoints, np.float32)
+        self.codec = codec
+        self.skeleton = get_skeleton(skeleton)
+        n, k = len(self.images), self.skeleton.num_joints
+        if self.images.ndim != 4 or n == 0:
+            raise ValueError(f"images: expected (N, 3, H, W), got {tuple(self.images.shape)}")
+        if self.keypoints.shape != (n, k, 3):
+            raise ValueError(f"keypoints: expected ({n}, {k}, 3), got {self.keypoints.shape}")
+        self._cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        controls = {
+            "index": widgets.IntSlider(int(index), 0, n - 1, description="image",
+                                       continuous_update=False),
+            "joint": widgets.Dropdown(options=list(self.skeleton.joints),
+                                      value=self.skeleton.joints[0], description="joint"),
+        }  # fmt: skip
+        super().__init__(controls)
+
+    def stacks(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(S, K, h, w)`` heatmaps and ``(S, K, 3)`` decoded points of image ``index``."""
+        import torch
+
+        if index not in self._cache:
+            with torch.inference_mode():
+                outs = self.model(self.images[index : index + 1])
+            outs = list(outs) if isinstance(outs, (list, tuple)) else [outs]
+            maps = np.stack([o[0].float().cpu().numpy() for o in outs])
+            points = np.stack([np.asarray(self.codec.decode(o))[0] for o in outs])
+            self._cache[index] = (maps, points)
+        return self._cache[index]
+
+    def render(self, *, index: int, joint: str) -> dict[str, Any]:
+        """The joint's heatmap, decoded point and error after every stack."""
+        from posekit.datasets.synthpose import denormalize
+
+        index = int(np.clip(index, 0, len(self.images) - 1))
+        j = self.skeleton.index(joint)
+        maps, points = self.stacks(index)
+        gt = self.keypoints[index]
+        labelled = gt[:, 2] > 0
+        dist = np.linalg.norm(points[..., :2] - gt[None, :, :2], axis=-1)  # (S, K)
+        dist = np.where(labelled[None], dist, np.nan)
+        stack_errors = np.nanmean(dist, axis=1) if labelled.any() else np.full(len(maps), np.nan)
+        return {
+            "index": index,
+            "joint": joint,
+            "image": denormalize(self.images[index]),
+            "heatmaps": maps[:, j],
+            "points": points[:, j],
+            "gt": gt[j],
+            "errors": dist[:, j],
+            "stack_errors": stack_errors,
+        }
+
+    def figure(self, result: dict[str, Any]) -> Figure:
+        maps = result["heatmaps"]
+        s = len(maps)
+        fig, axes = plt.subplots(1, s, figsize=(2.6 * s, 2.9), layout="constrained",
+                                 squeeze=False)  # fmt: skip
+        plt.close(fig)
+        image = result["image"]
+        h, w = image.shape[:2]
+        for i, ax in enumerate(axes[0]):
+            heat = cv2.resize(np.clip(maps[i], 0, None), (w, h), interpolation=cv2.INTER_LINEAR)
+            ax.imshow(image)
+            ax.imshow(heat, cmap="magma", alpha=0.6, vmin=0, vmax=max(float(maps.max()), 1e-6))
+            x, y, _ = result["points"][i]
+            ax.plot(x, y, "c+", markersize=10, mew=2, label="decoded")
+            if result["gt"][2] > 0:
+                ax.plot(*result["gt"][:2], "wx", markersize=7, mew=1.5, label="truth")
+            err = result["errors"][i]
+            err_text = "unlabelled" if np.isnan(err) else f"{err:.1f} px"
+            ax.set_title(
+                f"stack {i + 1}: {err_text}\n(all joints {result['stack_errors'][i]:.1f} px)",
+                fontsize=8,
+            )
+            ax.set_axis_off()
+        fig.suptitle(f"image {result['index']}, {result['joint']}", fontsize=9)
         return fig

@@ -11,6 +11,7 @@ Architecture (``f = features``, ``K = num_joints``)::
                      a ≠ b. Every conv has a bias.
     stem             conv7×7/2 (in → 64) + BN + ReLU, Residual(64 → 128), maxpool 2,
                      Residual(128 → 128), Residual(128 → f)              stride 4
+                     (64, 128 = ``stem_channels``, scaled down in the lessons)
     Hourglass(n)     up = Residual(f → f)
                      low = maxpool 2 → Residual → Hourglass(n-1) (or a Residual at n = 1)
                            → Residual → nearest ×2
@@ -97,6 +98,9 @@ class HourglassNet(nn.Module):
         features: channels inside the hourglasses (256 published; lessons train 64–128).
         depth: levels of each hourglass (4: 64×64 down to 4×4 at a 256 input).
         in_channels: input channels (3 for RGB).
+        stem_channels: ``(c1, c2)`` of the stem: conv7×7 → c1, Residual(c1 → c2), pool,
+            Residual(c2 → c2), Residual(c2 → features). ``(64, 128)`` published; scaled
+            configs shrink it — at stride 2 it is the most expensive part of a small network.
 
     Shapes:
         ``(B, in_channels, H, W)`` → list of ``num_stacks`` tensors ``(B, K, H/4, W/4)``;
@@ -116,26 +120,34 @@ class HourglassNet(nn.Module):
         features: int = 256,
         depth: int = 4,
         in_channels: int = 3,
+        stem_channels: tuple[int, int] = (64, 128),
     ) -> None:
         super().__init__()
         for name, value in (("num_joints", num_joints), ("num_stacks", num_stacks),
                             ("features", features), ("depth", depth),
                             ("in_channels", in_channels)):  # fmt: skip
             _positive_int(name, value)
+        stem_channels = tuple(stem_channels)
+        if len(stem_channels) != 2 or any(
+            not isinstance(c, int) or c < 2 or c % 2 for c in stem_channels
+        ):
+            raise ValueError(
+                f"stem_channels: expected two even positive integers, got {stem_channels!r}"
+            )
         if features % 2:
             raise ValueError(f"features: expected an even number, got {features}")
         self.config = dict(
             num_joints=num_joints, num_stacks=num_stacks, features=features, depth=depth,
-            in_channels=in_channels,
+            in_channels=in_channels, stem_channels=list(stem_channels),
         )  # fmt: skip
         self.num_joints, self.num_stacks, self.depth = num_joints, num_stacks, depth
-        f = features
+        f, (c1, c2) = features, stem_channels
         self.stem = nn.Sequential(
-            _conv_bn_relu(in_channels, 64, 7, 2),
-            Residual(64, 128),
+            _conv_bn_relu(in_channels, c1, 7, 2),
+            Residual(c1, c2),
             nn.MaxPool2d(2, 2),
-            Residual(128, 128),
-            Residual(128, f),
+            Residual(c2, c2),
+            Residual(c2, f),
         )
         self.hourglasses = nn.ModuleList(Hourglass(depth, f) for _ in range(num_stacks))
         self.features = nn.ModuleList(

@@ -1,0 +1,187 @@
+"""Lesson 03's checks pass student-style solutions and catch the classic hourglass and
+flip-test mistakes with the right hint."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from posekit import checks
+from posekit.checks import lesson03 as L
+from posekit.models import FlipTest, Hourglass, HourglassNet
+from posekit.skeletons import MPII16
+
+
+@pytest.fixture(autouse=True)
+def student_mode(monkeypatch):
+    monkeypatch.setenv("POSEKIT_CHECK_MODE", "student")
+    checks.reset()
+
+
+# --------------------------------------------------------------- student-style solutions
+
+
+def residual_forward(x, bn_convs, skip):
+    out = x
+    for bn, conv in bn_convs:
+        out = conv(torch.relu(bn(out)))
+    return out + skip(x)
+
+
+def hourglass_forward(x, hg):
+    up = hg.up(x)
+    low = hg.down(F.max_pool2d(x, kernel_size=2, stride=2))
+    if isinstance(hg.inner, Hourglass):
+        low = hourglass_forward(low, hg.inner)
+    else:
+        low = hg.inner(low)
+    low = hg.out(low)
+    return up + low.repeat_interleave(2, dim=2).repeat_interleave(2, dim=3)
+
+
+def flip_average(heatmaps, flipped_heatmaps, flip_index):
+    back = torch.flip(flipped_heatmaps, dims=[3])[:, flip_index]
+    return (heatmaps + back) / 2
+
+
+def test_student_style_solutions_pass():
+    assert L.check_residual_forward(residual_forward).status == "PASS"
+    assert L.check_hourglass_forward(hourglass_forward).status == "PASS"
+    assert L.check_flip_average(flip_average).status == "PASS"
+
+
+@pytest.mark.parametrize(
+    "check,reference",
+    [
+        (L.check_residual_forward, L.reference_residual_forward),
+        (L.check_hourglass_forward, L.reference_hourglass_forward),
+        (L.check_flip_average, L.reference_flip_average),
+    ],
+)
+def test_reference_passes(check, reference):
+    assert check(reference).status == "PASS"
+
+
+def test_references_agree_with_the_models():
+    torch.manual_seed(0)
+    net = HourglassNet(16, num_stacks=1, features=8, depth=2).eval()
+    x = torch.randn(2, 8, 8, 8)
+    with torch.no_grad():
+        torch.testing.assert_close(L.reference_hourglass_forward(x, net.hourglasses[0]),
+                                   net.hourglasses[0](x))  # fmt: skip
+        res = net.stem[1]
+        b = res.branch
+        torch.testing.assert_close(
+            L.reference_residual_forward(
+                x[:, :1].repeat(1, 64, 1, 1), [(b[0], b[2]), (b[3], b[5]), (b[6], b[8])], res.skip
+            ),  # fmt: skip
+            res(x[:, :1].repeat(1, 64, 1, 1)),
+        )
+        image = torch.randn(1, 3, 64, 64)
+        full = HourglassNet(16, num_stacks=1, features=8, depth=2).eval()
+        plain, mirror = full(image)[-1], full(image.flip(-1))[-1]
+        torch.testing.assert_close(
+            L.reference_flip_average(plain, mirror, MPII16.flip_permutation()),
+            FlipTest(full, "mpii16")(image),
+        )
+
+
+# --------------------------------------------------------------- classic mistakes
+
+
+def post_activation(x, bn_convs, skip):
+    out = x
+    for bn, conv in bn_convs:
+        out = torch.relu(bn(conv(out)))
+    return out + skip(x)
+
+
+def no_skip(x, bn_convs, skip):
+    out = x
+    for bn, conv in bn_convs:
+        out = conv(torch.relu(bn(out)))
+    return out
+
+
+def relu_after_sum(x, bn_convs, skip):
+    return torch.relu(residual_forward(x, bn_convs, skip))
+
+
+def test_post_activation_is_stopped_at_the_students_line(capsys):
+    # BN is built for the input of its conv: conv → BN cannot even run, and the check says where
+    assert L.check_residual_forward(post_activation).status == "FAIL"
+    assert "line" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "wrong,hint",
+    [
+        (no_skip, "forgot the skip path"),
+        (relu_after_sum, "ReLU after the sum"),
+    ],
+)
+def test_residual_mistakes_fail_with_their_hint(wrong, hint, capsys):
+    assert L.check_residual_forward(wrong).status == "FAIL"
+    assert hint in capsys.readouterr().out
+
+
+def _hourglass(pool=None, up=None, with_up=True, with_out=True):
+    pool = pool or (lambda t: F.max_pool2d(t, 2))
+    up = up or (lambda t: F.interpolate(t, scale_factor=2.0))
+
+    def fn(x, hg):
+        low = hg.down(pool(x))
+        low = fn(low, hg.inner) if isinstance(hg.inner, Hourglass) else hg.inner(low)
+        low = hg.out(low) if with_out else low
+        return (hg.up(x) if with_up else 0) + up(low)
+
+    return fn
+
+
+def calls_the_module(x, hg):
+    return hg(x)
+
+
+@pytest.mark.parametrize(
+    "wrong,hint",
+    [
+        (_hourglass(up=lambda t: F.interpolate(t, scale_factor=2.0, mode="bilinear")),
+         "bilinearly"),
+        (_hourglass(pool=lambda t: F.avg_pool2d(t, 2)), "average pooling"),
+        (_hourglass(with_up=False), "upper branch is missing"),
+        (_hourglass(with_out=False), "skipped hg.out"),
+        (calls_the_module, "recursively"),
+    ],
+)  # fmt: skip
+def test_hourglass_mistakes_fail_with_their_hint(wrong, hint, capsys):
+    assert L.check_hourglass_forward(wrong).status == "FAIL"
+    assert hint in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "wrong,hint",
+    [
+        (lambda h, f, idx: (h + f.flip(-1)) / 2, "did not swap left and right"),
+        (lambda h, f, idx: (h + f[:, idx]) / 2, "did not mirror the maps back"),
+        (lambda h, f, idx: (h + f.flip(-2)[:, idx]) / 2, "along the height"),
+        (lambda h, f, idx: h + f.flip(-1)[:, idx], "summed"),
+        (
+            lambda h, f, idx: (h + torch.roll(f.flip(-1)[:, idx], 1, -1).index_copy(
+                -1, torch.tensor([0]), f.flip(-1)[:, idx][..., :1])) / 2,
+            "one pixel",
+        ),
+    ],
+)  # fmt: skip
+def test_flip_mistakes_fail_with_their_hint(wrong, hint, capsys):
+    assert L.check_flip_average(wrong).status == "FAIL"
+    assert hint in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name", ["residual_forward", "hourglass_forward", "flip_average"])
+def test_use_falls_back_to_the_reference_for_a_stub(name, capsys):
+    def stub(*args):
+        raise NotImplementedError
+
+    check = getattr(L, f"check_{name}")
+    assert check(stub).status == "TODO"
+    assert checks.use(stub, name) is getattr(L, f"reference_{name}")
+    assert "reference" in capsys.readouterr().out
