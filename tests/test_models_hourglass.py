@@ -198,3 +198,25 @@ def test_flip_index_errors():
         flip_heatmaps(torch.zeros(1, 3, 4, 4), [0, 0, 1])
     with pytest.raises(ValueError, match="K = 3"):
         flip_heatmaps(torch.zeros(1, 3, 4, 4), "mpii16")
+
+
+def test_latency_ms_is_the_median_of_the_timed_runs(monkeypatch):
+    import time
+
+    from posekit import bench
+
+    clock = iter([0.0, 1.0, 10.0, 12.0, 20.0, 20.5])  # runs of 1, 2 and 0.5 s
+    monkeypatch.setattr(time, "perf_counter", lambda: next(clock))
+    calls = []
+    assert bench.latency_ms(lambda: calls.append(torch.is_inference_mode_enabled()), 3, 2) == 1000
+    assert calls == [True] * 5  # 2 warm-up + 3 timed, all under inference_mode
+    with pytest.raises(ValueError, match="runs"):
+        bench.latency_ms(lambda: None, runs=0)
+
+
+def test_hourglass_stem_channels_scale_the_stem_only():
+    small = HourglassNet(16, num_stacks=1, features=32, stem_channels=(16, 32))
+    assert small.stem[0][0].out_channels == 16 and small.stem[1].branch[-1].out_channels == 32
+    assert small.config["stem_channels"] == [16, 32]
+    with pytest.raises(ValueError, match="stem_channels"):
+        HourglassNet(16, stem_channels=(15, 32))
