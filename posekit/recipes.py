@@ -50,31 +50,34 @@ def _codec_classes() -> dict[str, type]:
 
 
 def recipe(name: str, input_size: int = 128, width: float | None = None) -> Recipe:
-    """The scaled lesson configuration of ``deeppose`` (lesson 01) or ``heatmap`` (lesson 02)
-    at a square ``input_size``; ``width`` scales the network (DeepPose: ``width_mult``,
-    HeatmapNet: base channels)."""
+    """The scaled lesson configuration of ``deeppose`` (lesson 01), ``heatmap`` (lesson 02),
+    ``hourglass`` or ``simple_baseline`` (lesson 03) at a square ``input_size``, with the
+    lessons' settings (Adam, their learning rates, cosine schedule); ``width`` scales the
+    network (DeepPose: ``width_mult``; HeatmapNet, SimpleBaseline: base channels; hourglass:
+    ``features``)."""
     size = [input_size, input_size]
     if name == "deeppose":
         return Recipe(
             "deeppose", "DeepPose",
-            dict(num_joints=16, input_size=input_size, width_mult=width or 0.5, dropout=0.3),
-            "RegressionCodec", dict(input_size=size, mode="box"), lr=5e-4,
+            dict(num_joints=16, input_size=input_size, width_mult=width or 0.25, dropout=0.3),
+            "RegressionCodec", dict(input_size=size, mode="box"), lr=1e-3,
         )  # fmt: skip
     if name == "heatmap":
         return Recipe(
-            "heatmap", "HeatmapNet", dict(num_joints=16, width=int(width or 32), stride=4),
-            "HeatmapCodec", dict(input_size=size, stride=4, sigma=2.0, decoder="dark"), lr=1e-3,
+            "heatmap", "HeatmapNet", dict(num_joints=16, width=int(width or 16), stride=4),
+            "HeatmapCodec", dict(input_size=size, stride=4, sigma=2.0, decoder="dark"), lr=2e-3,
         )  # fmt: skip
     if name == "hourglass":
         return Recipe(
             "hourglass", "HourglassNet",
-            dict(num_joints=16, num_stacks=2, features=int(width or 64), depth=4),
+            dict(num_joints=16, num_stacks=2, features=int(width or 64), depth=4,
+                 stem_channels=[16, 32]),
             "HeatmapCodec", dict(input_size=size, stride=4, sigma=2.0, decoder="dark"), lr=2e-3,
         )  # fmt: skip
     if name == "simple_baseline":
         return Recipe(
             "simple_baseline", "SimpleBaseline",
-            dict(num_joints=16, backbone_depth=18, width=int(width or 32), deconv_channels=64),
+            dict(num_joints=16, backbone_depth=18, width=int(width or 16), deconv_channels=64),
             "HeatmapCodec", dict(input_size=size, stride=4, sigma=2.0, decoder="dark"), lr=2e-3,
         )  # fmt: skip
     raise ValueError(f"recipe: unknown name {name!r}; choose one of {', '.join(RECIPES)}")
@@ -130,7 +133,7 @@ def train_recipe(
     model = build_model(r.model, r.model_kwargs)
     codec = build_codec(r.codec, r.codec_kwargs)
     config = engine.TrainConfig(
-        epochs=epochs, batch_size=batch_size, lr=lr or r.lr, optimizer="adamw",
+        epochs=epochs, batch_size=batch_size, lr=lr or r.lr, optimizer="adam",
         scheduler="cosine", warmup_steps=100, grad_clip=5.0, seed=seed,
         checkpoint=str(out),
     )  # fmt: skip
