@@ -1,0 +1,699 @@
+"""Bottom-up grouping: keypoint peaks + part affinity fields → people (lesson 04).
+
+Follows Cao et al., CVPR 2017 ("Realtime Multi-Person 2D Pose Estimation using Part
+Affinity Fields", §2.3–2.4) and the post-processing of Lightweight OpenPose (Osokin 2018,
+``modules/keypoints.py``; ``reference/models.md`` §5b), re-written to run at the **map
+resolution** with vectorised numpy instead of on maps upsampled ×8 to the image size:
+
+1. ``find_peaks``: per channel, values above ``threshold`` (0.1) that are the maximum of their
+   3×3 neighbourhood (a max-pool NMS, as Newell's and ``heatmap.heatmap_nms``; Lightweight
+   OpenPose compares 4 neighbours on the upsampled map), refined to sub-pixel positions by a
+   Taylor step on the log-map (exact for a Gaussian) or the quarter offset; optionally a
+   minimum distance between peaks of one channel.
+2. ``score_limbs``: every (a, b) pair of peaks of each limb's joint types is scored by the
+   PAF line integral (paper eq. 10), approximated by ``num_samples`` (10) points from a to b,
+   ends included: ``E = mean(L(p_i) · u)``, ``u = (b - a)/|b - a|``. A pair is a candidate
+   when more than ``min_ratio`` (0.8) of the samples exceed ``min_paf`` (0.05) and ``E > 0``;
+   ``E`` is the mean over those samples (Lightweight OpenPose) or, with ``distance_prior``,
+   the mean over all samples plus CMU's ``min(0.5·h/|b - a| - 1, 0)``. The integral is
+   computed for all pairs of all limbs at once; pairs that already fail the ratio test on a
+   few samples are dropped before the others are read (an exact shortcut).
+3. ``match_limbs``: per limb a one-to-one matching, greedy by score (Lightweight OpenPose's
+   ``connections_nms``) or optimal (Hungarian, ``scipy.optimize.linear_sum_assignment``; the
+   paper's bipartite matching, eq. 13–14).
+4. ``assemble``: connections are taken limb by limb along the tree (``OPENPOSE18.limbs`` is
+   rooted at the neck); a connection extends the person that owns one end, or starts a new
+   one, or — Cao et al. / CMU — **merges** the two partial people that own its ends when they
+   share no joint type. The last two limbs (shoulder → ear) are redundant and only extend or
+   merge people. People with fewer than ``min_keypoints`` (3) joints or a mean score below
+   ``min_score`` (0.2) are dropped (Lightweight OpenPose's rules).
+5. ``group`` chains the four and returns ``People``: COCO-17 ``(x, y, score)`` in input
+   pixels (map → image with ``heatmap_to_image``: map pixel ``j`` is centred at input
+   ``j·s + (s - 1)/2``) and person scores ``Σscores · max(0, n - 1)`` (Lightweight OpenPose's
+   ``val.py`` ranking; ``n`` = number of joints).
+
+``match_people`` pairs predictions with ground truth by OKS (Hungarian); ``noise_robustness``
+measures how grouping degrades when noise is added to clean maps (a lesson plot).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from posekit.codecs.heatmap import _stride2, heatmap_to_image
+from posekit.skeletons import COCO17, OPENPOSE18
+
+__all__ = [
+    "OPENPOSE18_TO_COCO17",
+    "Candidates",
+    "People",
+    "Peaks",
+    "assemble",
+    "find_peaks",
+    "group",
+    "match_limbs",
+    "match_people",
+    "noise_robustness",
+    "score_limbs",
+]
+
+OPENPOSE18_TO_COCO17 = np.array([OPENPOSE18.index(n) for n in COCO17.joints], np.int64)
+"""For each COCO-17 joint its OpenPose-18 index (the neck has no COCO counterpart)."""
+
+REFINES = ("taylor", "quarter", "none")
+METHODS = ("greedy", "hungarian")
+
+
+class Peaks(NamedTuple):
+    """Peaks of one image's heatmaps, sorted by channel (global peak id = row).
+
+    Attributes:
+        xy: ``(P, 2)`` float64 sub-pixel ``(x, y)`` in map pixels.
+        score: ``(P,)`` map value at the integer peak.
+        joint: ``(P,)`` int64 channel (joint type), ascending.
+        counts: ``(K,)`` int64 peaks per channel.
+    """
+
+    xy: np.ndarray
+    score: np.ndarray
+    joint: np.ndarray
+    counts: np.ndarray
+
+
+class Candidates(NamedTuple):
+    """Scored limb candidates (or, after ``match_limbs``, connections).
+
+    Attributes:
+        limb: ``(C,)`` int64 limb index; a, b: ``(C,)`` int64 peak ids of the two ends;
+        score: ``(C,)`` float64 PAF score (> 0).
+    """
+
+    limb: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    score: np.ndarray
+
+
+class People(NamedTuple):
+    """Grouped people of one image, sorted by decreasing score.
+
+    Attributes:
+        keypoints: ``(N, 17, 3)`` float32 COCO-17 ``(x, y, score)`` in input pixels; joints
+            not found are ``(0, 0, 0)``.
+        scores: ``(N,)`` float32 person scores (``Σ scores · max(0, n - 1)``).
+        keypoints18: ``(N, 18, 3)`` the same in OpenPose-18 order (with the neck).
+    """
+
+    keypoints: np.ndarray
+    scores: np.ndarray
+    keypoints18: np.ndarray
+
+
+# --------------------------------------------------------------------------- 1. peaks
+
+
+def _maps(x, arg: str, ndim: int = 3) -> np.ndarray:
+    if hasattr(x, "detach"):
+        x = x.detach().cpu().numpy()
+    a = np.asarray(x, dtype=np.float32)
+    if a.ndim != ndim or min(a.shape) == 0:
+        raise ValueError(
+            f"{arg}: expected a ({'C, ' if ndim == 3 else ''}h, w) array, got {a.shape}"
+        )
+    return a
+
+
+def _local_maxima(hm: np.ndarray, threshold: float):
+    """Integer peaks: above ``threshold`` and the maximum of their 3×3 window.
+
+    Sparse: only the pixels above the threshold are compared with their 8 neighbours
+    (gathers on a ``-inf``-padded copy). Ties on a plateau keep its first pixel in raster
+    order (strict ``>`` against the four neighbours that come earlier, ``≥`` against the four
+    later ones), so a flat top gives one peak.
+
+    Returns:
+        ``(idx, padded)``: the peaks' indices into ``padded``, the raveled
+        ``(K, h + 2, w + 2)`` padded maps.
+    """
+    k, h, w = hm.shape
+    p = np.full((k, h + 2, w + 2), -np.inf, np.float32)
+    p[:, 1:-1, 1:-1] = hm
+    flat = p.ravel()
+    idx = np.flatnonzero(flat > threshold)  # the -inf border never passes
+    c = flat[idx]
+    keep = np.ones(idx.size, bool)
+    for off in (w + 3, w + 2, w + 1, 1):  # up-left, up, up-right, left: strictly above
+        keep &= c > flat[idx - off]
+    for off in (1, w + 1, w + 2, w + 3):  # right, down-left, down, down-right: at least
+        keep &= c >= flat[idx + off]
+    return idx[keep], flat
+
+
+def _refine(padded, idx, x, y, w: int, h: int, how: str) -> np.ndarray:
+    """Sub-pixel offsets ``(P, 2)`` of integer peaks, within ±0.5 px per axis.
+
+    ``padded``/``idx`` as returned by ``_local_maxima``; ``x``, ``y`` the peaks' pixels.
+    ``"taylor"``: per axis a Newton step ``-f'/f''`` on ``log f`` with central differences;
+    exact for a Gaussian ``exp(-|p - c|²/2σ²)`` (its log is a quadratic). On the map's border
+    (no neighbour on one side) ``f'`` is taken one-sided with ``f''`` of the other axis (a
+    round Gaussian has the same curvature in x and y), so joints in the outer half-pixel of
+    the map are still located; at a corner the peak stays on the pixel centre.
+    ``"quarter"``: ±0.25 toward the higher neighbour (interior pixels only)."""
+    off = np.zeros((idx.size, 2))
+    if how == "none" or idx.size == 0:
+        return off
+    # centre, then (before, after) along x and along y
+    f = padded[idx[:, None] + np.array([0, -1, 1, -(w + 2), w + 2])].astype(np.float64)
+    has = [(x > 0, x < w - 1), (y > 0, y < h - 1)]
+    if how == "quarter":  # Newell et al.: a quarter pixel toward the higher neighbour
+        for axis, (lo, hi) in enumerate(has):
+            off[:, axis] = np.where(
+                lo & hi, 0.25 * np.sign(f[:, 2 + 2 * axis] - f[:, 1 + 2 * axis]), 0
+            )
+        return off
+    lf = np.log(np.maximum(f, 1e-10))  # outside the map: -inf → 1e-10, masked below
+    l0 = lf[:, 0]
+    curv = [np.where(lo & hi, lf[:, 1 + 2 * a] + lf[:, 2 + 2 * a] - 2 * l0, np.nan)
+            for a, (lo, hi) in enumerate(has)]  # fmt: skip
+    for axis, (lo, hi) in enumerate(has):
+        lm, lp = lf[:, 1 + 2 * axis], lf[:, 2 + 2 * axis]
+        d2 = np.where(np.isnan(curv[axis]), curv[1 - axis], curv[axis])
+        d1 = np.where(
+            lo & hi, 0.5 * (lp - lm), np.where(lo, l0 - lm + 0.5 * d2, lp - l0 - 0.5 * d2)
+        )
+        ok = (d2 < 0) & (lo | hi)
+        off[:, axis] = np.where(ok, np.clip(-d1 / np.where(ok, d2, -1.0), -0.5, 0.5), 0.0)
+    return off
+
+
+def _suppress_close(xy, score, joint, min_distance: float) -> np.ndarray:
+    """Keep mask: drop a peak if a higher one (ties: lower id) of its channel is closer than
+    ``min_distance`` (all pairs at once; a suppressed peak still suppresses others)."""
+    d = np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))
+    ids = np.arange(score.size)
+    higher = (score[None, :] > score[:, None]) | (
+        (score[None, :] == score[:, None]) & (ids[None, :] < ids[:, None])
+    )
+    close = (d < min_distance) & (joint[:, None] == joint[None, :]) & higher
+    return ~close.any(axis=1)
+
+
+def find_peaks(
+    heatmaps, threshold: float = 0.1, refine: str = "taylor", min_distance: float = 0.0
+) -> Peaks:
+    """Peaks of every channel of one image's heatmaps (vectorised over all channels).
+
+    Args:
+        heatmaps: ``(K, h, w)`` joint maps (without the background channel).
+        threshold: minimum value of a peak (OpenPose: 0.1).
+        refine: ``"taylor"`` (Newton step on the log-map, per axis; exact on a Gaussian),
+            ``"quarter"`` (±0.25 px toward the higher neighbour, Newell et al.) or
+            ``"none"``. Offsets are clipped to ±0.5 px. Taylor also refines peaks on the
+            map's border (see ``_refine``), the quarter offset does not.
+        min_distance: also drop peaks closer than this (map pixels) to a higher peak of the
+            same channel; the 3×3 maximum already keeps peaks ≥ 2 px apart (Chebyshev), so
+            only values above 2 have an effect (Lightweight OpenPose: 6 px of the ×8 map).
+    Returns:
+        ``Peaks`` (map pixel coordinates).
+    """
+    hm = _maps(heatmaps, "heatmaps")
+    if refine not in REFINES:
+        raise ValueError(f"refine: expected one of {REFINES}, got {refine!r}")
+    if not np.isfinite(threshold):
+        raise ValueError(f"threshold: expected a finite number, got {threshold!r}")
+    if not (np.isfinite(min_distance) and min_distance >= 0):
+        raise ValueError(f"min_distance: expected a number >= 0, got {min_distance!r}")
+    idx, padded = _local_maxima(hm, float(threshold))
+    _, h, w = hm.shape
+    k, rest = np.divmod(idx, (h + 2) * (w + 2))
+    y, x = np.divmod(rest, w + 2)
+    x, y = x - 1, y - 1
+    xy = np.stack([x, y], axis=1).astype(np.float64) + _refine(padded, idx, x, y, w, h, refine)
+    score = padded[idx].astype(np.float64)
+    if min_distance > 0 and k.size > 1:
+        keep = _suppress_close(xy, score, k, float(min_distance))
+        xy, score, k = xy[keep], score[keep], k[keep]
+    return Peaks(xy, score, k.astype(np.int64), np.bincount(k, minlength=hm.shape[0]))
+
+
+# --------------------------------------------------------------------------- 2. limb scores
+
+
+def _limbs(limbs, num_joints: int, num_pafs: int) -> np.ndarray:
+    lm = np.asarray(limbs, dtype=np.int64)
+    if lm.ndim != 2 or lm.shape[1] != 2:
+        raise ValueError(f"limbs: expected (L, 2) joint index pairs, got shape {lm.shape}")
+    if lm.size and (lm.min() < 0 or lm.max() >= num_joints):
+        raise ValueError(f"limbs: joint indices must lie in 0..{num_joints - 1}")
+    if num_pafs != 2 * lm.shape[0]:
+        raise ValueError(f"pafs: expected {2 * lm.shape[0]} channels (2 per limb), got {num_pafs}")
+    return lm
+
+
+def _ranges(starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """``concatenate([arange(a, a + n) for a, n in zip(starts, sizes)])``, vectorised."""
+    offsets = np.cumsum(sizes) - sizes
+    return np.repeat(starts - offsets, sizes) + np.arange(int(sizes.sum()))
+
+
+def _pairs(peaks: Peaks, lm: np.ndarray):
+    """All (a, b) pairs of every limb at once, as rows of two *end tables*.
+
+    End table A lists, limb by limb, the peaks of the limb's first joint type (``ta_limb``,
+    ``ta_peak``), table B those of its second. Pair ``m`` joins row ``ka[m]`` of A and
+    ``kb[m]`` of B (limb ``limb[m]``); its peaks are ``ta_peak[ka]`` and ``tb_peak[kb]``.
+    Pairs are ordered by limb, then a, then b.
+    """
+    start = np.concatenate([[0], np.cumsum(peaks.counts)])
+    limbs = np.arange(lm.shape[0])
+    na, nb = peaks.counts[lm[:, 0]], peaks.counts[lm[:, 1]]
+    ta_limb, ta_peak = np.repeat(limbs, na), _ranges(start[lm[:, 0]], na)
+    tb_limb, tb_peak = np.repeat(limbs, nb), _ranges(start[lm[:, 1]], nb)
+    per_a = nb[ta_limb]  # pairs of each row of table A
+    ka = np.repeat(np.arange(ta_limb.size), per_a)
+    kb = _ranges((np.cumsum(nb) - nb)[ta_limb], per_a)
+    return ta_limb[ka], ka, kb, (ta_limb, ta_peak), (tb_limb, tb_peak)
+
+
+def _padded(paf: np.ndarray) -> np.ndarray:
+    """``(2L, h, w)`` → raveled ``(2L, h + 1, w + 1)`` float32 with a zero last row and
+    column, so that bilinear reads at ``x0 + 1``, ``y0 + 1`` need no bounds checks."""
+    n, h, w = paf.shape
+    out = np.zeros((n, h + 1, w + 1), np.float32)
+    out[:, :h, :w] = paf
+    return out.ravel()
+
+
+def _read(flat, shape, limb, x, y, interpolation: str):
+    """PAF ``(vx, vy)`` of limb ``limb`` at points ``(x, y)`` (arrays broadcasting together;
+    points inside ``[0, w - 1] × [0, h - 1]``). ``flat`` is ``_padded(pafs)``, ``shape`` the
+    unpadded ``(h, w)``. ``"nearest"`` rounds the point to a pixel (Lightweight OpenPose on
+    its upsampled map); ``"bilinear"`` interpolates the 4 pixels around it (what an upsampled
+    map would hold there, computed only at the samples)."""
+    h, w = shape
+    w1, hw1 = w + 1, (h + 1) * (w + 1)
+    base = (2 * hw1) * limb
+    if interpolation == "nearest":
+        i = base + (y + 0.5).astype(np.intp) * w1 + (x + 0.5).astype(np.intp)
+        return flat[i], flat[i + hw1]
+    x0, y0 = np.floor(x), np.floor(y)
+    fx, fy = x - x0, y - y0
+    i = base + y0.astype(np.intp) * w1 + x0.astype(np.intp)
+    out = []
+    for c in (i, i + hw1):  # x component, then y
+        top = flat[c] + fx * (flat[c + 1] - flat[c])
+        bottom = flat[c + w1] + fx * (flat[c + (w1 + 1)] - flat[c + w1])
+        out.append(top + fy * (bottom - top))
+    return out[0], out[1]
+
+
+def _stages(s: int, spare: int) -> list[np.ndarray]:
+    """Interior sample indices ``1..s-2`` in two reading stages: ``spare + 1`` spread probes
+    first (a pair whose probes are all invalid cannot pass), then the rest."""
+    inner = np.arange(1, s - 1)
+    first = np.unique(np.rint(np.linspace(0, s - 1, spare + 3)[1:-1]).astype(np.int64))
+    if first.size != spare + 1 or first.size >= inner.size or first.min() < 1:
+        return [inner] if inner.size else []
+    return [first, np.setdiff1d(inner, first)]
+
+
+def score_limbs(
+    pafs,
+    peaks: Peaks,
+    limbs: Sequence = OPENPOSE18.limbs,
+    num_samples: int = 10,
+    min_paf: float = 0.05,
+    min_ratio: float = 0.8,
+    distance_prior: bool = False,
+    interpolation: str = "bilinear",
+) -> Candidates:
+    """Limb candidates scored by the PAF line integral (Cao et al. eq. 10), all limbs at once.
+
+    For every limb ``l = (ja, jb)`` and every pair of peaks ``a`` of type ``ja`` and ``b``
+    of type ``jb``, the PAF channels ``(2l, 2l + 1)`` are read at ``num_samples`` points
+    ``a + t (b - a)``, ``t = linspace(0, 1)`` (ends included), and dotted with
+    ``u = (b - a)/|b - a|``. A sample is valid when its dot product exceeds ``min_paf``.
+    The pair is kept when the valid fraction exceeds ``min_ratio`` and the score is > 0;
+    the score is the mean of the valid samples (Lightweight OpenPose) or, with
+    ``distance_prior`` (CMU demo), the mean of all samples + ``min(0.5·h/|b - a| - 1, 0)``
+    (``h`` = map height; a limb longer than half the image is penalised).
+
+    Args:
+        pafs: ``(2L, h, w)`` fields (channel ``2l`` = x, ``2l + 1`` = y).
+        peaks: from ``find_peaks`` on the same map grid.
+        limbs: ``(L, 2)`` joint pairs, default ``OPENPOSE18.limbs``.
+        num_samples: points per pair (≥ 2).
+        interpolation: ``"bilinear"`` (map resolution, default) or ``"nearest"``.
+    Returns:
+        ``Candidates`` sorted by limb, then by decreasing score.
+    """
+    paf = _maps(pafs, "pafs")
+    n_pafs, h, w = paf.shape
+    lm = _limbs(limbs, len(peaks.counts), n_pafs)
+    if int(num_samples) < 2:
+        raise ValueError(f"num_samples: expected an integer >= 2, got {num_samples!r}")
+    if interpolation not in ("bilinear", "nearest"):
+        raise ValueError(f"interpolation: expected 'bilinear' or 'nearest', got {interpolation!r}")
+    if not 0 <= min_ratio < 1:
+        raise ValueError(f"min_ratio: expected a number in [0, 1), got {min_ratio!r}")
+    s = int(num_samples)
+    _, ka, kb, (ta_limb, ta_peak), (tb_limb, tb_peak) = _pairs(peaks, lm)
+    px, py = np.clip(peaks.xy, 0, [w - 1, h - 1]).astype(np.float32).T  # border peaks ±0.5
+    ta_x, ta_y, tb_x, tb_y = px[ta_peak], py[ta_peak], px[tb_peak], py[tb_peak]
+    flat = _padded(paf)
+    # The end samples (t = 0, 1) are the peaks themselves: read once per (limb, peak).
+    va = _read(flat, (h, w), ta_limb, ta_x, ta_y, interpolation)
+    vb = _read(flat, (h, w), tb_limb, tb_x, tb_y, interpolation)
+
+    def geometry(ka, kb):
+        ax, ay = ta_x[ka], ta_y[ka]
+        dx, dy = tb_x[kb] - ax, tb_y[kb] - ay
+        length = np.sqrt(dx * dx + dy * dy)
+        inv = np.where(length > 1e-6, 1 / np.maximum(length, 1e-6), 0).astype(np.float32)
+        return ax, ay, dx, dy, dx * inv, dy * inv, length
+
+    ax, ay, dx, dy, ux, uy, length = geometry(ka, kb)
+    rows = [va[0][ka] * ux + va[1][ka] * uy, vb[0][kb] * ux + vb[1][kb] * uy]  # t = 0, 1
+    bad = (rows[0] <= min_paf).astype(np.int64) + (rows[1] <= min_paf)
+    # Exact shortcut: the ratio test tolerates at most `spare` invalid samples, so the
+    # samples are read in stages (ends, a few spread probes, the rest) and a pair is dropped
+    # once it has more invalid ones; the survivors end with all s samples read.
+    spare = s - (math.floor(min_ratio * s + 1e-9) + 1)
+    t = np.linspace(0.0, 1.0, s).astype(np.float32)[:, None]
+    for stage in [*_stages(s, spare), None]:
+        if (bad > spare).any():
+            ok = np.flatnonzero(bad <= spare)
+            ka, kb, bad = ka[ok], kb[ok], bad[ok]
+            rows = [r[..., ok] for r in rows]
+            ax, ay, dx, dy, ux, uy, length = geometry(ka, kb)
+        if stage is None:
+            break
+        x, y = ax + t[stage] * dx, ay + t[stage] * dy
+        vx, vy = _read(flat, (h, w), ta_limb[ka], x, y, interpolation)
+        rows.append(vx * ux + vy * uy)
+        bad += (rows[-1] <= min_paf).sum(axis=0)
+    limb = ta_limb[ka]
+    dots = np.vstack(rows).astype(np.float64)  # (s, M), samples in read order
+    ia, ib = ta_peak[ka], tb_peak[kb]
+    valid = dots > min_paf
+    n_valid = valid.sum(axis=0)
+    if distance_prior:
+        score = dots.mean(axis=0) + np.minimum(0.5 * h / np.maximum(length, 1e-6) - 1, 0)
+    else:
+        score = (dots * valid).sum(axis=0) / np.maximum(n_valid, 1)
+    keep = (n_valid > min_ratio * s) & (score > 0) & (length > 1e-6)
+    limb, ia, ib, score = limb[keep], ia[keep], ib[keep], score[keep]
+    order = np.lexsort((-score, limb))
+    return Candidates(limb[order], ia[order], ib[order], score[order])
+
+
+# --------------------------------------------------------------------------- 3. matching
+
+
+def match_limbs(candidates: Candidates, method: str = "greedy") -> Candidates:
+    """One-to-one connections per limb: each peak is used at most once per limb.
+
+    ``"greedy"``: take candidates by decreasing score, skipping those whose a or b is
+    taken (Lightweight OpenPose's ``connections_nms``). ``"hungarian"``: the maximum-weight
+    matching per limb (``linear_sum_assignment`` on the score matrix; non-candidates weigh
+    0, so they are never preferred). Returns the kept rows, still sorted by limb then score.
+    """
+    if method not in METHODS:
+        raise ValueError(f"method: expected one of {METHODS}, got {method!r}")
+    n = candidates.limb.size
+    if n == 0:
+        return candidates
+    keep = np.zeros(n, bool)
+    if method == "greedy":
+        used: set[int] = set()
+        span = int(max(candidates.a.max(), candidates.b.max())) + 1
+        key_a = (candidates.limb * span + candidates.a).tolist()
+        key_b = (candidates.limb * span + candidates.b).tolist()
+        for i, (ka, kb) in enumerate(zip(key_a, key_b, strict=True)):  # by limb, then score
+            if ka not in used and kb not in used:
+                used.add(ka)
+                used.add(kb)
+                keep[i] = True
+        return Candidates(*(f[keep] for f in candidates))
+    bounds = np.flatnonzero(np.diff(candidates.limb)) + 1
+    for rows in np.split(np.arange(n), bounds):
+        ua, ra = np.unique(candidates.a[rows], return_inverse=True)
+        ub, rb = np.unique(candidates.b[rows], return_inverse=True)
+        weight = np.zeros((ua.size, ub.size))
+        index = np.full((ua.size, ub.size), -1)
+        weight[ra, rb] = candidates.score[rows]
+        index[ra, rb] = rows
+        r, c = linear_sum_assignment(weight, maximize=True)
+        chosen = index[r, c]
+        keep[chosen[chosen >= 0]] = True
+    return Candidates(*(f[keep] for f in candidates))
+
+
+# --------------------------------------------------------------------------- 4. assembly
+
+
+def assemble(
+    peaks: Peaks,
+    connections: Candidates,
+    limbs: Sequence = OPENPOSE18.limbs,
+    redundant: Sequence[int] = (17, 18),
+    min_keypoints: int = 3,
+    min_score: float = 0.2,
+) -> tuple[np.ndarray, np.ndarray]:
+    """People from connections, limb by limb (Cao et al. §2.4; CMU's subset building).
+
+    A connection ``(a, b)`` of limb ``(ja, jb)``: if neither peak belongs to a person, it
+    starts one (not for ``redundant`` limbs); if one end's person has no joint of the other
+    end's type, the other peak joins it; if the ends belong to two people with no joint type
+    in common, they merge. Otherwise (a conflict) it is ignored. A person's score sums its
+    peaks' scores and its connections' scores. People with fewer than ``min_keypoints``
+    joints or ``score / joints < min_score`` are dropped.
+
+    Returns:
+        ``(ids, scores)``: ``(N, K)`` int64 peak ids per joint (-1 = missing), ``(N,)``
+        float64 total scores.
+    """
+    k = len(peaks.counts)
+    lm = np.asarray(limbs, dtype=np.int64).tolist()
+    skip = {int(r) for r in redundant}
+    owner = [-1] * len(peaks.score)
+    people: list[list] = []  # [joint ids (list of K), total score, joint count]
+    pscore = peaks.score.tolist()
+    rows = zip(
+        connections.limb.tolist(),
+        connections.a.tolist(),
+        connections.b.tolist(),
+        connections.score.tolist(),
+        strict=True,
+    )
+    for l, a, b, s in rows:
+        ja, jb = lm[l]
+        pa, pb = owner[a], owner[b]
+        if pa < 0 and pb < 0:
+            if l in skip:
+                continue
+            ids = [-1] * k
+            ids[ja], ids[jb] = a, b
+            owner[a] = owner[b] = len(people)
+            people.append([ids, pscore[a] + pscore[b] + s, 2])
+        elif pb < 0 or pa < 0:
+            p, j, new = (pa, jb, b) if pb < 0 else (pb, ja, a)
+            person = people[p]
+            if person[0][j] < 0:
+                person[0][j] = new
+                person[1] += pscore[new] + s
+                person[2] += 1
+                owner[new] = p
+        elif pa != pb:
+            first, second = people[pa], people[pb]
+            if all(x < 0 or y < 0 for x, y in zip(first[0], second[0], strict=True)):
+                for j, x in enumerate(second[0]):
+                    if x >= 0:
+                        first[0][j] = x
+                        owner[x] = pa
+                first[1] += second[1] + s
+                first[2] += second[2]
+                second[2] = 0  # merged away
+    kept = [p for p in people if p[2] >= max(min_keypoints, 1) and p[1] / p[2] >= min_score]
+    if not kept:
+        return np.zeros((0, k), np.int64), np.zeros(0)
+    return np.array([p[0] for p in kept], np.int64), np.array([p[1] for p in kept])
+
+
+# --------------------------------------------------------------------------- 5. group
+
+
+def _people(peaks: Peaks, ids: np.ndarray, totals: np.ndarray, stride) -> People:
+    """Peak ids ``(N, 18)`` → ``People`` in input pixels, sorted by score."""
+    n = ids.shape[0]
+    kp18 = np.zeros((n, ids.shape[1], 3), np.float32)
+    found = ids >= 0
+    if n:
+        xy = heatmap_to_image(peaks.xy[ids[found]], stride)
+        kp18[found] = np.concatenate([xy, peaks.score[ids[found], None]], axis=1)
+    count = found.sum(axis=1)
+    scores = (totals * np.maximum(count - 1, 0)).astype(np.float32)
+    order = np.argsort(-scores, kind="stable")
+    kp18, scores = kp18[order], scores[order]
+    coco = kp18[:, OPENPOSE18_TO_COCO17] if ids.shape[1] == 18 else kp18
+    return People(np.ascontiguousarray(coco), scores, kp18)
+
+
+def group(
+    heatmaps,
+    pafs,
+    stride=8,
+    *,
+    threshold: float = 0.1,
+    refine: str = "taylor",
+    min_distance: float = 0.0,
+    num_samples: int = 10,
+    min_paf: float = 0.05,
+    min_ratio: float = 0.8,
+    distance_prior: bool = False,
+    interpolation: str = "bilinear",
+    method: str = "greedy",
+    min_keypoints: int = 3,
+    min_score: float = 0.2,
+    limbs: Sequence = OPENPOSE18.limbs,
+    redundant: Sequence[int] = (17, 18),
+) -> People:
+    """One image's maps → people: ``find_peaks`` → ``score_limbs`` → ``match_limbs`` →
+    ``assemble`` (see the module docstring and each step for the options).
+
+    Args:
+        heatmaps: ``(18, h, w)`` OpenPose-18 joint maps (a 19th background channel, if
+            present, is ignored), or ``(K, h, w)`` with matching ``limbs``.
+        pafs: ``(2L, h, w)``, channels ``(2l, 2l + 1)`` = limb ``l``'s ``(x, y)``.
+        stride: input pixels per map pixel (8), number or ``(sx, sy)``; 1 for maps already
+            upsampled to the image.
+    Returns:
+        ``People``: COCO-17 ``(N, 17, 3)`` ``(x, y, score)`` in input pixels when the maps
+        are OpenPose-18 (otherwise the maps' own joint order), ``(N,)`` scores.
+    """
+    hm = _maps(heatmaps, "heatmaps")
+    paf = _maps(pafs, "pafs")
+    if hm.shape[1:] != paf.shape[1:]:
+        raise ValueError(f"heatmaps {hm.shape} and pafs {paf.shape}: map sizes differ")
+    stride = _stride2(stride)
+    n_limbs = paf.shape[0] // 2
+    k = int(np.max(limbs)) + 1
+    if hm.shape[0] == k + 1:  # drop the background channel
+        hm = hm[:k]
+    if hm.shape[0] != k or len(limbs) != n_limbs:
+        raise ValueError(
+            f"heatmaps / pafs: expected {k} (+1 background) and {2 * len(limbs)} channels for "
+            f"{len(limbs)} limbs, got {hm.shape[0]} and {paf.shape[0]}"
+        )
+    peaks = find_peaks(hm, threshold, refine, min_distance)
+    cands = score_limbs(
+        paf, peaks, limbs, num_samples, min_paf, min_ratio, distance_prior, interpolation
+    )
+    conns = match_limbs(cands, method)
+    ids, totals = assemble(peaks, conns, limbs, redundant, min_keypoints, min_score)
+    return _people(peaks, ids, totals, stride)
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+def match_people(pred, gt, areas) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pair predicted with true people by OKS (optimal assignment, ``linear_sum_assignment``).
+
+    Args:
+        pred: ``(P, 17, 2|3)`` predictions in input pixels (COCO-17).
+        gt: ``(G, 17, 3)`` ground truth ``(x, y, v)``.
+        areas: ``(G,)`` OKS scales (box areas).
+    Returns:
+        ``(gt_index, pred_index, oks)`` of the ``min(G, P)`` matched pairs.
+    """
+    from posekit.metrics import oks
+
+    pred, gt = np.asarray(pred, np.float64), np.asarray(gt, np.float64)
+    areas = np.asarray(areas, np.float64).reshape(-1)
+    g, p = gt.shape[0], pred.shape[0]
+    if g == 0 or p == 0:
+        e = np.zeros(0, np.int64)
+        return e, e, np.zeros(0)
+    gi, pi = np.divmod(np.arange(g * p), p)
+    sim = oks(pred[pi][..., :2], gt[gi], areas[gi]).reshape(g, p)
+    r, c = linear_sum_assignment(sim, maximize=True)
+    return r, c, sim[r, c]
+
+
+def noise_robustness(
+    noise: Sequence[float] = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5),
+    num_people: int = 5,
+    num_images: int = 10,
+    size: tuple[int, int] = (456, 256),
+    stride: int = 8,
+    layout: str = "separated",
+    seed: int = 0,
+    **group_kwargs,
+) -> list[dict]:
+    """How grouping degrades when Gaussian noise is added to perfect maps (a lesson plot).
+
+    ``num_images`` scenes of ``num_people`` SynthPose people (``bench_postprocess.
+    synth_people``: ``"separated"`` = well-posed placement, ``"scene"`` = a rendered
+    ``SynthPoseBottomUp`` scene) are encoded into clean OpenPose maps at ``stride``
+    (``bench_postprocess.synth_maps``); for each noise level σ, i.i.d. ``N(0, σ²)`` noise is
+    added to every heatmap and PAF value (the same noise draw for every level, scaled) and
+    the maps are grouped with ``group(**group_kwargs)``.
+
+    Returns:
+        one dict per level: ``noise``; ``AP`` / ``AP50`` (``metrics.oks_ap`` over all images);
+        ``recovered``: % of true people matched (``match_people``) with OKS ≥ 0.5;
+        ``people``: predicted people per image (mean); ``joints``: % of the matched people's
+        labelled joints that were found; ``error``: their mean distance in input pixels.
+    """
+    from posekit.bench_postprocess import synth_maps, synth_people
+    from posekit.metrics import coco_gt_dict, coco_results, oks_ap
+
+    W, H = size
+    scenes = [synth_people(num_people, size, seed + i, layout, stride) for i in range(num_images)]
+    clean = [synth_maps(s["keypoints"], size, stride) for s in scenes]
+    gts = [s["keypoints"] for s in scenes]
+    ids = np.repeat(np.arange(1, num_images + 1), [len(g) for g in gts])
+    gt_dict = coco_gt_dict(np.concatenate(gts), (H, W),
+                           np.concatenate([s["bboxes"] for s in scenes]),
+                           np.concatenate([s["areas"] for s in scenes]), ids)  # fmt: skip
+    rng = np.random.default_rng(seed)
+    draws = [(rng.standard_normal(hm.shape, np.float32), rng.standard_normal(paf.shape, np.float32))
+             for hm, paf in clean]  # fmt: skip
+    rows = []
+    for sigma in noise:
+        kps, scs, det_ids, matched, n_pred, errs, n_lab = [], [], [], 0, 0, [], 0
+        for i, ((hm, paf), (nh, npf)) in enumerate(zip(clean, draws, strict=True)):
+            people = group(hm + sigma * nh, paf + sigma * npf, stride, **group_kwargs)
+            kps.append(people.keypoints)
+            scs.append(people.scores)
+            det_ids += [i + 1] * len(people.scores)
+            n_pred += len(people.scores)
+            g, p, o = match_people(people.keypoints, gts[i], scenes[i]["areas"])
+            good = o >= 0.5
+            matched += int(good.sum())
+            for gi, pi in zip(g[good], p[good], strict=True):
+                lab = gts[i][gi, :, 2] > 0
+                found = lab & (people.keypoints[pi, :, 2] > 0)
+                d = people.keypoints[pi, found, :2] - gts[i][gi, found, :2]
+                errs.append(np.hypot(d[:, 0], d[:, 1]))
+                n_lab += int(lab.sum())
+        ap = {"AP": 0.0, "AP50": 0.0}
+        if det_ids:
+            ap = oks_ap(gt_dict, coco_results(np.concatenate(kps), np.concatenate(scs),
+                                              np.asarray(det_ids)))  # fmt: skip
+        rows.append({
+            "noise": float(sigma),
+            "AP": ap["AP"],
+            "AP50": ap["AP50"],
+            "recovered": 100.0 * matched / max(len(ids), 1),
+            "people": n_pred / num_images,
+            "joints": 100.0 * sum(e.size for e in errs) / max(n_lab, 1),
+            "error": float(np.concatenate(errs).mean()) if n_lab else float("nan"),
+        })  # fmt: skip
+    return rows
