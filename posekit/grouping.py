@@ -38,6 +38,7 @@ measures how grouping degrades when noise is added to clean maps (a lesson plot)
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from typing import NamedTuple
@@ -281,45 +282,53 @@ def _pairs(peaks: Peaks, lm: np.ndarray):
 
 
 def _padded(paf: np.ndarray) -> np.ndarray:
-    """``(2L, h, w)`` → raveled ``(2L, h + 1, w + 1)`` float32 with a zero last row and
-    column, so that bilinear reads at ``x0 + 1``, ``y0 + 1`` need no bounds checks."""
+    """``(2L, h, w)`` → raveled complex64 ``(L, h + 1, w + 1)``: pixel ``(x, y)`` of limb
+    ``l`` holds ``vx + i·vy``, so one gather reads both components; a zero last row and
+    column let bilinear reads at ``x0 + 1``, ``y0 + 1`` go without bounds checks."""
     n, h, w = paf.shape
-    out = np.zeros((n, h + 1, w + 1), np.float32)
-    out[:, :h, :w] = paf
+    out = np.zeros((n // 2, h + 1, w + 1), np.complex64)
+    out.real[:, :h, :w] = paf[0::2]
+    out.imag[:, :h, :w] = paf[1::2]
     return out.ravel()
 
 
 def _read(flat, shape, limb, x, y, interpolation: str):
-    """PAF ``(vx, vy)`` of limb ``limb`` at points ``(x, y)`` (arrays broadcasting together;
-    points inside ``[0, w - 1] × [0, h - 1]``). ``flat`` is ``_padded(pafs)``, ``shape`` the
-    unpadded ``(h, w)``. ``"nearest"`` rounds the point to a pixel (Lightweight OpenPose on
-    its upsampled map); ``"bilinear"`` interpolates the 4 pixels around it (what an upsampled
-    map would hold there, computed only at the samples)."""
+    """PAF vectors ``vx + i·vy`` (complex64) of limb ``limb`` at points ``(x, y)`` (arrays
+    broadcasting together; points inside ``[0, w - 1] × [0, h - 1]``). ``flat`` is
+    ``_padded(pafs)``, ``shape`` the unpadded ``(h, w)``. ``"nearest"`` rounds the point to
+    a pixel (Lightweight OpenPose on its upsampled map); ``"bilinear"`` interpolates the 4
+    pixels around it (what an upsampled map would hold there, computed only at the
+    samples)."""
     h, w = shape
-    w1, hw1 = w + 1, (h + 1) * (w + 1)
-    base = (2 * hw1) * limb
+    w1 = w + 1
+    base = ((h + 1) * w1) * limb
     if interpolation == "nearest":
-        i = base + (y + 0.5).astype(np.intp) * w1 + (x + 0.5).astype(np.intp)
-        return flat[i], flat[i + hw1]
+        return flat[base + (y + 0.5).astype(np.intp) * w1 + (x + 0.5).astype(np.intp)]
     x0, y0 = np.floor(x), np.floor(y)
     fx, fy = x - x0, y - y0
     i = base + y0.astype(np.intp) * w1 + x0.astype(np.intp)
-    out = []
-    for c in (i, i + hw1):  # x component, then y
-        top = flat[c] + fx * (flat[c + 1] - flat[c])
-        bottom = flat[c + w1] + fx * (flat[c + (w1 + 1)] - flat[c + w1])
-        out.append(top + fy * (bottom - top))
-    return out[0], out[1]
+    c00, c01, c10, c11 = flat[i], flat[i + 1], flat[i + w1], flat[i + (w1 + 1)]
+    top = c00 + fx * (c01 - c00)
+    bottom = c10 + fx * (c11 - c10)
+    return top + fy * (bottom - top)
 
 
-def _stages(s: int, spare: int) -> list[np.ndarray]:
-    """Interior sample indices ``1..s-2`` in two reading stages: ``spare + 1`` spread probes
-    first (a pair whose probes are all invalid cannot pass), then the rest."""
+def _dot(v: np.ndarray, ux, uy) -> np.ndarray:
+    """``vx·ux + vy·uy`` of complex vectors ``v = vx + i·vy``."""
+    return v.real * ux + v.imag * uy
+
+
+@functools.lru_cache(maxsize=16)
+def _stages(s: int, spare: int, staged: bool) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+    """Sample positions ``t`` ``(s, 1)`` float32 and the interior sample indices ``1..s-2``
+    in reading stages: ``spare + 1`` spread probes first (a pair whose probes are all
+    invalid cannot pass), then the rest; one stage when not ``staged``. Cached: read-only."""
+    t = np.linspace(0.0, 1.0, s).astype(np.float32)[:, None]
     inner = np.arange(1, s - 1)
     first = np.unique(np.rint(np.linspace(0, s - 1, spare + 3)[1:-1]).astype(np.int64))
-    if first.size != spare + 1 or first.size >= inner.size or first.min() < 1:
-        return [inner] if inner.size else []
-    return [first, np.setdiff1d(inner, first)]
+    if not staged or first.size != spare + 1 or first.size >= inner.size or first.min() < 1:
+        return t, (inner,) if inner.size else ()
+    return t, (first, np.setdiff1d(inner, first))
 
 
 def score_limbs(
@@ -378,14 +387,14 @@ def score_limbs(
         return ax, ay, dx, dy, dx * inv, dy * inv, length
 
     ax, ay, dx, dy, ux, uy, length = geometry(ka, kb)
-    rows = [va[0][ka] * ux + va[1][ka] * uy, vb[0][kb] * ux + vb[1][kb] * uy]  # t = 0, 1
+    rows = [_dot(va[ka], ux, uy), _dot(vb[kb], ux, uy)]  # t = 0, 1
     bad = (rows[0] <= min_paf).astype(np.int64) + (rows[1] <= min_paf)
     # Exact shortcut: the ratio test tolerates at most `spare` invalid samples, so the
     # samples are read in stages (ends, a few spread probes, the rest) and a pair is dropped
     # once it has more invalid ones; the survivors end with all s samples read.
     spare = s - (math.floor(min_ratio * s + 1e-9) + 1)
-    t = np.linspace(0.0, 1.0, s).astype(np.float32)[:, None]
-    for stage in [*_stages(s, spare), None]:
+    t, stages = _stages(s, spare, ka.size * s > 2000)  # staging pays off for many pairs
+    for stage in [*stages, None]:
         if (bad > spare).any():
             ok = np.flatnonzero(bad <= spare)
             ka, kb, bad = ka[ok], kb[ok], bad[ok]
@@ -394,8 +403,7 @@ def score_limbs(
         if stage is None:
             break
         x, y = ax + t[stage] * dx, ay + t[stage] * dy
-        vx, vy = _read(flat, (h, w), ta_limb[ka], x, y, interpolation)
-        rows.append(vx * ux + vy * uy)
+        rows.append(_dot(_read(flat, (h, w), ta_limb[ka], x, y, interpolation), ux, uy))
         bad += (rows[-1] <= min_paf).sum(axis=0)
     limb = ta_limb[ka]
     dots = np.vstack(rows).astype(np.float64)  # (s, M), samples in read order
