@@ -330,3 +330,22 @@ def test_evaluate_oks_ap_perfect_and_missing_people():
     # nothing detected at all: zeros, not an error
     empty = [[(o["heatmaps"] * 0, o["pafs"] * 0)] for o in outs]
     assert evaluate_oks_ap(_Replay(empty), codec, items, batch_size=2)["AP"] == 0.0
+
+
+def test_evaluate_oks_ap_counts_detections_on_empty_images():
+    scene = synth_people(2, seed=16)
+    empty = {
+        "keypoints": np.zeros((0, 17, 3), np.float32),
+        "bboxes": np.zeros((0, 4), np.float32),
+        "areas": np.zeros(0, np.float32),
+    }
+    items, batch = _batch([scene, empty])
+    codec = PAFCodec()
+    t = codec.encode(collate_bottom_up(items[:1]))
+    # the model "sees" the two people in both images: the second image's are false positives
+    twice = [(t["heatmaps"].repeat(2, 1, 1, 1), t["pafs"].repeat(2, 1, 1, 1))]
+    ap = evaluate_oks_ap(_Replay([twice]), codec, items, batch_size=2)
+    assert ap["AR"] == pytest.approx(1.0) and 0.3 < ap["AP"] < 0.9
+    once = [(t["heatmaps"].repeat(2, 1, 1, 1) * torch.tensor([1.0, 0.0])[:, None, None, None],
+             t["pafs"].repeat(2, 1, 1, 1))]  # fmt: skip
+    assert evaluate_oks_ap(_Replay([once]), codec, items, batch_size=2)["AP"] == pytest.approx(1)

@@ -497,6 +497,17 @@ class PAFCodec:
 # --------------------------------------------------------------------------- evaluation
 
 
+def _ground_truth(batch: dict, i: int, joint_set) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Image ``i`` of a collated batch: COCO-17 keypoints, boxes and OKS areas."""
+    kp = np.asarray(batch["keypoints"][i], np.float32)
+    kp = convert(kp.reshape(-1, *kp.shape[-2:]), joint_set, COCO17).reshape(-1, 17, 3)
+    box = batch["bboxes"][i] if "bboxes" in batch else None
+    box = _keypoint_boxes(kp) if box is None else np.asarray(box, np.float64).reshape(-1, 4)
+    area = batch["areas"][i] if "areas" in batch else None
+    area = box[:, 2] * box[:, 3] if area is None else np.asarray(area, np.float64)
+    return kp, box, area
+
+
 def evaluate_oks_ap(
     model,
     codec: PAFCodec,
@@ -509,11 +520,15 @@ def evaluate_oks_ap(
 
     Runs the model batch by batch (``collate_bottom_up``, eval mode, inference mode), decodes
     every image with ``codec.decode`` (grouping), and scores all images at once with
-    pycocotools through ``metrics.coco_gt_dict`` / ``coco_results`` / ``oks_ap`` (OKS with
-    the items' ``areas`` as scale and ``bboxes``). Images without people stay in the ground
-    truth, so detections there count as false positives. Usable as ``engine.train``'s
-    ``evaluate_fn``.
+    pycocotools through ``metrics.coco_gt_dict`` / ``coco_results`` / ``oks_ap``: ground
+    truth in COCO-17 (converted from ``codec.joint_set``), the items' ``bboxes`` and
+    ``areas`` as boxes and OKS scales (default: the box of the labelled joints). Images
+    without people stay in the ground truth, so detections there count as false positives.
+    Usable as ``engine.train``'s ``evaluate_fn``.
 
+    Args:
+        dataset: a Dataset of bottom-up items (or a ready DataLoader yielding
+            ``collate_bottom_up`` batches).
     Returns:
         ``{"AP", "AP50", "AP75", "APm", "APl", "AR", ...}`` in [0, 1] (-1: empty area range);
         all 0 when nothing is detected.
@@ -526,44 +541,33 @@ def evaluate_oks_ap(
 
     device = _model_device(model) if device is None else resolve_device(device)
     model.to(device).eval()
-    loader = (
-        dataset
-        if isinstance(dataset, DataLoader)
-        else DataLoader(dataset, batch_size=batch_size, collate_fn=collate_bottom_up)
-    )
-    gt_kp, gt_box, gt_area, gt_img, det_kp, det_sc, det_img, sizes = [], [], [], [], [], [], [], {}
-    image_id = 0
+    if not isinstance(dataset, DataLoader):
+        dataset = DataLoader(dataset, batch_size=batch_size, collate_fn=collate_bottom_up)
+    gt, det, sizes = [], [], {}  # per image: (kp, box, area) / People; {image id: (H, W)}
     with torch.inference_mode():
-        for batch in loader:
+        for batch in dataset:
             people = codec.decode(model(to_device(batch[input_key], device)))
-            H, W = batch[input_key].shape[-2:]
             for i, p in enumerate(people):
-                image_id += 1
-                sizes[image_id] = (int(H), int(W))
-                kp = np.asarray(batch["keypoints"][i], np.float64).reshape(-1, COCO17.num_joints, 3)
-                box = batch.get("bboxes", [None] * len(people))[i]
-                box = _keypoint_boxes(kp) if box is None else np.asarray(box, np.float64)
-                area = batch.get("areas", [None] * len(people))[i]
-                area = box[:, 2] * box[:, 3] if area is None else np.asarray(area, np.float64)
-                gt_kp.append(kp), gt_box.append(box.reshape(-1, 4)), gt_area.append(area)
-                gt_img += [image_id] * kp.shape[0]
-                det_kp.append(p.keypoints), det_sc.append(p.scores)
-                det_img += [image_id] * len(p.scores)
+                sizes[len(sizes) + 1] = tuple(int(v) for v in batch[input_key].shape[-2:])
+                gt.append(_ground_truth(batch, i, codec.joint_set))
+                det.append(p)
     if not sizes:
         raise ValueError("dataset: empty")
-    gt = coco_gt_dict(
-        np.concatenate(gt_kp),
-        np.array([sizes[i] for i in gt_img]).reshape(-1, 2),
-        bboxes=np.concatenate(gt_box),
-        areas=np.concatenate(gt_area),
-        image_ids=np.asarray(gt_img, np.int64),
+    gt_ids = np.repeat(np.arange(1, len(gt) + 1), [len(g[0]) for g in gt])
+    gt_dict = coco_gt_dict(
+        np.concatenate([g[0] for g in gt]),
+        np.array([sizes[i] for i in gt_ids]).reshape(-1, 2),
+        bboxes=np.concatenate([g[1] for g in gt]),
+        areas=np.concatenate([g[2] for g in gt]),
+        image_ids=gt_ids,
     )
-    _add_empty_images(gt, sizes)
-    if not det_img:
+    _add_empty_images(gt_dict, sizes)
+    det_ids = np.repeat(np.arange(1, len(det) + 1), [len(p.scores) for p in det])
+    if det_ids.size == 0:
         keys = ("AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl")
         return {k: 0.0 for k in keys}
-    res = coco_results(np.concatenate(det_kp), np.concatenate(det_sc), np.asarray(det_img))
-    return oks_ap(gt, res)
+    kp = np.concatenate([p.keypoints for p in det])
+    return oks_ap(gt_dict, coco_results(kp, np.concatenate([p.scores for p in det]), det_ids))
 
 
 def _add_empty_images(gt: dict, sizes: dict[int, tuple[int, int]]) -> None:
