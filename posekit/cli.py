@@ -1,6 +1,7 @@
 """The ``posekit`` command: ``posekit course build|check|run``, ``posekit doctor``,
-``posekit synth single|multi|sequence`` (export SynthPose as COCO / MPII / SPHP) and
-``posekit bench synth`` (SynthPose throughput)."""
+``posekit synth single|multi|sequence`` (export SynthPose as COCO / MPII / SPHP),
+``posekit bench synth`` (SynthPose throughput), ``posekit bench params`` (published configs'
+params / GMACs) and ``posekit bench latency MODEL`` (eager vs inference-optimised latency)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ from collections.abc import Sequence
 TRAIN_RECIPES = ("deeppose", "heatmap", "hourglass", "simple_baseline")
 """``posekit train`` names (``posekit.recipes.RECIPES``; kept here so that ``--help`` stays
 fast without importing torch)."""
+
+LATENCY_MODELS = ("lightweight_openpose", "openpose", "hourglass", "simple_baseline")
+"""``posekit bench latency`` names (``posekit.bench.LATENCY_MODELS``)."""
 
 
 def _course(args: argparse.Namespace) -> int:
@@ -160,6 +164,8 @@ def bench_table(result: dict) -> str:
 def _bench(args: argparse.Namespace) -> int:
     if args.what == "params":
         return _bench_params()
+    if args.what == "latency":
+        return _bench_latency(args)
     from posekit.synth.bench import bench_synth
 
     print(f"SynthPose throughput, threads forced to 1 (torch and cv2), median of "
@@ -176,6 +182,30 @@ def _bench_params() -> int:
     print("Published configurations: params and GMACs (MACs = FlopCounterMode FLOPs / 2)")
     print(bench.format_params_table(bench.params_table()))
     return 0
+
+
+def _hw_arg(text: str) -> tuple[int, int]:
+    parts = text.lower().replace("×", "x").split("x")
+    try:
+        h, w = (int(p) for p in parts)
+    except ValueError:
+        h = w = 0
+    if h < 1 or w < 1:
+        raise argparse.ArgumentTypeError(f"expected HxW like 256x456, got {text!r}")
+    return h, w
+
+
+def _bench_latency(args: argparse.Namespace) -> int:
+    from posekit import bench
+
+    name = args.model or "lightweight_openpose"
+    if name not in LATENCY_MODELS:
+        print(f"posekit bench latency: error: model must be one of {', '.join(LATENCY_MODELS)}, "
+              f"got {name!r}", file=sys.stderr)  # fmt: skip
+        return 2
+    result = bench.latency(name, size=args.size, runs=args.runs, threads=args.threads)
+    print(bench.format_latency(result))
+    return 0 if result["outputs_equal"] else 1
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -229,10 +259,16 @@ def build_parser() -> argparse.ArgumentParser:
     add_synth_arguments(synth)
     synth.set_defaults(func=_synth)
 
-    bench = sub.add_parser("bench", help="throughput benchmarks (one thread)")
-    bench.add_argument("what", choices=["synth", "params"], help="what to measure")
+    bench = sub.add_parser("bench", help="benchmarks: SynthPose throughput, params, latency")
+    bench.add_argument("what", choices=["synth", "params", "latency"], help="what to measure")
+    bench.add_argument(
+        "model", nargs="?", help=f"latency: {' | '.join(LATENCY_MODELS)} (lightweight_openpose)"
+    )
     bench.add_argument("--n", type=_positive_int, default=300, help="crops per repeat (300)")
     bench.add_argument("--repeats", type=_positive_int, default=5, help="timed repeats (5)")
+    bench.add_argument("--size", type=_hw_arg, metavar="HxW", help="latency: input size")
+    bench.add_argument("--threads", type=_positive_int, help="latency: torch threads")
+    bench.add_argument("--runs", type=_positive_int, default=20, help="latency: timed runs (20)")
     bench.set_defaults(func=_bench)
 
     train = sub.add_parser("train", help="train a lesson model on SynthPose (MPII-16 crops)")

@@ -12,6 +12,12 @@ against ``reference/models.md``); smaller arguments give the scaled configs less
 * ``hourglass``: ``HourglassNet``, ``Hourglass``, ``Residual`` — Newell et al. 2016.
 * ``simple_baseline``: ``SimpleBaseline`` — Xiao et al. 2018 (ResNet + deconvolutions).
 * ``flip_test``: ``FlipTest``, ``flip_heatmaps`` — flip-test averaging of heatmaps.
+* ``vgg``: ``VGG``, ``vgg16``, ``vgg19``, ``vgg19_openpose`` — torchvision-compatible VGGs.
+* ``mobilenet``: ``MobileNetV1``, ``mobilenet_v1`` — MobileNet v1 (and its dilated stride-8
+  trunk).
+* ``openpose``: ``OpenPose``, ``LightweightOpenPose``, ``reference_pafs_to_posekit`` — CMU
+  OpenPose (VGG-19, 6 stages) and Osokin's Lightweight OpenPose.
+* ``optimize``: ``fold_batchnorm``, ``optimize_for_inference`` — inference copies of a model.
 """
 
 from posekit.models.alexnet import AlexNet
@@ -30,6 +36,9 @@ from posekit.models.deeppose import (
 from posekit.models.flip_test import FlipTest, flip_heatmaps
 from posekit.models.heatmap_net import HeatmapNet
 from posekit.models.hourglass import Hourglass, HourglassNet, Residual
+from posekit.models.mobilenet import MobileNetV1, mobilenet_v1
+from posekit.models.openpose import LightweightOpenPose, OpenPose, reference_pafs_to_posekit
+from posekit.models.optimize import fold_batchnorm, optimize_for_inference
 from posekit.models.resnet import (
     BasicBlock,
     Bottleneck,
@@ -42,6 +51,7 @@ from posekit.models.resnet import (
     resnet152,
 )
 from posekit.models.simple_baseline import SimpleBaseline
+from posekit.models.vgg import VGG, vgg16, vgg19, vgg19_openpose
 
 __all__ = [
     "AlexNet",
@@ -55,14 +65,22 @@ __all__ = [
     "HeatmapNet",
     "Hourglass",
     "HourglassNet",
+    "LightweightOpenPose",
+    "MobileNetV1",
+    "OpenPose",
     "ResNet",
     "Residual",
     "SimpleBaseline",
+    "VGG",
     "denormalise",
     "fit_error_distribution",
     "flip_heatmaps",
+    "fold_batchnorm",
     "joint_crops",
+    "mobilenet_v1",
     "normalise",
+    "optimize_for_inference",
+    "reference_pafs_to_posekit",
     "resnet",
     "resnet101",
     "resnet152",
@@ -71,4 +89,7 @@ __all__ = [
     "resnet50",
     "simulate_displacements",
     "torso_diameter",
+    "vgg16",
+    "vgg19",
+    "vgg19_openpose",
 ]
