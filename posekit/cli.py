@@ -1,7 +1,8 @@
 """The ``posekit`` command: ``posekit course build|check|run``, ``posekit doctor``,
 ``posekit synth single|multi|sequence`` (export SynthPose as COCO / MPII / SPHP),
 ``posekit bench synth`` (SynthPose throughput), ``posekit bench params`` (published configs'
-params / GMACs) and ``posekit bench latency MODEL`` (eager vs inference-optimised latency)."""
+params / GMACs), ``posekit bench latency MODEL`` (eager vs inference-optimised latency) and
+``posekit bench postprocess`` (OpenPose post-processing: naive vs at map resolution)."""
 
 from __future__ import annotations
 
@@ -166,6 +167,8 @@ def _bench(args: argparse.Namespace) -> int:
         return _bench_params()
     if args.what == "latency":
         return _bench_latency(args)
+    if args.what == "postprocess":
+        return _bench_postprocess(args)
     from posekit.synth.bench import bench_synth
 
     print(f"SynthPose throughput, threads forced to 1 (torch and cv2), median of "
@@ -206,6 +209,20 @@ def _bench_latency(args: argparse.Namespace) -> int:
     result = bench.latency(name, size=args.size, runs=args.runs, threads=args.threads)
     print(bench.format_latency(result))
     return 0 if result["outputs_equal"] else 1
+
+
+def _bench_postprocess(args: argparse.Namespace) -> int:
+    from posekit.bench_postprocess import bench_postprocess, format_report
+
+    size = args.size or (456, 256)  # typed as WxH here: --size 456x256
+    try:
+        result = bench_postprocess(people=args.people, size=size, runs=args.runs,
+                                   noise=args.noise, layout=args.layout)  # fmt: skip
+    except ValueError as err:
+        print(f"posekit bench postprocess: error: {err}", file=sys.stderr)
+        return 2
+    print(format_report(result))
+    return 0
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -259,16 +276,30 @@ def build_parser() -> argparse.ArgumentParser:
     add_synth_arguments(synth)
     synth.set_defaults(func=_synth)
 
-    bench = sub.add_parser("bench", help="benchmarks: SynthPose throughput, params, latency")
-    bench.add_argument("what", choices=["synth", "params", "latency"], help="what to measure")
+    bench = sub.add_parser("bench", help="benchmarks: SynthPose, params, latency, postprocess")
+    bench.add_argument(
+        "what", choices=["synth", "params", "latency", "postprocess"], help="what to measure"
+    )
     bench.add_argument(
         "model", nargs="?", help=f"latency: {' | '.join(LATENCY_MODELS)} (lightweight_openpose)"
     )
     bench.add_argument("--n", type=_positive_int, default=300, help="crops per repeat (300)")
     bench.add_argument("--repeats", type=_positive_int, default=5, help="timed repeats (5)")
-    bench.add_argument("--size", type=_hw_arg, metavar="HxW", help="latency: input size")
+    bench.add_argument(
+        "--size", type=_hw_arg, help="latency: input HxW; postprocess: image WxH (456x256)"
+    )
     bench.add_argument("--threads", type=_positive_int, help="latency: torch threads")
-    bench.add_argument("--runs", type=_positive_int, default=20, help="latency: timed runs (20)")
+    bench.add_argument(
+        "--runs", type=_positive_int, default=20, help="latency, postprocess: timed runs (20)"
+    )
+    bench.add_argument("--people", type=_positive_int, default=20, help="postprocess: people (20)")
+    bench.add_argument("--noise", type=float, default=0.0, help="postprocess: map noise σ (0)")
+    bench.add_argument(
+        "--layout",
+        choices=["separated", "scene"],
+        default="separated",
+        help="postprocess: well-posed placement or a SynthPose scene as rendered",
+    )
     bench.set_defaults(func=_bench)
 
     train = sub.add_parser("train", help="train a lesson model on SynthPose (MPII-16 crops)")

@@ -127,3 +127,13 @@ def test_train_then_eval_the_lesson_03_models(tmp_path, capsys, name, width):
     capsys.readouterr()
     assert cli.main(["eval", str(ckpt)]) == 0
     assert "| Arch | Head |" in capsys.readouterr().out
+
+
+def test_bench_postprocess_prints_both_paths(capsys):
+    argv = ["bench", "postprocess", "--people", "2", "--size", "456x256", "--runs", "2"]
+    assert cli.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "2 people at 456×256" in out and "resize maps" in out and "group keypoints" in out
+    assert out.count("matched 10/10") == 2  # 5 scenes × 2 people, both paths
+    assert cli.main(["bench", "postprocess", "--people", "1", "--size", "450x256"]) == 2
+    assert "multiple of the stride" in capsys.readouterr().err
