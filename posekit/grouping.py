@@ -204,8 +204,21 @@ def _suppress_close(xy, score, joint, min_distance: float) -> np.ndarray:
     return ~close.any(axis=1)
 
 
+def _top_per_channel(score, joint, max_peaks: int) -> np.ndarray:
+    """Keep mask: the ``max_peaks`` highest peaks of each channel."""
+    order = np.lexsort((-score, joint))
+    start = np.searchsorted(joint[order], joint[order])  # first row of each channel
+    keep = np.zeros(score.size, bool)
+    keep[order[np.arange(score.size) - start < max_peaks]] = True
+    return keep
+
+
 def find_peaks(
-    heatmaps, threshold: float = 0.1, refine: str = "taylor", min_distance: float = 0.0
+    heatmaps,
+    threshold: float = 0.1,
+    refine: str = "taylor",
+    min_distance: float = 0.0,
+    max_peaks: int | None = 100,
 ) -> Peaks:
     """Peaks of every channel of one image's heatmaps (vectorised over all channels).
 
@@ -219,6 +232,9 @@ def find_peaks(
         min_distance: also drop peaks closer than this (map pixels) to a higher peak of the
             same channel; the 3×3 maximum already keeps peaks ≥ 2 px apart (Chebyshev), so
             only values above 2 have an effect (Lightweight OpenPose: 6 px of the ×8 map).
+        max_peaks: keep at most this many peaks per channel, the highest (None: all). The
+            line integral scores all pairs, so an untrained network whose maps are noise
+            above the threshold everywhere would otherwise cost ``O(peaks²)`` per limb.
     Returns:
         ``Peaks`` (map pixel coordinates).
     """
@@ -229,6 +245,8 @@ def find_peaks(
         raise ValueError(f"threshold: expected a finite number, got {threshold!r}")
     if not (np.isfinite(min_distance) and min_distance >= 0):
         raise ValueError(f"min_distance: expected a number >= 0, got {min_distance!r}")
+    if max_peaks is not None and int(max_peaks) < 1:
+        raise ValueError(f"max_peaks: expected None or an integer >= 1, got {max_peaks!r}")
     idx, padded = _local_maxima(hm, float(threshold))
     _, h, w = hm.shape
     k, rest = np.divmod(idx, (h + 2) * (w + 2))
@@ -238,6 +256,9 @@ def find_peaks(
     score = padded[idx].astype(np.float64)
     if min_distance > 0 and k.size > 1:
         keep = _suppress_close(xy, score, k, float(min_distance))
+        xy, score, k = xy[keep], score[keep], k[keep]
+    if max_peaks is not None and k.size and np.bincount(k).max() > max_peaks:
+        keep = _top_per_channel(score, k, int(max_peaks))
         xy, score, k = xy[keep], score[keep], k[keep]
     return Peaks(xy, score, k.astype(np.int64), np.bincount(k, minlength=hm.shape[0]))
 
@@ -560,6 +581,7 @@ def group(
     threshold: float = 0.1,
     refine: str = "taylor",
     min_distance: float = 0.0,
+    max_peaks: int | None = 100,
     num_samples: int = 10,
     min_paf: float = 0.05,
     min_ratio: float = 0.8,
@@ -598,7 +620,7 @@ def group(
             f"heatmaps / pafs: expected {k} (+1 background) and {2 * len(limbs)} channels for "
             f"{len(limbs)} limbs, got {hm.shape[0]} and {paf.shape[0]}"
         )
-    peaks = find_peaks(hm, threshold, refine, min_distance)
+    peaks = find_peaks(hm, threshold, refine, min_distance, max_peaks)
     cands = score_limbs(
         paf, peaks, limbs, num_samples, min_paf, min_ratio, distance_prior, interpolation
     )

@@ -385,3 +385,16 @@ def test_paf_targets_used_by_the_bench_are_the_codecs():
     _, paf = synth_maps(truth["keypoints"])
     op = convert(truth["keypoints"], COCO17, OPENPOSE18)
     np.testing.assert_array_equal(paf, paf_targets(op, (57, 32), 8, end_margin=1.0))
+
+
+def test_max_peaks_keeps_the_highest_of_each_channel():
+    rng = np.random.default_rng(2)
+    hm = rng.random((3, 30, 40)).astype(np.float32)  # noise: many local maxima
+    every = find_peaks(hm, max_peaks=None)
+    few = find_peaks(hm, max_peaks=5)
+    assert every.counts.min() > 5 and few.counts.tolist() == [5, 5, 5]
+    for k in range(3):
+        top = np.sort(every.score[every.joint == k])[::-1][:5]
+        np.testing.assert_array_equal(np.sort(few.score[few.joint == k])[::-1], top)
+    with pytest.raises(ValueError, match="max_peaks"):
+        find_peaks(hm, max_peaks=0)
