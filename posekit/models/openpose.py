@@ -54,7 +54,8 @@ REFERENCE_PAF_IDS: tuple[tuple[int, int], ...] = (
 )  # fmt: skip
 """PAF channels ``(x, y)`` of limb ``l`` (``OPENPOSE18.limbs`` order) in the trained
 Lightweight OpenPose checkpoint (``BODY_PARTS_PAF_IDS`` of ``modules/keypoints.py``,
-``reference/models.md`` §5b); the CMU COCO model's ``mapIdx`` minus 19 is the same order."""
+``reference/models.md`` §5b). The CMU COCO model's demo ``mapIdx`` (minus the 19 heatmap
+channels) is recalled to be the same order — not verified here."""
 
 
 def reference_pafs_to_posekit(pafs: torch.Tensor) -> torch.Tensor:
