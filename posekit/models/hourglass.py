@@ -24,6 +24,11 @@ Shapes: ``(B, in_channels, H, W)`` (``H``, ``W`` multiples of ``4 · 2^depth``) 
 ``num_stacks`` heatmap tensors ``(B, K, H/4, W/4)``; every one is supervised (intermediate
 supervision: ``heatmap_mse_loss`` sums the stacks), the last is the prediction.
 
+Initialisation: PyTorch's defaults, except the heatmap heads (normal, std 1e-3, zero bias,
+as Simple Baselines' final layer): a fresh network predicts flat maps. With the default head
+init a small hourglass trained on CPU sat on the "all-zero heatmaps" plateau for hundreds of
+steps (the failure users report in ``pytorch_stacked_hourglass`` issue #27).
+
 Published configurations at 256×256, 16 joints (params tested within 1 %, GMACs by
 ``posekit.bench.count_macs``): 8 stacks × 256 features (the default, the paper's network)
 25.43 M params and 27.4 GMACs; 2 stacks 6.57 M and 8.3 GMACs. Training in the paper: RMSProp
@@ -154,6 +159,9 @@ class HourglassNet(nn.Module):
             nn.Sequential(Residual(f, f), _conv_bn_relu(f, f, 1)) for _ in range(num_stacks)
         )
         self.heads = nn.ModuleList(nn.Conv2d(f, num_joints, 1) for _ in range(num_stacks))
+        for head in self.heads:  # start from flat maps, as Simple Baselines' final layer
+            nn.init.normal_(head.weight, std=1e-3)
+            nn.init.zeros_(head.bias)
         self.merge_features = nn.ModuleList(nn.Conv2d(f, f, 1) for _ in range(num_stacks - 1))
         self.merge_heatmaps = nn.ModuleList(
             nn.Conv2d(num_joints, f, 1) for _ in range(num_stacks - 1)
