@@ -3,6 +3,7 @@ people) and of posekit.bench_postprocess (both paths find the people; correctnes
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 
@@ -145,12 +146,12 @@ def _brute_scores(paf, peaks, limbs, s=10, min_paf=0.05, min_ratio=0.8):
 
 
 def test_line_integral_matches_a_brute_force_reference():
-    scene = synth_people(4, seed=11, layout="scene")
+    scene = synth_people(3, seed=11, layout="scene")
     hm, paf = synth_maps(scene["keypoints"], noise=0.03, seed=1)
     peaks = find_peaks(hm[:18])
     got = score_limbs(paf, peaks)
     ref = _brute_scores(paf, peaks, OPENPOSE18.limbs)
-    assert len(ref) > 40
+    assert len(ref) > 30
     assert sorted(zip(got.limb.tolist(), got.a.tolist(), got.b.tolist(), strict=True)) == sorted(
         ref
     )
@@ -254,6 +255,13 @@ def _recovered(people, truth, tol):
     return bool((found[lab]).all() and (err[lab] < tol).all() and not found[~lab].any())
 
 
+@functools.lru_cache(maxsize=16)
+def _scene(num_people: int, seed: int):
+    """A separated scene and its clean maps (shared by the greedy and Hungarian runs)."""
+    truth = synth_people(num_people, seed=seed)
+    return truth, synth_maps(truth["keypoints"])
+
+
 @pytest.mark.parametrize("num_people", [1, 3, 10, 20])
 @pytest.mark.parametrize("method", ["greedy", "hungarian"])
 def test_grouping_recovers_every_person_on_clean_maps(num_people, method):
@@ -263,9 +271,8 @@ def test_grouping_recovers_every_person_on_clean_maps(num_people, method):
     SynthPose's own scenes are not: there, people overlap and at stride 8 two people's joints
     of one type can fall on the same map pixel, which no grouping can split."""
     for seed in range(2):
-        truth = synth_people(num_people, seed=100 + seed)
+        truth, (hm, paf) = _scene(num_people, 100 + seed)
         assert len(truth["keypoints"]) == num_people
-        hm, paf = synth_maps(truth["keypoints"])
         assert hm.shape == (19, 32, 57) and paf.shape == (38, 32, 57)
         people = group(hm, paf, stride=8, method=method)
         assert _recovered(people, truth, tol=0.5)
