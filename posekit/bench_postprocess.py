@@ -328,7 +328,8 @@ def bench_postprocess(
     layout: str = "separated",
     seed: int = 0,
 ) -> dict:
-    """Time both paths on ``scenes`` synthetic scenes, ``runs`` runs in all (round robin).
+    """Time both paths on ``scenes`` synthetic scenes (at most ``runs``), ``runs`` runs in all
+    (round robin).
 
     OpenCV runs on one thread (restored afterwards), numpy is single-threaded for these
     sizes. Each run times the stages with ``time.perf_counter`` (wall) and
@@ -346,6 +347,7 @@ def bench_postprocess(
         raise ValueError(f"size: {size} must be a multiple of the stride {stride}")
     if runs < 1 or scenes < 1:
         raise ValueError(f"runs and scenes must be >= 1, got {runs} and {scenes}")
+    scenes = min(scenes, runs)  # every scene is timed at least once
     data = [synth_people(people, size, seed + i, layout, stride) for i in range(scenes)]
     maps = [synth_maps(d["keypoints"], size, stride, noise, seed + i) for i, d in enumerate(data)]
     threads = cv2.getNumThreads()
