@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-TRAIN_RECIPES = ("deeppose", "heatmap", "hourglass", "simple_baseline")
+TRAIN_RECIPES = ("deeppose", "heatmap", "hourglass", "simple_baseline", "lightweight_openpose")
 """``posekit train`` names (``posekit.recipes.RECIPES``; kept here so that ``--help`` stays
 fast without importing torch)."""
 
@@ -225,11 +225,23 @@ def _bench_postprocess(args: argparse.Namespace) -> int:
     return 0
 
 
+def _size_or_side(text: str) -> int | tuple[int, int]:
+    """``128`` (a square side) or ``WxH`` like ``320x192``."""
+    if "x" in text.lower().replace("×", "x"):
+        return _size_arg(text)
+    return _positive_int(text)
+
+
 def _train(args: argparse.Namespace) -> int:
     from posekit import config, recipes
 
     config.setup(seed=args.seed, verbose=False)
     out = args.out or config.data_path("runs", f"{args.model}.pt")
+    try:
+        recipes.recipe(args.model, args.size, args.width)
+    except ValueError as err:
+        print(f"posekit train: error: {err}", file=sys.stderr)
+        return 2
     _, history, path = recipes.train_recipe(
         args.model, out=out, epochs=args.epochs, n_train=args.n_train, n_val=args.n_val,
         input_size=args.size, batch_size=args.batch_size, width=args.width, lr=args.lr,
@@ -237,17 +249,46 @@ def _train(args: argparse.Namespace) -> int:
     )  # fmt: skip
     last = history.evals[-1] if history.evals else {}
     scores = ", ".join(f"{k} {v:.1f}" for k, v in last.items() if k.startswith("PCK"))
+    scores = scores or ", ".join(f"OKS {k} {v:.3f}" for k, v in last.items()
+                                 if k in ("AP", "AP50", "AR"))  # fmt: skip
     print(f"checkpoint: {path}  ({scores or 'no evaluation'})")
     return 0
+
+
+def format_coco(ap: dict) -> str:
+    """The OKS AP / AR lines ``posekit eval`` prints (values in [0, 1]; -1 = no person in
+    that area range, pycocotools' convention)."""
+    names = (
+        ("AP", "OKS .50:.95"),
+        ("AP50", "OKS .50"),
+        ("AP75", "OKS .75"),
+        ("APm", "medium people"),
+        ("APl", "large people"),
+        ("AR", "OKS .50:.95"),
+    )
+    return "\n".join(f"  {k:<4} {ap[k]:6.3f}   ({what})" for k, what in names)  # fmt: skip
 
 
 def _eval(args: argparse.Namespace) -> int:
     from posekit import recipes
 
-    result = recipes.evaluate_checkpoint(args.checkpoint, n_val=args.n_val)
+    result = recipes.evaluate_checkpoint(args.checkpoint, n_val=args.n_val, coco=args.coco)
+    if result["kind"] == "bottom_up":
+        print(
+            f"{result['recipe']} on {result['n']} SynthPose val scenes "
+            f"({result['seconds']:.1f} s): COCO keypoint AP / AR (pycocotools, 17 joints)"
+        )
+        print(format_coco(result["coco"]))
+        return 0
     print(f"{result['recipe']} on {result['n']} SynthPose val crops ({result['seconds']:.1f} s)")
     print(result["pckh"].table(result["recipe"]))
     print(f"PCK@0.2 (torso): {result['pck@0.2']:.2f} %")
+    if "coco" in result:
+        print(
+            f"COCO keypoint AP / AR on {result['n']} SynthPose val scenes, people cropped from "
+            "their true boxes, 12 joints shared with MPII-16 (pycocotools):"
+        )
+        print(format_coco(result["coco"]))
     return 0
 
 
@@ -302,25 +343,46 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.set_defaults(func=_bench)
 
-    train = sub.add_parser("train", help="train a lesson model on SynthPose (MPII-16 crops)")
+    train = sub.add_parser(
+        "train", help="train a lesson model on SynthPose (MPII-16 crops; scenes for OpenPose)"
+    )
     train.add_argument("model", choices=TRAIN_RECIPES)
     train.add_argument("--epochs", type=_positive_int, default=10)
-    train.add_argument("--n-train", type=_positive_int, default=4000, help="training crops")
-    train.add_argument("--n-val", type=_positive_int, default=500, help="validation crops")
-    train.add_argument("--size", type=_positive_int, default=128, help="square input side")
+    train.add_argument(
+        "--n-train", type=_positive_int, default=4000, help="training crops (or scenes)"
+    )
+    train.add_argument(
+        "--n-val", type=_positive_int, default=500, help="validation crops (or scenes)"
+    )
+    train.add_argument(
+        "--size", type=_size_or_side, metavar="SIDE|WxH",
+        help="input: a square side for top-down models (128), WxH for lightweight_openpose "
+        "(320x192, multiples of 8)",
+    )  # fmt: skip
     train.add_argument("--batch-size", type=_positive_int, default=32)
-    train.add_argument("--width", type=float, help="network width (DeepPose width_mult, ...)")
+    train.add_argument(
+        "--width", type=float,
+        help="network width (DeepPose width_mult, ...; lightweight_openpose: num_channels, 32; "
+        "the published network is 128)",
+    )  # fmt: skip
     train.add_argument("--lr", type=float, help="learning rate (default: the recipe's)")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--out", help="checkpoint file (default: $POSEKIT_DATA/runs/NAME.pt)")
     train.add_argument("--resume", action="store_true", help="continue --out if it exists")
     train.set_defaults(func=_train)
 
-    evaluate = sub.add_parser("eval", help="PCKh / PCK tables of a `posekit train` checkpoint")
+    evaluate = sub.add_parser(
+        "eval", help="PCKh / PCK tables (top-down) or COCO OKS AP (bottom-up) of a checkpoint"
+    )
     evaluate.add_argument("checkpoint")
     evaluate.add_argument(
-        "--n-val", type=_positive_int, help="validation crops (default: as trained)"
+        "--n-val", type=_positive_int, help="validation crops or scenes (default: as trained)"
     )
+    evaluate.add_argument(
+        "--coco", action="store_true",
+        help="COCO OKS AP / AP50 / AP75 / AR (pycocotools); always for bottom-up checkpoints, "
+        "for top-down ones on SynthPose scenes with true boxes (the 12 shared joints)",
+    )  # fmt: skip
     evaluate.set_defaults(func=_eval)
     return parser
 

@@ -60,6 +60,7 @@ __all__ = [
     "match_limbs",
     "match_people",
     "noise_robustness",
+    "pair_scores",
     "score_limbs",
 ]
 
@@ -439,6 +440,74 @@ def score_limbs(
     limb, ia, ib, score = limb[keep], ia[keep], ib[keep], score[keep]
     order = np.lexsort((-score, limb))
     return Candidates(limb[order], ia[order], ib[order], score[order])
+
+
+def pair_scores(
+    pafs,
+    limb: int,
+    a_xy,
+    b_xy,
+    num_samples: int = 10,
+    min_paf: float = 0.05,
+    interpolation: str = "bilinear",
+) -> tuple[np.ndarray, np.ndarray]:
+    """Line-integral score and valid fraction of *every* (a, b) pair of one limb.
+
+    The numbers ``score_limbs`` computes before it keeps or drops a pair (same sampling,
+    float32 arithmetic and interpolation; no distance prior), for showing rejected candidates
+    too (``posekit.widgets.PAFExplorer``): ``score_limbs`` keeps exactly the pairs with
+    ``fraction > min_ratio``, ``score > 0`` and ``a ≠ b``.
+
+    Args:
+        pafs: ``(2L, h, w)`` fields, channels ``(2l, 2l + 1)`` = limb ``l``'s ``(x, y)``.
+        limb: the limb index ``l``.
+        a_xy, b_xy: ``(Pa, 2)`` and ``(Pb, 2)`` peaks ``(x, y)`` in map pixels of the limb's
+            first and second joint type (e.g. ``Peaks.xy`` rows).
+        num_samples, min_paf, interpolation: as ``score_limbs``.
+    Returns:
+        ``(score, fraction)``: float64 ``(Pa, Pb)`` — the mean of the valid samples' dot
+        products (0 when none is valid or ``a = b``) and the share of valid samples.
+    """
+    paf = _maps(pafs, "pafs")
+    n_pafs, h, w = paf.shape
+    if not 0 <= int(limb) < n_pafs // 2:
+        raise ValueError(f"limb: expected an index in 0..{n_pafs // 2 - 1}, got {limb!r}")
+    if int(num_samples) < 2:
+        raise ValueError(f"num_samples: expected an integer >= 2, got {num_samples!r}")
+    if interpolation not in ("bilinear", "nearest"):
+        raise ValueError(f"interpolation: expected 'bilinear' or 'nearest', got {interpolation!r}")
+    pts = []
+    for name, xy in (("a_xy", a_xy), ("b_xy", b_xy)):
+        p = np.asarray(xy, np.float64).reshape(-1, 2) if np.size(xy) == 0 else np.asarray(xy)
+        if p.ndim != 2 or p.shape[1] != 2 or not np.isfinite(p).all():
+            raise ValueError(f"{name}: expected (P, 2) finite (x, y) map pixels, got {p.shape}")
+        pts.append(np.clip(p, 0, [w - 1, h - 1]).astype(np.float32))
+    (pa, pb), s = pts, int(num_samples)
+    score = np.zeros((len(pa), len(pb)))
+    fraction = np.zeros((len(pa), len(pb)))
+    if score.size == 0:
+        return score, fraction
+    flat = _padded(paf)
+    l = int(limb)
+    ax, ay = pa[:, 0, None], pa[:, 1, None]  # (Pa, 1) against (Pb,)
+    dx, dy = pb[None, :, 0] - ax, pb[None, :, 1] - ay
+    length = np.sqrt(dx * dx + dy * dy)
+    inv = np.where(length > 1e-6, 1 / np.maximum(length, 1e-6), 0).astype(np.float32)
+    ux, uy = dx * inv, dy * inv
+    t = np.linspace(0.0, 1.0, s).astype(np.float32)
+    rows = [
+        _dot(_read(flat, (h, w), l, ax, ay, interpolation), ux, uy),  # the ends: the peaks
+        _dot(_read(flat, (h, w), l, pb[None, :, 0], pb[None, :, 1], interpolation), ux, uy),
+    ]
+    for k in range(1, s - 1):
+        rows.append(_dot(_read(flat, (h, w), l, ax + t[k] * dx, ay + t[k] * dy, interpolation),
+                         ux, uy))  # fmt: skip
+    dots = np.stack(rows).astype(np.float64)  # (s, Pa, Pb)
+    valid = dots > min_paf
+    n_valid = valid.sum(axis=0)
+    score = (dots * valid).sum(axis=0) / np.maximum(n_valid, 1)
+    zero = length <= 1e-6
+    return np.where(zero, 0.0, score), np.where(zero, 0.0, n_valid / s)
 
 
 # --------------------------------------------------------------------------- 3. matching

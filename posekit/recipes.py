@@ -1,12 +1,16 @@
 """Named training recipes behind ``posekit train NAME`` and ``posekit eval CKPT``.
 
-A recipe = a model builder + a codec + SynthPose top-down data (MPII-16 joints). The
-checkpoint stores the model's constructor arguments, the codec's and the data's, so
-``evaluate_checkpoint`` rebuilds everything from the file alone (``weights_only=True``).
+A recipe = a model builder + a codec + SynthPose data: top-down MPII-16 crops
+(``SynthPoseTopDown``) for the single-person models of lessons 01-03, whole multi-person
+scenes (``SynthPoseBottomUp``, COCO-17 joints) for the bottom-up ``lightweight_openpose``
+(lesson 04; ``PAFCodec`` targets, COCO OKS AP). The checkpoint stores the model's
+constructor arguments, the codec's and the data's, so ``evaluate_checkpoint`` rebuilds
+everything from the file alone (``weights_only=True``).
 """
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,33 +32,73 @@ class Recipe:
     codec: str
     codec_kwargs: dict[str, Any]
     lr: float
+    kind: str = "top_down"
 
 
 def _model_classes() -> dict[str, type]:
     from posekit.models.deeppose import DeepPose, DeepPoseResNet
     from posekit.models.heatmap_net import HeatmapNet
     from posekit.models.hourglass import HourglassNet
+    from posekit.models.openpose import LightweightOpenPose
     from posekit.models.simple_baseline import SimpleBaseline
 
     return {
         "DeepPose": DeepPose, "DeepPoseResNet": DeepPoseResNet, "HeatmapNet": HeatmapNet,
         "HourglassNet": HourglassNet, "SimpleBaseline": SimpleBaseline,
+        "LightweightOpenPose": LightweightOpenPose,
     }  # fmt: skip
 
 
 def _codec_classes() -> dict[str, type]:
     from posekit.codecs.heatmap import HeatmapCodec
+    from posekit.codecs.paf import PAFCodec
     from posekit.codecs.regression import RegressionCodec
 
-    return {"HeatmapCodec": HeatmapCodec, "RegressionCodec": RegressionCodec}
+    return {"HeatmapCodec": HeatmapCodec, "RegressionCodec": RegressionCodec,
+            "PAFCodec": PAFCodec}  # fmt: skip
 
 
-def recipe(name: str, input_size: int = 128, width: float | None = None) -> Recipe:
+BOTTOM_UP_SIZE = (320, 192)
+"""Default scene ``(W, H)`` of the bottom-up recipe (maps 40×24 at stride 8)."""
+BOTTOM_UP_PEOPLE = (1, 6)
+"""People per training / validation scene (``SynthPoseBottomUp``'s default)."""
+
+
+def _size2(input_size, name: str) -> tuple[int, int]:
+    """``input_size`` (an int or ``(W, H)``) as ``(W, H)``; None: the recipe's default."""
+    if input_size is None:
+        return BOTTOM_UP_SIZE if name == "lightweight_openpose" else (128, 128)
+    if np.ndim(input_size) == 0:
+        return int(input_size), int(input_size)
+    w, h = (int(v) for v in input_size)
+    return w, h
+
+
+def recipe(name: str, input_size=None, width: float | None = None) -> Recipe:
     """The scaled lesson configuration of ``deeppose`` (lesson 01), ``heatmap`` (lesson 02),
-    ``hourglass`` or ``simple_baseline`` (lesson 03) at a square ``input_size``, with the
-    lessons' settings (Adam, their learning rates, cosine schedule); ``width`` scales the
-    network (DeepPose: ``width_mult``; HeatmapNet, SimpleBaseline: base channels; hourglass:
-    ``features``)."""
+    ``hourglass`` or ``simple_baseline`` (lesson 03) at a square ``input_size`` (default
+    128), or of the bottom-up ``lightweight_openpose`` (lesson 04) at ``input_size`` = ``(W,
+    H)`` (default ``BOTTOM_UP_SIZE``; multiples of 8), with the lessons' settings (Adam,
+    their learning rates, cosine schedule); ``width`` scales the network (DeepPose:
+    ``width_mult``; HeatmapNet, SimpleBaseline: base channels; hourglass: ``features``;
+    Lightweight OpenPose: ``num_channels`` with the MobileNet ``width_mult = width / 128``,
+    default 32 — the published network is ``width=128``)."""
+    w, h = _size2(input_size, name)
+    if name == "lightweight_openpose":
+        if w % 8 or h % 8 or w < 8 or h < 8:
+            raise ValueError(f"input_size: expected (W, H) multiples of 8, got {(w, h)}")
+        channels = int(width or 32)
+        return Recipe(
+            "lightweight_openpose", "LightweightOpenPose",
+            dict(num_refinement_stages=1, num_channels=channels, width_mult=channels / 128),
+            "PAFCodec", dict(stride=8, sigma=0.875, limb_width=1.0, end_margin=1.0,
+                             min_keypoints=3, joint_set="coco17"),
+            lr=1e-3, kind="bottom_up",
+        )  # fmt: skip
+    if w != h:
+        raise ValueError(f"input_size: the top-down recipe {name!r} takes a square input, got "
+                         f"{(w, h)}")  # fmt: skip
+    input_size = w
     size = [input_size, input_size]
     if name == "deeppose":
         return Recipe(
@@ -83,7 +127,7 @@ def recipe(name: str, input_size: int = 128, width: float | None = None) -> Reci
     raise ValueError(f"recipe: unknown name {name!r}; choose one of {', '.join(RECIPES)}")
 
 
-RECIPES = ("deeppose", "heatmap", "hourglass", "simple_baseline")
+RECIPES = ("deeppose", "heatmap", "hourglass", "simple_baseline", "lightweight_openpose")
 """The names ``posekit train`` accepts."""
 
 
@@ -110,6 +154,15 @@ def synth_split(split: str, length: int, input_size: int, seed: int):
     )
 
 
+def bottom_up_split(split: str, length: int, size, seed: int, num_people=BOTTOM_UP_PEOPLE):
+    """SynthPose multi-person scenes ``(W, H) = size`` with COCO-17 joints (no augmentation)."""
+    from posekit.datasets.synthpose import SynthPoseBottomUp
+
+    return SynthPoseBottomUp(
+        split, length=length, size=tuple(size), num_people=tuple(num_people), seed=seed
+    )
+
+
 def train_recipe(
     name: str,
     *,
@@ -117,7 +170,7 @@ def train_recipe(
     epochs: int = 10,
     n_train: int = 4000,
     n_val: int = 500,
-    input_size: int = 128,
+    input_size=None,
     batch_size: int = 32,
     width: float | None = None,
     lr: float | None = None,
@@ -127,9 +180,13 @@ def train_recipe(
 ) -> tuple[torch.nn.Module, engine.History, Path]:
     """Train recipe ``name`` on SynthPose and write the checkpoint ``out`` after every epoch.
 
+    Top-down recipes train on ``n_train`` MPII-16 crops of ``input_size²`` and log PCKh;
+    ``lightweight_openpose`` trains on ``n_train`` scenes of ``input_size = (W, H)`` with
+    ``PAFCodec`` (``collate_bottom_up``) and logs COCO OKS AP / AR (``evaluate_oks_ap``).
     Returns ``(model, history, checkpoint path)``; ``resume=True`` continues ``out``.
     """
     r = recipe(name, input_size, width)
+    size = _size2(input_size, name)
     model = build_model(r.model, r.model_kwargs)
     codec = build_codec(r.codec, r.codec_kwargs)
     config = engine.TrainConfig(
@@ -138,40 +195,73 @@ def train_recipe(
         checkpoint=str(out),
     )  # fmt: skip
     model_config = {"name": r.model, "kwargs": r.model_kwargs}
+    if r.kind == "bottom_up":
+        from posekit.codecs.paf import evaluate_oks_ap
+        from posekit.datasets.synthpose import collate_bottom_up
+
+        train_set = bottom_up_split("train", n_train, size, seed)
+        val_set = bottom_up_split("val", n_val, size, seed)
+        options = dict(evaluate_fn=functools.partial(evaluate_oks_ap, batch_size=batch_size),
+                       collate_fn=collate_bottom_up)  # fmt: skip
+        data = {"kind": "bottom_up", "size": list(size), "num_people": list(BOTTOM_UP_PEOPLE),
+                "joint_set": "coco17", "seed": seed, "n_val": n_val}  # fmt: skip
+    else:
+        train_set = synth_split("train", n_train, size[0], seed)
+        val_set = synth_split("val", n_val, size[0], seed)
+        options = {}
+        data = {"kind": "top_down", "input_size": size[0], "joint_set": "mpii16",
+                "seed": seed, "n_val": n_val}  # fmt: skip
     history = engine.train(
-        model, codec, codec.loss,
-        synth_split("train", n_train, input_size, seed),
-        synth_split("val", n_val, input_size, seed),
-        config, resume=resume or None, progress=progress, model_config=model_config,
+        model, codec, codec.loss, train_set, val_set, config, resume=resume or None,
+        progress=progress, model_config=model_config, **options,
     )  # fmt: skip
-    extra = {
-        "recipe": name,
-        "codec": {"name": r.codec, "kwargs": r.codec_kwargs},
-        "data": {"input_size": input_size, "joint_set": "mpii16", "seed": seed, "n_val": n_val},
-    }
+    extra = {"recipe": name, "codec": {"name": r.codec, "kwargs": r.codec_kwargs}, "data": data}
     engine.save_checkpoint(
         out, model, epoch=epochs, history=history, model_config=model_config, extra=extra
     )
     return model, history, Path(out)
 
 
-def evaluate_checkpoint(
-    path: str | Path, n_val: int | None = None, batch_size: int = 64, progress: bool = True
-) -> dict[str, Any]:
-    """Rebuild a ``train_recipe`` checkpoint and evaluate it on SynthPose val.
-
-    Returns ``{"pckh": PCKhResult@0.5, "pck@0.2": float (torso-normalised), "seconds",
-    "n"}``; the PCKh table follows the MPII protocol on crop coordinates.
-    """
+def _load(path: str | Path) -> tuple[torch.nn.Module, Any, dict, dict]:
     ckpt = engine.load_checkpoint(path)
     extra = ckpt.get("extra") or {}
     if "codec" not in extra or "data" not in extra:
         raise ValueError(f"{path}: not a `posekit train` checkpoint (no codec/data in 'extra')")
     model = engine.load_model(path, _model_classes())
     codec = build_codec(extra["codec"]["name"], extra["codec"]["kwargs"])
-    data = extra["data"]
-    dataset = synth_split("val", n_val or data["n_val"], data["input_size"], data["seed"])
+    return model, codec, extra["data"], extra
+
+
+def evaluate_checkpoint(
+    path: str | Path,
+    n_val: int | None = None,
+    batch_size: int = 64,
+    progress: bool = True,
+    coco: bool = False,
+) -> dict[str, Any]:
+    """Rebuild a ``train_recipe`` checkpoint and evaluate it on SynthPose val.
+
+    Top-down checkpoints: ``{"kind": "top_down", "pckh": PCKhResult@0.5, "pck@0.2": float
+    (torso-normalised), "seconds", "n", "recipe"}``; the PCKh table follows the MPII
+    protocol on crop coordinates. With ``coco`` also ``"coco"``: OKS AP / AR on ``n_val``
+    SynthPose val *scenes* (456×256, 1-6 people), each person cropped from its ground-truth
+    box (``posekit.topdown``), on the 12 joints MPII-16 shares with COCO-17.
+
+    Bottom-up checkpoints (``lightweight_openpose``): ``{"kind": "bottom_up", "coco": the
+    ``evaluate_oks_ap`` dict (AP, AP50, AP75, APm, APl, AR... in [0, 1], all 17 COCO joints,
+    pycocotools), "seconds", "n", "recipe"}`` on the val scenes it was trained for.
+    """
+    model, codec, data, extra = _load(path)
     start = time.perf_counter()
+    if data.get("kind") == "bottom_up":
+        from posekit.codecs.paf import evaluate_oks_ap
+
+        dataset = bottom_up_split("val", n_val or data["n_val"], data["size"], data["seed"],
+                                  data["num_people"])  # fmt: skip
+        ap = evaluate_oks_ap(model, codec, dataset, batch_size=min(batch_size, 16))
+        return {"kind": "bottom_up", "coco": ap, "seconds": time.perf_counter() - start,
+                "n": len(dataset), "recipe": extra.get("recipe")}  # fmt: skip
+    dataset = synth_split("val", n_val or data["n_val"], data["input_size"], data["seed"])
     pred = engine.predict(model, codec, dataset, batch_size=batch_size, progress=progress)
     items = dataset.__getitems__(list(range(len(dataset))))
     gt = np.stack([it["keypoints"].numpy() for it in items])
@@ -180,10 +270,33 @@ def evaluate_checkpoint(
     torso = metrics.torso_norm(gt, "mpii16")
     with_torso = gt.copy()
     with_torso[~np.isfinite(torso), :, 2] = 0  # PCK@0.2 only where the torso is labelled
-    return {
+    result = {
+        "kind": "top_down",
         "pckh": metrics.pckh(pred_xy, gt, boxes),
         "pck@0.2": metrics.pck(pred_xy, with_torso, np.nan_to_num(torso, nan=1.0), 0.2).mean,
         "seconds": time.perf_counter() - start,
         "n": len(dataset),
         "recipe": extra.get("recipe"),
     }
+    if coco:
+        result["coco"] = top_down_scene_ap(model, codec, n_val or data["n_val"], data["seed"])
+        result["seconds"] = time.perf_counter() - start
+    return result
+
+
+def top_down_scene_ap(
+    model, codec, n: int, seed: int = 0, size=(456, 256), joint_set: str = "mpii16"
+) -> dict[str, float]:
+    """OKS AP / AR of a top-down model on ``n`` SynthPose val scenes: every person cropped
+    from its ground-truth box (``topdown.top_down_predict``), scored on the COCO-17 joints
+    ``joint_set`` has (``topdown.scene_oks_ap``)."""
+    from posekit.topdown import scene_oks_ap, top_down_predict
+
+    dataset = bottom_up_split("val", n, size, seed)
+    gts, preds = [], []
+    for i in range(len(dataset)):
+        it = dataset[i]
+        p = top_down_predict(model, codec, it["image"], it["bboxes"], joint_set=joint_set)
+        gts.append({**it, "size": (size[1], size[0])})
+        preds.append((p.keypoints, p.scores))
+    return scene_oks_ap(gts, preds, joint_set)

@@ -33,6 +33,7 @@ __all__ = [
     "DEFAULT_PERSON_COCO17",
     "Explorer",
     "GaussianExplorer",
+    "PAFExplorer",
     "PoseCameraExplorer",
     "SkeletonExplorer",
     "StackExplorer",
@@ -794,4 +795,242 @@ class StackExplorer(Explorer):
             )
             ax.set_axis_off()
         fig.suptitle(f"image {result['index']}, {result['joint']}", fontsize=9)
+        return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# Part affinity fields (lesson 04)
+# ---------------------------------------------------------------------------------------------
+
+
+def _openpose_limb_names() -> tuple[str, ...]:
+    from posekit.skeletons import OPENPOSE18
+
+    return tuple(f"{OPENPOSE18.joints[a]} → {OPENPOSE18.joints[b]}" for a, b in OPENPOSE18.limbs)
+
+
+def _single_map(x, arg: str, channels: tuple[int, ...]) -> np.ndarray:
+    """``(C, h, w)`` float32 numpy from an array or tensor, with an optional batch of 1."""
+    if hasattr(x, "detach"):
+        x = x.detach().float().cpu().numpy()
+    a = np.asarray(x, np.float32)
+    if a.ndim == 4 and a.shape[0] == 1:
+        a = a[0]
+    if a.ndim != 3 or a.shape[0] not in channels:
+        want = " or ".join(str(c) for c in channels)
+        raise ValueError(f"{arg}: expected ({want}, h, w) (or a batch of 1), got {a.shape}")
+    return a
+
+
+class PAFExplorer(Explorer):
+    """How OpenPose connects the joints of one limb type (lesson 04, Cao et al. 2017 §2.3-2.4).
+
+    For one image and its OpenPose-18 maps (a network's last stage, or the codec's targets),
+    pick a limb: the figure shows its part affinity field (arrows), the peaks of its two joint
+    types, and every candidate pair (a, b) coloured by what grouping does with it. Each pair
+    is scored by the PAF line integral (``posekit.grouping.pair_scores``: ``num_samples``
+    points from a to b, dot products with the unit vector a → b, *valid* when above
+    ``min_paf``; score = mean over the valid samples); it is **accepted** when its valid
+    fraction exceeds ``min_fraction`` and its score is > 0, and the accepted pairs are then
+    **matched** greedily by decreasing score, each peak used once (Lightweight OpenPose's
+    ``connections_nms``). These are ``grouping.find_peaks``, ``score_limbs`` and
+    ``match_limbs(method="greedy")`` restricted to one limb.
+
+    Args:
+        image: ``H×W×3`` uint8 RGB, or a normalised ``(3, H, W)`` tensor (``denormalize``d).
+        heatmaps: ``(19, h, w)`` or ``(18, h, w)`` OpenPose-18 maps (background ignored); a
+            leading batch of 1 is allowed (numpy or torch).
+        pafs: ``(38, h, w)``, x then y per limb of ``OPENPOSE18.limbs``.
+        stride: input pixels per map pixel; default ``W / w`` (must be the same integer for
+            both axes).
+        limb: the limb shown first (index into ``LIMB_NAMES`` or a name).
+        step: draw the field's arrows on every ``step``-th map pixel.
+        num_samples, interpolation: the line integral's (as ``grouping.group``).
+        min_magnitude: arrows shorter than this are not drawn (nor returned in ``quiver``).
+
+    Controls: ``limb`` (Dropdown of ``LIMB_NAMES``, e.g. ``"neck → right_shoulder"``),
+    ``threshold`` (peak threshold), ``min_paf`` (valid-sample threshold), ``min_fraction``
+    (share of valid samples a candidate needs).
+
+    ``result`` keys: ``limb`` (name), ``limb_index``, ``joints`` (the two joint names),
+    ``image``; ``quiver`` (dict of float arrays ``x``, ``y`` (image pixels of the map pixel
+    centres), ``u``, ``v`` (the field), subsampled by ``step``, vectors shorter than
+    ``min_magnitude`` left out); ``peaks_a`` / ``peaks_b`` (``(P, 3)`` ``(x, y, score)`` in
+    image pixels);
+    ``pairs`` (``(M, 2)`` int indices into ``peaks_a`` / ``peaks_b``, every pair); ``scores``
+    and ``fractions`` (``(M,)``); ``accepted`` (``(M,)`` bool); ``matches`` (``(C, 2)``
+    int pairs kept by the greedy matching, by decreasing score); ``matched`` (``(M,)`` bool);
+    ``segments`` (``(M, 2, 2)`` the pairs' end points in image pixels); ``threshold``,
+    ``min_paf``, ``min_fraction``, ``stride``.
+    """
+
+    LIMB_NAMES = _openpose_limb_names()
+    MAX_DRAWN = 200
+    """With more pairs than this, the figure leaves the rejected ones out (noisy maps)."""
+
+    def __init__(
+        self,
+        image,
+        heatmaps,
+        pafs,
+        stride: int | None = None,
+        limb: int | str = 0,
+        step: int = 1,
+        num_samples: int = 10,
+        interpolation: str = "bilinear",
+        min_magnitude: float = 0.2,
+    ) -> None:
+        if hasattr(image, "detach"):
+            from posekit.datasets.synthpose import denormalize
+
+            image = denormalize(image[0] if image.ndim == 4 else image)
+        self.image = viz._check_image(np.asarray(image))
+        self.heatmaps = _single_map(heatmaps, "heatmaps", (18, 19))[:18]
+        self.pafs = _single_map(pafs, "pafs", (2 * len(self.LIMB_NAMES),))
+        if self.heatmaps.shape[1:] != self.pafs.shape[1:]:
+            raise ValueError(
+                f"heatmaps {self.heatmaps.shape} and pafs {self.pafs.shape}: map sizes differ"
+            )
+        h, w = self.heatmaps.shape[1:]
+        H, W = self.image.shape[:2]
+        if stride is None:
+            if W % w or H % h or W // w != H // h:
+                raise ValueError(
+                    f"stride: cannot infer it from the image {W}×{H} and maps {w}×{h}; pass it"
+                )
+            stride = W // w
+        if int(stride) != stride or stride < 1:
+            raise ValueError(f"stride: expected a positive integer, got {stride!r}")
+        self.stride, self.step = int(stride), int(step)
+        if self.step < 1:
+            raise ValueError(f"step: expected a positive integer, got {step!r}")
+        self.num_samples, self.interpolation = int(num_samples), interpolation
+        self.min_magnitude = float(min_magnitude)
+        if isinstance(limb, str):
+            if limb not in self.LIMB_NAMES:
+                raise ValueError(f"limb: expected one of {self.LIMB_NAMES}, got {limb!r}")
+            limb = self.LIMB_NAMES.index(limb)
+        if not 0 <= int(limb) < len(self.LIMB_NAMES):
+            raise ValueError(f"limb: expected an index in 0..{len(self.LIMB_NAMES) - 1}")
+        controls = {
+            "limb": widgets.Dropdown(options=list(self.LIMB_NAMES),
+                                     value=self.LIMB_NAMES[int(limb)], description="limb"),
+            "threshold": widgets.FloatSlider(0.1, min=0.01, max=0.9, step=0.01,
+                                             description="peak thr.", continuous_update=False),
+            "min_paf": widgets.FloatSlider(0.05, min=0.0, max=0.5, step=0.01,
+                                           description="min PAF", continuous_update=False),
+            "min_fraction": widgets.FloatSlider(0.8, min=0.0, max=0.95, step=0.05,
+                                                description="min fraction",
+                                                continuous_update=False),
+        }  # fmt: skip
+        super().__init__(controls)
+
+    @classmethod
+    def from_outputs(cls, image, outputs, index: int = 0, **kwargs) -> PAFExplorer:
+        """From a network's output (a list of ``(heatmaps, pafs)`` per stage, batched): the
+        last stage's maps of image ``index``; ``image`` as in the constructor."""
+        stages = isinstance(outputs, (list, tuple)) and len(outputs) > 0
+        if stages and isinstance(outputs[-1], (list, tuple)):
+            outputs = outputs[-1]  # the last stage
+        hm, paf = outputs
+        return cls(image, hm[index], paf[index], **kwargs)
+
+    def _quiver(self, limb: int) -> dict[str, np.ndarray]:
+        _, h, w = self.pafs.shape
+        rows, cols = np.mgrid[0 : h : self.step, 0 : w : self.step]
+        u = self.pafs[2 * limb, :: self.step, :: self.step]
+        v = self.pafs[2 * limb + 1, :: self.step, :: self.step]
+        keep = np.hypot(u, v) >= self.min_magnitude
+        s = self.stride
+        return {"x": (cols[keep] * s + (s - 1) / 2).astype(np.float64),
+                "y": (rows[keep] * s + (s - 1) / 2).astype(np.float64),
+                "u": u[keep].astype(np.float64), "v": v[keep].astype(np.float64)}  # fmt: skip
+
+    def render(
+        self, *, limb: str, threshold: float, min_paf: float, min_fraction: float
+    ) -> dict[str, Any]:
+        """Peaks, scored candidate pairs and greedy matches of one limb (see the class doc)."""
+        from posekit import grouping
+        from posekit.codecs.heatmap import heatmap_to_image
+        from posekit.skeletons import OPENPOSE18
+
+        l = self.LIMB_NAMES.index(limb)
+        ja, jb = OPENPOSE18.limbs[l]
+        peaks = grouping.find_peaks(self.heatmaps, threshold)
+        sel_a, sel_b = peaks.joint == ja, peaks.joint == jb
+        a_xy, b_xy = peaks.xy[sel_a], peaks.xy[sel_b]
+        score, fraction = grouping.pair_scores(
+            self.pafs, l, a_xy, b_xy, self.num_samples, min_paf, self.interpolation
+        )
+        ia, ib = np.divmod(np.arange(score.size), max(len(b_xy), 1))
+        pairs = np.stack([ia, ib], axis=1).astype(np.int64).reshape(-1, 2)
+        scores, fractions = score.ravel(), fraction.ravel()
+        lengths = np.hypot(*(b_xy[ib] - a_xy[ia]).T) if len(pairs) else np.zeros(0)
+        accepted = (fractions > min_fraction) & (scores > 0) & (lengths > 1e-6)
+        order = np.flatnonzero(accepted)[np.argsort(-scores[accepted], kind="stable")]
+        cands = grouping.Candidates(np.zeros(order.size, np.int64), pairs[order, 0],
+                                    len(a_xy) + pairs[order, 1], scores[order])  # fmt: skip
+        kept = grouping.match_limbs(cands, "greedy")
+        matches = np.stack([kept.a, kept.b - len(a_xy)], axis=1).astype(np.int64).reshape(-1, 2)
+        matched = np.zeros(len(pairs), bool)
+        matched[matches[:, 0] * max(len(b_xy), 1) + matches[:, 1]] = True
+
+        def in_image(xy, sc):
+            return np.concatenate([heatmap_to_image(xy, self.stride).reshape(-1, 2),
+                                   sc.reshape(-1, 1)], axis=1)  # fmt: skip
+
+        pa, pb = in_image(a_xy, peaks.score[sel_a]), in_image(b_xy, peaks.score[sel_b])
+        return {
+            "limb": limb, "limb_index": l,
+            "joints": (OPENPOSE18.joints[ja], OPENPOSE18.joints[jb]),
+            "image": self.image, "quiver": self._quiver(l),
+            "peaks_a": pa, "peaks_b": pb, "pairs": pairs, "scores": scores,
+            "fractions": fractions, "accepted": accepted, "matches": matches,
+            "matched": matched,
+            "segments": np.stack([pa[pairs[:, 0], :2], pb[pairs[:, 1], :2]], axis=1),
+            "threshold": float(threshold), "min_paf": float(min_paf),
+            "min_fraction": float(min_fraction), "stride": self.stride,
+        }  # fmt: skip
+
+    def figure(self, result: dict[str, Any]) -> Figure:
+        image = result["image"]
+        h, w = image.shape[:2]
+        fig, ax = _closed_figure(6.0, 6.0 * h / w + 0.5)
+        viz.plot_pafs(ax, self.pafs, "openpose18", limb=result["limb_index"],
+                      stride=self.stride, step=self.step, image=image,
+                      min_magnitude=self.min_magnitude)  # fmt: skip
+        styles = {"matched": ("lime", "-", 2.0), "accepted": ("yellow", "--", 1.2),
+                  "rejected": ("red", ":", 0.8)}  # fmt: skip
+        many = len(result["pairs"]) > self.MAX_DRAWN
+        for m, (seg, acc, mat) in enumerate(
+            zip(result["segments"], result["accepted"], result["matched"], strict=True)
+        ):
+            kind = "matched" if mat else "accepted" if acc else "rejected"
+            if kind == "rejected" and many:
+                continue
+            color, ls, lw = styles[kind]
+            ax.plot(*seg.T, color=color, ls=ls, lw=lw, alpha=0.5 if kind == "rejected" else 1)
+            if acc:
+                mid = seg.mean(axis=0)
+                ax.text(*mid, f"{result['scores'][m]:.2f}", color=color, fontsize=6,
+                        ha="center", va="bottom")  # fmt: skip
+        ja, jb = result["joints"]
+        for peaks, marker, name in ((result["peaks_a"], "o", ja), (result["peaks_b"], "s", jb)):
+            if len(peaks):
+                ax.plot(peaks[:, 0], peaks[:, 1], marker, mfc="none", mec="w", ms=7, mew=1.5,
+                        label=name, ls="none")  # fmt: skip
+        for kind, (color, ls, lw) in styles.items():
+            ax.plot([], [], color=color, ls=ls, lw=lw, label=kind)
+        ax.legend(loc="lower right", fontsize=6, framealpha=0.6)
+        ax.set_xlim(-0.5, w - 0.5)
+        ax.set_ylim(h - 0.5, -0.5)
+        ax.set_axis_off()
+        n = len(result["pairs"])
+        ax.set_title(
+            f"{result['limb']}: {len(result['peaks_a'])} × {len(result['peaks_b'])} peaks, "
+            f"{n} pairs, {int(result['accepted'].sum())} accepted "
+            f"(fraction > {result['min_fraction']:.2f}), {len(result['matches'])} matched"
+            + (f"\n(rejected pairs not drawn: more than {self.MAX_DRAWN} pairs)" if many else ""),
+            fontsize=8,
+        )
         return fig
