@@ -583,6 +583,7 @@ def check_greedy_match(fn):
         _normalised(fn) if callable(fn) else fn,
         "greedy_match",
         cases,
+        reference=reference_greedy_match,  # registered for use(); cases carry their expected
         diagnoses=_MATCH_DIAGNOSES,
         compare=_compare_pairs,
     )
