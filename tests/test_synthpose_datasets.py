@@ -271,6 +271,36 @@ def test_cache_refuses_other_arguments(tmp_path):
     assert _equal(CachedDataset(path, expected=other)[0], other[0])
 
 
+def test_cache_of_another_generator_version_is_refused_then_rebuilt(tmp_path, monkeypatch):
+    import json
+
+    import posekit.datasets.synthpose as sp
+    from posekit.synth import SYNTH_VERSION
+
+    ds = SynthPoseTopDown("val", 3, input_size=(32, 32))
+    path = cache_dataset(ds, tmp_path / "c", progress=False)
+    manifest = path / "manifest.json"
+    assert json.loads(manifest.read_text())["synth_version"] == SYNTH_VERSION
+    before = default_cache_path(ds)
+    monkeypatch.setattr(sp, "SYNTH_VERSION", SYNTH_VERSION + 1)  # the generator changed
+    assert default_cache_path(ds) != before  # default folders are per version
+    with pytest.raises(ValueError, match=f"{manifest}.*version {SYNTH_VERSION}, this is"):
+        CachedDataset(path, expected=ds)
+    images = path / "images.npy"
+    mtime = images.stat().st_mtime_ns
+    images.write_bytes(b"stale")  # cache_dataset re-renders a stale cache (same arguments)
+    assert cache_dataset(ds, path, progress=False) == path
+    assert json.loads(manifest.read_text())["synth_version"] == SYNTH_VERSION + 1
+    assert images.stat().st_mtime_ns >= mtime and images.read_bytes() != b"stale"
+    assert _equal(CachedDataset(path, expected=ds)[1], ds[1])
+    old = json.loads(manifest.read_text())  # a cache from before versions: stale too
+    del old["synth_version"]
+    manifest.write_text(json.dumps(old))
+    with pytest.raises(ValueError, match="before versions"):
+        CachedDataset(path)
+    assert _equal(cached(ds, path=path, progress=False)[0], ds[0])
+
+
 def test_cached_uses_a_folder_per_argument_set(tmp_path, monkeypatch):
     monkeypatch.setenv("POSEKIT_DATA", str(tmp_path))
     a = SynthPoseTopDown("test", 3, input_size=(32, 32))

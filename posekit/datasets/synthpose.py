@@ -42,7 +42,8 @@ use disjoint pools (``identity_seed`` offset per split) unless ``disjoint_identi
 Caching
 -------
 ``cache_dataset`` stores the *renders* (uint8 images in one ``images.npy`` memory map,
-annotations in ``meta.npz``, all generation arguments in ``manifest.json``);
+annotations in ``meta.npz``, all generation arguments and the generator version
+``posekit.synth.SYNTH_VERSION`` in ``manifest.json``);
 ``CachedDataset`` reads them back and applies the very same crop/augmentation code, so it
 returns identical items, for every epoch, without rendering.
 """
@@ -67,6 +68,7 @@ from posekit.datasets.transforms import (
     in_bounds,
 )
 from posekit.skeletons import get_skeleton
+from posekit.synth import SYNTH_VERSION
 from posekit.synth import scenes as _scenes
 from posekit.synth.body import synth_to
 from posekit.synth.scenes import SynthConfig, SynthPose, sample_rng, sample_scene, sample_sequence
@@ -663,9 +665,10 @@ def _base(dataset) -> _SynthDataset:
 
 def default_cache_path(dataset) -> Path:
     """``posekit.config.data_path("synthpose", "<class>-<split>-<12 hex of the arguments>")``:
-    one folder per set of generation arguments."""
+    one folder per set of generation arguments and ``SYNTH_VERSION``."""
     args = _base(dataset).generation_args()
-    digest = hashlib.sha256(json.dumps(args, sort_keys=True).encode()).hexdigest()[:12]
+    key = json.dumps({"args": args, "synth_version": SYNTH_VERSION}, sort_keys=True)
+    digest = hashlib.sha256(key.encode()).hexdigest()[:12]
     return data_path("synthpose", f"{args['class']}-{args['split']}-{digest}")
 
 
@@ -689,7 +692,8 @@ def cache_dataset(
     Layout of ``path``: ``images.npy`` — every render, uint8, one array ``(L, ...)`` written
     through a memory map; ``meta.npz`` — the annotations (fixed-shape fields stacked, a
     variable number of people concatenated with ``<field>__offsets``); ``manifest.json`` —
-    the class and all generation arguments (written last: a cache without it is incomplete).
+    the class, all generation arguments and ``SYNTH_VERSION`` (written last: a cache without
+    it is incomplete).
     The renders are stored, not the crops, so ``CachedDataset`` applies the same augmentation
     as the original for any epoch.
 
@@ -700,7 +704,8 @@ def cache_dataset(
         batch_size: renders per batch (person crops use SynthPose's batched path).
         overwrite: replace a cache made with other arguments (else a ValueError).
     Returns:
-        the folder. An existing cache with the same manifest is reused as is.
+        the folder. An existing cache with the same manifest is reused as is; one of the same
+        arguments made by another ``SYNTH_VERSION`` (stale renders) is rebuilt.
     """
     from tqdm.auto import tqdm
 
@@ -709,7 +714,9 @@ def cache_dataset(
     args = ds.generation_args()
     old = _manifest(path)
     if old is not None and old.get("args") == args and old.get("format") == CACHE_FORMAT:
-        return path
+        if old.get("synth_version") == SYNTH_VERSION:
+            return path
+        overwrite = True  # the same dataset rendered by another generator version: stale
     if old is not None and not overwrite:
         raise ValueError(
             f"cache_dataset: {path} holds a cache made with other arguments:\n  "
@@ -752,7 +759,7 @@ def cache_dataset(
             meta[k] = np.concatenate(vals, axis=0)
             meta[f"{k}__offsets"] = np.cumsum([0] + [len(v) for v in vals]).astype(np.int64)
     np.savez(path / "meta.npz", **meta)
-    manifest = {"format": CACHE_FORMAT, "length": n, "args": args}
+    manifest = {"format": CACHE_FORMAT, "length": n, "args": args, "synth_version": SYNTH_VERSION}
     (path / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True))
     return path
 
@@ -797,6 +804,8 @@ class CachedDataset(Dataset):
         path: the cache folder.
         expected: optional dataset (or dict of ``generation_args()``) that the cache must have
             been made from; a different manifest raises a ValueError naming every difference.
+            A cache rendered by another ``posekit.synth.SYNTH_VERSION`` (stale) raises a
+            ValueError naming its manifest (``cache_dataset`` / ``cached`` rebuild it).
     Attributes:
         dataset: the rebuilt dataset (reading renders from disk); ``manifest``: the manifest.
     """
@@ -813,6 +822,15 @@ class CachedDataset(Dataset):
             raise ValueError(
                 f"{self.path}: cache format {manifest.get('format')} != {CACHE_FORMAT}; "
                 "delete it and cache again"
+            )
+        version = manifest.get("synth_version")
+        if version != SYNTH_VERSION:
+            raise ValueError(
+                f"{self.path / 'manifest.json'}: the cache was rendered by SynthPose version "
+                f"{version if version is not None else '<unknown, before versions>'}, this is "
+                f"version {SYNTH_VERSION} (posekit.synth.SYNTH_VERSION): its images and labels "
+                "are stale; cache the dataset again with cache_dataset(dataset, path) (it "
+                "rebuilds a stale cache) or cached(dataset)"
             )
         args = manifest["args"]
         if expected is not None:

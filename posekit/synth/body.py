@@ -423,17 +423,24 @@ class Identity:
     _shape: BodyShape | None = field(default=None, init=False, repr=False, compare=False)
 
 
+def _byte(x: float) -> int:
+    """``min(255, max(0, int(x)))`` (conditional expressions: cheaper than min / max)."""
+    v = int(x)
+    return 0 if v < 0 else (255 if v > 255 else v)
+
+
 def _rgb(c) -> tuple[int, int, int]:
-    return (min(255, max(0, int(c[0]))), min(255, max(0, int(c[1]))), min(255, max(0, int(c[2]))))
+    return (_byte(c[0]), _byte(c[1]), _byte(c[2]))
 
 
 def _tint(rgb, u: list[float], amount: float) -> tuple[int, int, int]:
     """``rgb`` scaled per channel by ``1 +/- amount`` and offset by +/-10 (four uniforms)."""
     off = 20 * u[3] - 10
-    r = rgb[0] * (1 + amount * (2 * u[0] - 1)) + off
-    g = rgb[1] * (1 + amount * (2 * u[1] - 1)) + off
-    b = rgb[2] * (1 + amount * (2 * u[2] - 1)) + off
-    return (min(255, max(0, int(r))), min(255, max(0, int(g))), min(255, max(0, int(b))))
+    r = int(rgb[0] * (1 + amount * (2 * u[0] - 1)) + off)
+    g = int(rgb[1] * (1 + amount * (2 * u[1] - 1)) + off)
+    b = int(rgb[2] * (1 + amount * (2 * u[2] - 1)) + off)
+    return (0 if r < 0 else (255 if r > 255 else r), 0 if g < 0 else (255 if g > 255 else g),
+            0 if b < 0 else (255 if b > 255 else b))  # fmt: skip
 
 
 def _hsv_rgb(h: float, s: float, v: float) -> tuple[int, int, int]:
@@ -692,6 +699,11 @@ TORSO_SEMI = ((0.108, 0.085, 0.066), (0.088, 0.060, 0.058), (0.100, 0.080, 0.064
 def _features(idn: Identity, widths: bool = False) -> np.ndarray:
     """``FEATURES`` of an identity (plus ``v_torso * shoulders``, ``v_torso * hips``: the
     torso rings' widths, with ``widths``)."""
+    return np.array(_features_list(idn, widths))
+
+
+def _features_list(idn: Identity, widths: bool = False) -> list[float]:
+    """``_features`` as a list of floats."""
     s, f, rad = idn.seg, idn.face, idn.rad
     v = idn.height * (1 - idn.head_frac) / 0.87  # body length unit (H for an adult)
     hh = idn.height * idn.head_frac / 0.13 * s["head"]  # head length unit
@@ -701,7 +713,7 @@ def _features(idn: Identity, widths: bool = False) -> np.ndarray:
            hh * f.get("mouth_w", 0), hh * f.get("mouth_dy", 0)]  # fmt: skip
     if widths:
         phi += (vt * s["shoulders"], vt * s["hips"])
-    return np.array(phi)
+    return phi
 
 
 def _template_points(p: dict[str, float], normals: np.ndarray | None) -> list:
@@ -854,13 +866,17 @@ def _capsules(idn: Identity, v: float, hh: float) -> tuple[np.ndarray, np.ndarra
         "hair_long": (0.047 * hh, 0.040 * hh, 1, HAIR),
         "hair_bun": (0.024 * hh, 0.024 * hh, 1, HAIR),
     }
-    rad, mat = [], []
-    for key in _CAP_KEY:
-        ka, kb, k, m = spec[key]
+    ends = {}  # per kind of capsule (left and right share one)
+    for key, (ka, kb, k, _) in spec.items():
         base = _CAP_BASE.get(key, (1.0 / v, 1.0 / v))
-        rad += (base[0] * ka * k * v, base[1] * kb * k * v)
-        mat.append(m)
-    return np.array(rad).reshape(-1, 2), _cached_array(mat, np.intp), _cap_on(idn.hair_style)
+        ends[key] = (base[0] * ka * k * v, base[1] * kb * k * v)
+    mat = _MATERIALS.get((sleeves, trousers))
+    if mat is None:
+        mat = _MATERIALS[sleeves, trousers] = _cached_array([spec[k][3] for k in _CAP_KEY], np.intp)
+    return np.array([ends[k] for k in _CAP_KEY]), mat, _cap_on(idn.hair_style)
+
+
+_MATERIALS: dict[tuple[bool, bool], np.ndarray] = {}
 
 
 _ARRAY_CACHE: dict = {}
@@ -912,8 +928,9 @@ def _make_shape(idn: Identity) -> BodyShape:
     # every local position (and the ellipsoid semi-axes, the joints' depths below the skin) is
     # linear in the features and the two torso widths (the rings' semi-widths): two products,
     # each below the size where OpenBLAS would start threads
-    phi = _features(idn, widths=True)
-    v, hh = float(phi[1]), float(phi[2])
+    phi_l = _features_list(idn, widths=True)
+    v, hh = phi_l[1], phi_l[2]
+    phi = np.array(phi_l)
     w_o, w_h = _W_RINGS[idn.female]
     lin = w_o @ phi  # rows not on the head, then ellipsoid semi-axes, then joint depths
     n3 = 3 * _N_OTHER
@@ -921,7 +938,7 @@ def _make_shape(idn: Identity) -> BodyShape:
     local_h[:, 3] = 1.0
     local_h[:_N_OTHER, :3] = lin[:n3].reshape(-1, 3)
     local_h[_N_OTHER:, :3] = (w_h @ phi).reshape(-1, 3)
-    local = np.take(local_h, _UNSPLIT, axis=0)[:, :3]
+    local = local_h.take(_UNSPLIT, axis=0)[:, :3]
     rad, mat, on = _capsules(idn, v, hh)
     shape = BodyShape(
         identity=idn,
@@ -982,9 +999,19 @@ def pose_points(
     Returns:
         ``points (B, M, 3)`` world positions and node rotations ``(B, J, 3, 3)``.
     """
-    angles = clip_pose(np.atleast_2d(angles))
+    angles = clip_pose(angles)
+    return _pose_points(shapes, angles if angles.ndim == 2 else angles.reshape(-1, NUM_DOFS),
+                        root_euler, root_pos, ground)  # fmt: skip
+
+
+def _pose_points(shapes, angles, root_euler, root_pos, ground: bool = True):
+    """``pose_points`` of angles already clipped to ``LIMITS``, float64 ``(B, D)``; root_pos
+    None: at the origin."""
     b = angles.shape[0]
-    root_pos = np.array(root_pos, dtype=np.float64).reshape(b, 3)
+    if root_pos is None:
+        root_pos = np.zeros((b, 3))
+    else:
+        root_pos = np.array(root_pos, dtype=np.float64).reshape(b, 3)
     one = len(shapes) == 1 or all(s is shapes[0] for s in shapes)
     if one:
         offsets, local, radius = shapes[0].offsets, _local_h(shapes[0]), shapes[0].cap_radius[None]
@@ -1006,14 +1033,14 @@ def pose_points(
         np.matmul(local[..., :_N_OTHER, :], frames, out=buf[:, :o].reshape(b, _N_OTHER, 3 * j))
         np.matmul(local[..., _N_OTHER:, :], frames[:, :, _HEAD_COLS],
                   out=buf[:, o:].reshape(b, -1, 3))  # fmt: skip
-        pts = np.take(buf, _TAKE_SPLIT, axis=1)
+        pts = buf.take(_TAKE_SPLIT, axis=1)
     else:
         every = np.matmul(local, frames).reshape(b, -1)
-        pts = np.take(every, _point_take(node, local.shape[-2]), axis=1)
+        pts = every.take(_point_take(node, local.shape[-2]), axis=1)
     pts = pts.reshape(b, -1, 3)
     if ground:
         y = pts[:, _GROUND_ROWS, 1] - radius[:, :_N_BODY_CAPS]
-        root_pos[:, 1] -= y.reshape(b, -1).min(axis=1)
+        root_pos[:, 1] -= np.minimum.reduce(y.reshape(b, -1), axis=1)
     pts += root_pos[:, None]
     return pts, T[..., :3, :3]
 

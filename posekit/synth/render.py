@@ -170,7 +170,7 @@ def _geometry(points: np.ndarray, cams: list[Camera]) -> _Geom:
     """Camera coordinates, depths and pixels of the rows of ``points`` followed by the
     ``_EXT_ROWS`` copies (so that the renderer slices instead of gathering)."""
     R, t, intr, f = _cameras(cams, len(points))
-    P = R @ np.take(points, _EXT_ROWS, axis=1).swapaxes(-1, -2)  # (N, 3, X)
+    P = R @ points.take(_EXT_ROWS, axis=1).swapaxes(-1, -2)  # (N, 3, X)
     P += t[:, :, None]
     z = np.maximum(P[:, 2], NEAR)
     uv = P[:, :2] / z[:, None]
@@ -286,6 +286,19 @@ class _Lights:
             dx, dy = li.direction
             n = math.sqrt(dx * dx + dy * dy)
             par += [(dx / n, dy / n, li.ambient, li.intensity)] * rep
+        if len(shapes) == 1:  # the same operations on one (10, 3) palette
+            _, _, amb, inten = par[0]
+            base = shapes[0].palette * inten
+            cols = np.empty((1, 3) + base.shape)
+            np.multiply(base, amb, out=cols[0, 0])
+            cols[0, 1] = base
+            np.subtract(255.0, base, out=cols[0, 2])
+            c2 = cols[0, 2]
+            c2 *= 0.28
+            c2 += base
+            cols += 0.5
+            np.minimum(cols, 255.0, out=cols)
+            return cls(np.array(par[0][:2], ndmin=2), cols.astype(np.int32).tolist())
         par = np.array(par)
         base = _stack([s.palette for s in shapes]) * par[:, 3, None, None]
         cols = np.empty((len(shapes), 3) + base.shape[1:])
@@ -362,13 +375,19 @@ class _Painter:
         ends.real, ends.imag = e[:, 0], e[:, 1]
         outlines = _capsule_outlines(ends, r, self.l2.view(np.complex128))
         self.cap_fx = np.rint(outlines).astype(np.int32)
-        lo, hi = e - r[:, None], e + r[:, None]
-        self.cap_lo = np.minimum(lo[..., 0], lo[..., 1])  # (N, 2, C)
-        self.cap_hi = np.maximum(hi[..., 0], hi[..., 1])
         self.cap_r = r.tolist()
-        front = np.minimum(z[..., 0], z[..., 1]) > NEAR
-        self.cap_on = _stack([s.cap_on for s in self.shapes]) & front
-        self.cap_draw = self.cap_on.tolist()
+        if n == 1:  # plain Python: flags here, boxes in _box_fields (the same comparisons)
+            on = self.shapes[0].cap_on.tolist()
+            self.cap_e = e[0].tolist()
+            self.cap_draw = [[o and (za if za < zb else zb) > NEAR for o, (za, zb)
+                              in zip(on, z[0].tolist(), strict=True)]]  # fmt: skip
+        else:
+            lo, hi = e - r[:, None], e + r[:, None]
+            self.cap_lo = np.minimum(lo[..., 0], lo[..., 1])  # (N, 2, C)
+            self.cap_hi = np.maximum(hi[..., 0], hi[..., 1])
+            front = np.minimum(z[..., 0], z[..., 1]) > NEAR
+            self.cap_on = _stack([s.cap_on for s in self.shapes]) & front
+            self.cap_draw = self.cap_on.tolist()
         self.cap_mat = [s.cap_material.tolist() for s in self.shapes]
 
     def _prepare_hulls(self) -> None:
@@ -378,6 +397,27 @@ class _Painter:
         self.sets = blk = self.uv16[:, :, _BLOCK]  # (N, 2, rows): x / y of every set's points
         lo = np.minimum.reduceat(blk, _SETS[:-1], axis=-1)  # (N, 2, 5)
         hi = np.maximum.reduceat(blk, _SETS[:-1], axis=-1)
+        sets = np.empty((2,) + blk.shape)  # shadow; lit: shrunk to the box centre, to the light
+        sets[0] = blk
+        np.multiply(blk, 0.8, out=sets[1])
+        if self.n == 1:  # plain Python on the 5 boxes: the same arithmetic
+            self.box_lo, self.box_hi = (lx, ly), (hx, hy) = lo[0].tolist(), hi[0].tolist()
+            (dx, dy), shx, shy, ext = self.l2[0].tolist(), [], [], []
+            for x0, y0, x1, y1 in zip(lx, ly, hx, hy, strict=True):
+                sx, sy = x1 - x0, y1 - y0
+                e = 0.5 * (sx if sx >= sy else sy)
+                ext.append(e)
+                shx.append(0.1 * (x0 + x1) + (0.12 * e) * dx)
+                shy.append(0.1 * (y0 + y1) + (0.12 * e) * dy)
+            sets[1] += np.array((shx, shy)).repeat(_SET_LEN, axis=-1)
+            np.rint(sets, out=sets)
+            self.set_fx = sets.transpose(0, 1, 3, 2).astype(np.int32, order="C")
+            self.hull_big = [[e > 4 * ONE for e in ext[2:]]]
+            self.head_px = [(hy[0] - ly[0]) * (1.0 / ONE)]
+            (px, py, pz), (qx, qy, qz) = g.P[0][:, (_HEAD, _NOSE)].T.tolist()
+            self.facing = [(qx - px) * px + (qy - py) * py + (qz - pz) * pz < 0]
+            self._faces = None
+            return
         self.head_lo, self.head_hi, self.hull_lo, self.hull_hi = (
             lo[..., :2],
             hi[..., :2],
@@ -387,10 +427,7 @@ class _Painter:
         size = hi - lo
         ext = 0.5 * np.maximum(size[:, 0], size[:, 1])  # (N, 5)
         shift = 0.1 * (lo + hi) + (0.12 * ext)[:, None] * self.l2[:, :, None]
-        sets = np.empty((2,) + blk.shape)  # shadow; lit: shrunk to the box centre, to the light
-        sets[0] = blk
-        np.multiply(blk, 0.8, out=sets[1])
-        sets[1] += np.repeat(shift, _SET_LEN, axis=-1)
+        sets[1] += shift.repeat(_SET_LEN, axis=-1)
         np.rint(sets, out=sets)
         self.set_fx = sets.transpose(0, 1, 3, 2).astype(np.int32, order="C")  # (2, N, rows, 2)
         self.hull_big = (ext[:, 2:] > 4 * ONE).tolist()
@@ -461,7 +498,7 @@ class _Painter:
         imgs, cols = self.imgs, self.cols
         cap_draw, cap_mat, cap_r = self.cap_draw, self.cap_mat, self.cap_r
         c = len(B.CAPSULES)
-        p0, p1, p2 = (list(a) for a in self.cap_fx.reshape(3, self.n * c, -1, 2))
+        p0, p1, p2 = self.cap_fx.reshape(3, self.n * c, -1, 2)
         lt, line8, fill = self.lt, cv2.LINE_8, cv2.fillConvexPoly
         for kind, n, p in self.items():
             if kind == 0:
@@ -624,7 +661,8 @@ def _own(n: int) -> np.ndarray:
 
 def _occluded(g: _Geom, shapes: list[B.BodyShape]) -> np.ndarray:
     """``(N, K)`` bool: each joint's surface landmark is hidden by a body part of anyone in
-    the same image. Arrays are laid out as (image, joint of anyone, occluder of anyone)."""
+    the same image. Arrays are laid out as (image, joint of anyone, occluder of anyone); the
+    parts a joint belongs to (``EXCLUDE``) never hide it."""
     n, k, gr = len(shapes), B.NUM_JOINTS, g.groups
     per = n // gr
     J = g.P[:, :, :k]  # keypoints are the first K rows: (N, 3, K)
@@ -633,21 +671,25 @@ def _occluded(g: _Geom, shapes: list[B.BodyShape]) -> np.ndarray:
     sq = J * J
     dist = np.sqrt(sq[:, 0] + sq[:, 1] + sq[:, 2])
     d = J / np.maximum(dist, 1e-9)[:, None]  # (G, 3, Q) unit rays
-    jr = _stack([s.joint_radius for s in shapes]).reshape(gr, per * k)
-    zs = d[:, 2] * (dist - jr) - MARGIN  # depth of each landmark, minus a margin
-    hid = np.empty((gr, per * k, per * len(BODY_CAPS) + per * len(BODY_ELLS)), bool)
-    _capsule_hides(g, _stack([s.cap_radius for s in shapes]), zs, hid[..., : per * len(BODY_CAPS)])
-    _ellipsoid_hides(d, g, _stack([s.ell_semi for s in shapes]), zs,
-                     hid[..., per * len(BODY_CAPS) :].swapaxes(-1, -2))  # fmt: skip
-    hid &= _own(per)
-    return hid.any(-1).reshape(n, k)
+    jr = shapes[0].joint_radius if n == 1 else np.stack([s.joint_radius for s in shapes])
+    zs = d[:, 2] * (dist - jr.reshape(gr, per * k)) - MARGIN  # landmark depth, minus a margin
+    hid = _ellipsoid_hides(d, g, _stack([s.ell_semi for s in shapes]), zs)  # (G, Q)
+    hid |= _capsule_hides(g, _stack([s.cap_radius for s in shapes]), zs)
+    return hid.reshape(n, k)
 
 
-def _ellipsoid_hides(d: np.ndarray, g: _Geom, semi: np.ndarray, zs: np.ndarray, out) -> None:
-    """``out (G, per * E', Q)`` bool: the unit ray ``d (G, 3, Q)`` from the camera centre to
-    each joint meets a body ellipsoid of its image in front of the joint's depth ``zs``
+_OWN_ELL_CACHE: dict[int, np.ndarray] = {}
+
+
+def _ellipsoid_hides(d: np.ndarray, g: _Geom, semi: np.ndarray, zs: np.ndarray) -> np.ndarray:
+    """``(G, Q)`` bool: the unit ray ``d (G, 3, Q)`` from the camera centre to each joint
+    meets a body ellipsoid of its image (not its own) in front of the joint's depth ``zs``
     (the first hit ``t`` of ``|o + t dd| = 1`` in unit-sphere coordinates)."""
     gr = g.groups
+    per = len(g.P) // gr
+    own = _OWN_ELL_CACHE.get(per)
+    if own is None:  # (per * E', Q): the ellipsoids that may hide each joint
+        own = _OWN_ELL_CACHE[per] = np.ascontiguousarray(_own(per)[:, per * len(BODY_CAPS) :].T)
     pts = g.P[:, :, _X_ELL:_X_END].reshape(len(g.P), 3, len(BODY_ELLS), 4)  # centre, 3 tips
     c = pts[..., :1]
     inv = (pts[..., 1:] - c).transpose(0, 2, 3, 1) / (semi[:, BODY_ELLS, :, None] ** 2)
@@ -656,21 +698,24 @@ def _ellipsoid_hides(d: np.ndarray, g: _Geom, semi: np.ndarray, zs: np.ndarray, 
     sq = dd * dd
     a = sq[:, :, 0] + sq[:, :, 1] + sq[:, :, 2]
     b = (o[:, :, None] @ dd)[:, :, 0]  # (G, E, Q)
-    cc = (o * o).sum(-1)[..., None] - 1
+    cc = np.add.reduce(o * o, axis=-1)[..., None] - 1
     disc = b * b - a * cc
     t = (-b - np.sqrt(np.maximum(disc, 0))) / a
-    np.less(t * d[:, None, 2], zs[:, None], out=out)
-    out &= disc > 0
-    out &= t > 0
+    hit = t * d[:, None, 2] < zs[:, None]
+    hit &= disc > 0
+    hit &= t > 0
+    hit &= own
+    return np.logical_or.reduce(hit, axis=1)
 
 
 _PAIR_CACHE: dict[tuple, np.ndarray] = {}
 
 
 def _capsule_pairs(n: int, gr: int, rows: int) -> np.ndarray:
-    """``(12, P)`` indices into ``_capsule_hides``'s source vector of the inputs of every
-    (image, joint, body capsule) pair of one image: joint pixel, capsule end pixels,
-    (depth, radius) at both ends, focal length, joint depth."""
+    """``(14, P)`` indices into ``_capsule_hides``'s source vector of the inputs of every
+    (image, joint, body capsule) pair of one image: joint pixel, capsule end b's pixel, end
+    a's pixel twice, (depth, radius) at both ends, focal length, joint depth. A capsule that
+    may not hide the joint (``EXCLUDE``) gets radius 0 (the source's last entry): no hit."""
     key = (n, gr, rows)
     idx = _PAIR_CACHE.get(key)
     if idx is None:
@@ -680,46 +725,52 @@ def _capsule_pairs(n: int, gr: int, rows: int) -> np.ndarray:
         person_q, joint = g * per + q // k, q % k  # the joint's person and row
         person_c, cap = g * per + cc // c, cc % c  # the capsule's person and index
         o_z = n * rows * 2  # source layout: uv (N, 2, rows), z (N, rows), radius (N, C, 2),
-        o_r = o_z + n * rows  # focal length (N,), joint depth (G, per * K)
+        o_r = o_z + n * rows  # focal length (N,), joint depth (G, per * K), 0
         o_f = o_r + n * len(B.CAPSULES) * 2
         o_s = o_f + n
+        o_0 = o_s + gr * per * k
         end = _X_CAP + 2 * cap  # row of end a; end b is the next row
         x_q, x_c = 2 * person_q * rows + joint, 2 * person_c * rows + end  # x; y: + rows
         rad = (person_c * len(B.CAPSULES) + cap) * 2
-        idx = np.stack([x_q, x_q + rows, x_c, x_c + rows, x_c + 1, x_c + rows + 1,
-                        o_z + person_c * rows + end, o_r + rad,
-                        o_z + person_c * rows + end + 1, o_r + rad + 1,
-                        o_f + person_c, o_s + g * per * k + q]).reshape(12, -1)  # fmt: skip
+        mine = (person_q == person_c) & EXCLUDE[joint, cap]
+        r_a, r_b = np.where(mine, o_0, o_r + rad), np.where(mine, o_0, o_r + rad + 1)
+        idx = np.stack([x_q, x_q + rows, x_c + 1, x_c + rows + 1, x_c, x_c + rows, x_c,
+                        x_c + rows, o_z + person_c * rows + end, r_a,
+                        o_z + person_c * rows + end + 1, r_b,
+                        o_f + person_c, o_s + g * per * k + q]).reshape(14, -1)  # fmt: skip
         idx = _PAIR_CACHE[key] = idx.astype(np.intp)
     return idx
 
 
-def _capsule_hides(g: _Geom, cap_r: np.ndarray, zs: np.ndarray, out: np.ndarray) -> None:
-    """``out (G, Q, per * C')`` bool: the front surface of a body capsule of the same image is in
-    front of the joint's depth ``zs`` on the joint's pixel, from the 2D distance to the
-    projected axis. Every input of every pair is gathered with one ``take`` so that the
-    arithmetic runs on flat same-shape arrays (numpy's fast path)."""
+_ZERO = np.zeros(1)
+
+
+def _capsule_hides(g: _Geom, cap_r: np.ndarray, zs: np.ndarray) -> np.ndarray:
+    """``(G, Q)`` bool: the front surface of a body capsule of the same image (not the
+    joint's own) is in front of the joint's depth ``zs`` on the joint's pixel, from the 2D
+    distance to the projected axis. Every input of every pair is gathered with one ``take``
+    so that the arithmetic runs on flat same-shape arrays (numpy's fast path)."""
     n, rows = g.uv.shape[0], g.uv.shape[2]
-    src = np.concatenate([g.uv.ravel(), g.z.ravel(), cap_r.ravel(), g.f, zs.ravel()])
-    x = np.take(src, _capsule_pairs(n, g.groups, rows))  # (12, P)
-    qa = x[0:2] - x[2:4]
-    ab = x[4:6] - x[2:4]
-    m = qa * ab
-    sq = ab * ab
-    t = (m[0] + m[1]) / np.maximum(sq[0] + sq[1], 1e-9)
+    src = np.concatenate([g.uv.ravel(), g.z.ravel(), cap_r.ravel(), g.f, zs.ravel(), _ZERO])
+    x = src.take(_capsule_pairs(n, g.groups, rows))  # (14, P)
+    v = x[0:4] - x[4:8]  # q - a, b - a
+    w = v.reshape(2, 2, -1)
+    m = w * w[1]  # (q - a) * (b - a), (b - a) ** 2, per coordinate
+    s = m[:, 0] + m[:, 1]
+    t = s[0] / np.maximum(s[1], 1e-9)
     np.minimum(np.maximum(t, 0.0, out=t), 1.0, out=t)
-    e = qa - t * ab
+    e = w[0] - t * w[1]
     e *= e
     dist2 = e[0] + e[1]
-    zr = x[6:8] + t * (x[8:10] - x[6:8])  # depth and metric radius on the axis
-    z, r3t = zr[0], zr[1]
-    rpx2 = x[10] * r3t / z
+    zr = x[8:10] + t * (x[10:12] - x[8:10])  # depth and metric radius on the axis
+    z, r3t = zr
+    rpx2 = x[12] * r3t / z
     rpx2 *= rpx2
     inside = 1 - dist2 / np.maximum(rpx2, 1e-12)
     front = z - r3t * np.sqrt(np.maximum(inside, 0))
-    hit = front < x[11]
+    hit = front < x[13]
     hit &= dist2 < rpx2
-    out[...] = hit.reshape(out.shape)
+    return np.logical_or.reduce(hit.reshape(g.groups, zs.shape[1], -1), axis=-1)
 
 
 _HEAD_KP = [B.JOINT_INDEX["head_top"], B.JOINT_INDEX["upper_neck"]]
@@ -756,20 +807,31 @@ def _box_fields(p: _Painter, lim: tuple[float, float]) -> tuple[np.ndarray, ...]
                 head_box.astype(np.float32), (0.5 * (lo + hi)).astype(np.float32),
                 ((hi[:, 1] - lo[:, 1]) / 200.0).astype(np.float32))  # fmt: skip
     inv = 1.0 / ONE
-    (sx, hx), (sy, hy) = p.head_lo[0].tolist()  # skin, hair cap
-    (sx2, hx2), (sy2, hy2) = p.head_hi[0].tolist()
+    (lx, ly), (ux, uy) = p.box_lo, p.box_hi  # x / y of the 5 boxes: skin, hair cap, hulls
+    sx, hx, sy, hy, sx2, hx2, sy2, hy2 = lx[0], lx[1], ly[0], ly[1], ux[0], ux[1], uy[0], uy[1]
     (kx, kx2), (ky, ky2) = p.uv16[0][:, _HEAD_KP].tolist()
     if p.idn[0].hair_style == "none":
         hx, hy, hx2, hy2 = sx, sy, sx2, sy2
     head = (min(sx, hx, kx, kx2), min(sy, hy, ky, ky2), max(sx2, hx2, kx, kx2),
             max(sy2, hy2, ky, ky2))  # fmt: skip
-    (lx, ly), (ux, uy) = p.hull_lo[0].tolist(), p.hull_hi[0].tolist()
-    (clx, cly), (chx, chy) = p.cap_lo[0].tolist(), p.cap_hi[0].tolist()
-    on = p.cap_draw[0]
-    x0 = min(min(a for a, o in zip(clx, on, strict=True) if o), min(lx), head[0]) * inv
-    y0 = min(min(a for a, o in zip(cly, on, strict=True) if o), min(ly), head[1]) * inv
-    x1 = max(max(a for a, o in zip(chx, on, strict=True) if o), max(ux), head[2]) * inv
-    y1 = max(max(a for a, o in zip(chy, on, strict=True) if o), max(uy), head[3]) * inv
+    x0, y0 = min(min(lx[2:]), head[0]), min(min(ly[2:]), head[1])
+    x1, y1 = max(max(ux[2:]), head[2]), max(max(uy[2:]), head[3])
+    (ex, ey), rad = p.cap_e, p.cap_r[0]
+    for on, (ax, bx), (ay, by), (ra, rb) in zip(p.cap_draw[0], ex, ey, rad, strict=True):
+        if on:  # capsule box: ends -/+ their radii (fixed point)
+            v, w = ax - ra, bx - rb
+            v = v if v < w else w
+            x0 = x0 if x0 < v else v
+            v, w = ay - ra, by - rb
+            v = v if v < w else w
+            y0 = y0 if y0 < v else v
+            v, w = ax + ra, bx + rb
+            v = v if v > w else w
+            x1 = x1 if x1 > v else v
+            v, w = ay + ra, by + rb
+            v = v if v > w else w
+            y1 = y1 if y1 > v else v
+    x0, y0, x1, y1 = x0 * inv, y0 * inv, x1 * inv, y1 * inv
     w, h = lim
     bx0, by0 = min(max(x0, -0.5), w), min(max(y0, -0.5), h)
     bx1, by1 = min(max(x1, -0.5), w), min(max(y1, -0.5), h)

@@ -211,7 +211,9 @@ def _frame_cameras(
     b = len(points)
     # (reductions along a contiguous last axis of planar copies: numpy's fast path)
     kp = np.ascontiguousarray(points[:, :, : B.NUM_JOINTS].transpose(0, 3, 1, 2)).reshape(b, 3, -1)
-    ext = np.concatenate([kp.min(-1), kp.max(-1)], axis=1).tolist()  # (B, 6): lo3, hi3
+    ext = np.concatenate(
+        [np.minimum.reduce(kp, -1), np.maximum.reduce(kp, -1)], axis=1
+    ).tolist()  # (B, 6): lo3, hi3
     uu = u.tolist()
     rt, dists = [], []  # per camera: R row-major, then t
     (p0, p1), (d0, d1), (r0, r1) = cfg.pitch_deg, cfg.distance, cfg.roll_deg
@@ -235,7 +237,9 @@ def _frame_cameras(
     p = R @ points.reshape(b, -1, 3).swapaxes(-1, -2)  # (B, 3, T * M)
     p += t[:, :, None]
     xy = p[:, :2] / p[:, 2:]
-    box = np.concatenate([xy.min(-1), xy.max(-1)], axis=1).tolist()  # (B, 4)
+    box = np.concatenate(
+        [np.minimum.reduce(xy, -1), np.maximum.reduce(xy, -1)], axis=1
+    ).tolist()  # (B, 4)
     w, h = size
     cams = []
     for i, (e, ui, (x0, y0, x1, y1), dist) in enumerate(zip(ext, uu, box, dists, strict=True)):
@@ -316,16 +320,19 @@ def sample_people(
     rngs = [as_rng(s) for s in seeds]
     idns = identities or [None] * len(rngs)
     b = len(rngs)
-    shapes, euler = [], []
-    angles, cam_u = np.empty((b, B.NUM_DOFS)), np.empty((b, 7))
+    shapes, euler, poses_b, cam_u = [], [], [], []
     for i, rng in enumerate(rngs):
         shapes.append(B.body_shape(idns[i] or _identity(rng, cfg)))
-        angles[i] = random_pose(rng) if poses is None else B.clip_pose(poses[i])
+        poses_b.append(random_pose(rng) if poses is None else B.clip_pose(poses[i]))
         yaw = _yaw(rng, cfg, cfg.yaw_deg)
         u0, u1 = rng.random(2).tolist()
         euler.append((yaw, math.radians(10 * u0 - 5), math.radians(6 * u1 - 3)))
-        rng.random(out=cam_u[i])
-    points, _ = B.pose_points(shapes, angles, np.array(euler), np.zeros((b, 3)))
+        cam_u.append(rng.random(7))
+    if b == 1:  # (views: the same values as the stacked arrays)
+        angles, cam_u = poses_b[0].reshape(1, -1), cam_u[0].reshape(1, 7)
+    else:
+        angles, cam_u = np.stack(poses_b), np.stack(cam_u)
+    points, _ = B._pose_points(shapes, angles, np.array(euler), None)
     cams = _frame_cameras(cam_u, points[:, None], size, cfg)
     imgs = [_background(rng, size, cfg) for rng in rngs]
     lights = [_light(rng) for rng in rngs]
