@@ -233,6 +233,8 @@ _SET_LEN = [B.SURFACE_ROWS.shape[1]] * 2 + [_HULL_ROWS.shape[1]] * 3
 _SETS = np.r_[0, np.cumsum(_SET_LEN)]
 _BLOCK = slice(_SURF.start, _X_CAP)
 assert _BLOCK.stop - _BLOCK.start == _SETS[-1]
+_SETS_L = _SETS.tolist()  # (Python ints: cheaper slice bounds)
+_SET_STARTS = _SETS[:-1].copy()
 
 
 def _stripe_coefficients() -> np.ndarray:
@@ -395,8 +397,8 @@ class _Painter:
         shadow and lit polygons (fixed point), sizes."""
         g = self.g
         self.sets = blk = self.uv16[:, :, _BLOCK]  # (N, 2, rows): x / y of every set's points
-        lo = np.minimum.reduceat(blk, _SETS[:-1], axis=-1)  # (N, 2, 5)
-        hi = np.maximum.reduceat(blk, _SETS[:-1], axis=-1)
+        lo = np.minimum.reduceat(blk, _SET_STARTS, axis=-1)  # (N, 2, 5)
+        hi = np.maximum.reduceat(blk, _SET_STARTS, axis=-1)
         sets = np.empty((2,) + blk.shape)  # shadow; lit: shrunk to the box centre, to the light
         sets[0] = blk
         np.multiply(blk, 0.8, out=sets[1])
@@ -440,14 +442,14 @@ class _Painter:
 
     def polygons(self, n: int, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Shadow and lit convex polygons of set k (0 skin, 1 hair cap, 2.. torso hulls)."""
-        a, b = _SETS[k], _SETS[k + 1]
+        a, b = _SETS_L[k], _SETS_L[k + 1]
         return cv2.convexHull(self.set_fx[0, n, a:b]), cv2.convexHull(self.set_fx[1, n, a:b])
 
     def pattern_frame(self, n: int, h: int) -> list[float]:
         """``[bottom x, y, up x, y, across x, y]`` (pixels) of torso hull h of person n: the
         mean of its bottom ring, top ring minus bottom, and the width of its middle ring."""
         k = B.RING_POINTS
-        xs, ys = self.sets[n, :, _SETS[2 + h] : _SETS[3 + h]].tolist()  # 3 rings, fixed point
+        xs, ys = self.sets[n, :, _SETS_L[2 + h] : _SETS_L[3 + h]].tolist()  # 3 rings, fixed point
         inv = 1.0 / (k * ONE)
         bx, by = sum(xs[-k:]) * inv, sum(ys[-k:]) * inv
         ux, uy = sum(xs[:k]) * inv - bx, sum(ys[:k]) * inv - by
@@ -842,6 +844,9 @@ def _box_fields(p: _Painter, lim: tuple[float, float]) -> tuple[np.ndarray, ...]
             np.array([(y1 - y0) / 200.0], np.float32))  # fmt: skip
 
 
+_LIMS: dict[tuple[float, float], np.ndarray] = {}
+
+
 def _render(images, shapes, points, cams, lights, antialias) -> Annotations:
     """Core of ``render_people`` / ``render_batch``: N people in G = len(cams) images of the
     same size, N / G consecutive people per image."""
@@ -854,7 +859,10 @@ def _render(images, shapes, points, cams, lights, antialias) -> Annotations:
     k, cam = B.NUM_JOINTS, cams[0]
     lim = (cam.width - 0.5, cam.height - 0.5)
     uvp = g.uv[:, :, :k]
-    inside = (uvp >= -0.5) & (uvp < np.array(lim)[:, None])
+    hi = _LIMS.get(lim)
+    if hi is None:
+        hi = _LIMS[lim] = np.array(lim)[:, None]
+    inside = (uvp >= -0.5) & (uvp < hi)
     inside = inside[:, 0] & inside[:, 1] & (g.P[:, 2, :k] > NEAR)
     uv = uvp.transpose(0, 2, 1)  # (N, K, 2)
     kp = np.zeros((len(shapes), k, 3), np.float32)
