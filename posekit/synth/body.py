@@ -845,38 +845,53 @@ _CAP_KEY = [c[0].split("_", 1)[1] if c[0].startswith(("left_", "right_")) else c
             for c in CAPSULES]  # fmt: skip
 
 
-def _capsules(idn: Identity, v: float, hh: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Capsule radii ``(C, 2)``, materials ``(C,)`` and drawn flags ``(C,)``. Clothing adds
-    8 % thickness; short sleeves / shorts show skin on forearms / shanks."""
-    r, cl = idn.rad, 1.08
-    sleeves, trousers = idn.sleeves == "long", idn.legwear == "trousers"
+def _cap_table(sleeves: bool, trousers: bool) -> tuple[list, np.ndarray]:
+    """Per kind of body capsule ``(base_a * k_a, base_b * k_b, radius key)`` (clothing adds
+    8 % thickness; short sleeves / shorts show skin on forearms / shanks) and the materials
+    ``(C,)`` of all capsules, for one choice of sleeves and legwear."""
+    cl = 1.08
     spec = {
-        "neck": (1, 1, r["neck"], SKIN),
-        "upper_arm": (cl, cl, r["arm"], TOP),
-        "forearm": (cl if sleeves else 1, 1, r["arm"], TOP if sleeves else SKIN),
-        "hand": (1, 1, 1, SKIN),
-        "thigh": (cl, cl, r["leg"], BOTTOM),
-        "shank": (
-            cl if trousers else 1,
-            1.15 if trousers else 1,
-            r["leg"],
-            BOTTOM if trousers else SKIN,
-        ),  # fmt: skip
-        "foot": (1, 1, 1, SHOE),
-        "hair_long": (0.047 * hh, 0.040 * hh, 1, HAIR),
-        "hair_bun": (0.024 * hh, 0.024 * hh, 1, HAIR),
-    }
-    ends = {}  # per kind of capsule (left and right share one)
-    for key, (ka, kb, k, _) in spec.items():
-        base = _CAP_BASE.get(key, (1.0 / v, 1.0 / v))
-        ends[key] = (base[0] * ka * k * v, base[1] * kb * k * v)
-    mat = _MATERIALS.get((sleeves, trousers))
-    if mat is None:
-        mat = _MATERIALS[sleeves, trousers] = _cached_array([spec[k][3] for k in _CAP_KEY], np.intp)
-    return np.array([ends[k] for k in _CAP_KEY]), mat, _cap_on(idn.hair_style)
+        "neck": (1, 1, "neck", SKIN),
+        "upper_arm": (cl, cl, "arm", TOP),
+        "forearm": (cl if sleeves else 1, 1, "arm", TOP if sleeves else SKIN),
+        "hand": (1, 1, None, SKIN),
+        "thigh": (cl, cl, "leg", BOTTOM),
+        "shank": (cl if trousers else 1, 1.15 if trousers else 1, "leg",
+                  BOTTOM if trousers else SKIN),
+        "foot": (1, 1, None, SHOE),
+    }  # fmt: skip
+    assert tuple(spec) == _CAP_KINDS[:-2]
+    rows = [(_CAP_BASE[key][0] * ka, _CAP_BASE[key][1] * kb, rk)
+            for key, (ka, kb, rk, _) in spec.items()]  # fmt: skip
+    mat = _cached_array([spec[k][3] if k in spec else HAIR for k in _CAP_KEY], np.intp)
+    return rows, mat
 
 
-_MATERIALS: dict[tuple[bool, bool], np.ndarray] = {}
+def _capsules(idn: Identity, v: float, hh: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Capsule radii ``(C, 2)``, materials ``(C,)`` and drawn flags ``(C,)``: radius =
+    base * clothing factor * (the identity's radius scale) * v (see ``_cap_table``); the hair
+    capsules are 0.047 / 0.040 (long) and 0.024 (bun) head units."""
+    key = (idn.sleeves == "long", idn.legwear == "trousers")
+    table = _CAP_TABLES.get(key)
+    if table is None:
+        table = _CAP_TABLES[key] = _cap_table(*key)
+    rows, mat = table
+    r = idn.rad
+    ends = []  # (a, b) per kind, in _CAP_KINDS order
+    for pa, pb, rk in rows:
+        k = r[rk] if rk else 1
+        ends += (pa * k * v, pb * k * v)
+    iv = 1.0 / v  # (the hair's radii as base 1 / v times a head-unit factor, as the body's)
+    ends += (iv * (0.047 * hh) * 1 * v, iv * (0.040 * hh) * 1 * v)
+    ends += (iv * (0.024 * hh) * 1 * v, iv * (0.024 * hh) * 1 * v)
+    return np.array(ends)[_CAP_TAKE], mat, _cap_on(idn.hair_style)
+
+
+_CAP_TABLES: dict[tuple[bool, bool], tuple[list, np.ndarray]] = {}
+_CAP_KINDS = ("neck", "upper_arm", "forearm", "hand", "thigh", "shank", "foot", "hair_long",
+              "hair_bun")  # fmt: skip
+# (C, 2) radii = the flat per-kind (a, b) list at these indices
+_CAP_TAKE = np.array([[2 * _CAP_KINDS.index(k), 2 * _CAP_KINDS.index(k) + 1] for k in _CAP_KEY])
 
 
 _ARRAY_CACHE: dict = {}
