@@ -355,8 +355,8 @@ def _fk(angles: np.ndarray, root_euler: np.ndarray, offsets: np.ndarray) -> np.n
     np.matmul(o[:, j, None], _SEL_ROOT, out=T[:, 0, None])
     T = T.reshape(b, j, 4, 4)
     T[:, 1:, :3, 3] = np.asarray(offsets)[..., 1:, :]  # local frames: rotation + rest offset
-    for ch, par in _RUNS:
-        np.matmul(T[:, par], T[:, ch], out=T[:, ch])
+    for ch, par in _RUNS:  # (a product into new memory: out= would copy the aliased input)
+        T[:, ch] = T[:, par] @ T[:, ch]
     return T
 
 
