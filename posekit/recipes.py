@@ -114,15 +114,15 @@ def recipe(name: str, input_size=None, width: float | None = None) -> Recipe:
     if name == "hourglass":
         return Recipe(
             "hourglass", "HourglassNet",
-            dict(num_joints=16, num_stacks=2, features=int(width or 64), depth=4,
+            dict(num_joints=16, num_stacks=2, features=int(width or 96), depth=4,
                  stem_channels=[16, 32]),
-            "HeatmapCodec", dict(input_size=size, stride=4, sigma=2.0, decoder="dark"), lr=2e-3,
+            "HeatmapCodec", dict(input_size=size, stride=4, sigma=2.0, decoder="dark"), lr=4e-3,
         )  # fmt: skip
     if name == "simple_baseline":
         return Recipe(
             "simple_baseline", "SimpleBaseline",
             dict(num_joints=16, backbone_depth=18, width=int(width or 16), deconv_channels=64),
-            "HeatmapCodec", dict(input_size=size, stride=4, sigma=2.0, decoder="dark"), lr=2e-3,
+            "HeatmapCodec", dict(input_size=size, stride=4, sigma=2.0, decoder="dark"), lr=4e-3,
         )  # fmt: skip
     raise ValueError(f"recipe: unknown name {name!r}; choose one of {', '.join(RECIPES)}")
 
@@ -191,7 +191,7 @@ def train_recipe(
     codec = build_codec(r.codec, r.codec_kwargs)
     config = engine.TrainConfig(
         epochs=epochs, batch_size=batch_size, lr=lr or r.lr, optimizer="adam",
-        scheduler="cosine", warmup_steps=100, grad_clip=5.0, seed=seed,
+        scheduler="cosine", warmup_steps=100, grad_clip=5.0, seed=seed, channels_last=True,
         checkpoint=str(out),
     )  # fmt: skip
     model_config = {"name": r.model, "kwargs": r.model_kwargs}

@@ -485,3 +485,28 @@ def test_history_plot_and_dict():
     assert History.from_dict(json.loads(json.dumps(hist.as_dict()))) == hist
     assert hist.metric("PCKh@0.5") == ([2], [50.0])
     assert "PCKh@0.5=50" in repr(hist) and math.isfinite(hist.epoch_loss[-1])
+
+
+def test_channels_last_trains_the_same_model_in_nhwc():
+    losses, weights = {}, {}
+    for cl in (False, True):
+        torch.manual_seed(0)
+        model = TinyNet(dropout=0.0)
+        seen: list[bool] = []
+
+        def record(module, args, seen=seen):
+            seen.append(args[0].is_contiguous(memory_format=torch.channels_last))
+
+        model.features.register_forward_pre_hook(record)
+        hist = train(model, TinyCodec(), tiny_loss, DotSet(16), None,
+                     _config(epochs=2, channels_last=cl), progress=False)  # fmt: skip
+        assert all(seen) == cl and seen
+        assert model.features[0].weight.is_contiguous(memory_format=torch.channels_last) == cl
+        losses[cl], weights[cl] = hist.step_loss, _params(model)
+    np.testing.assert_allclose(losses[True], losses[False], rtol=1e-4)
+    # the conv bias before BatchNorm has an analytically zero gradient: Adam amplifies its
+    # rounding noise (and BN's running mean follows), so those two are not comparable
+    noise = {"features.0.bias", "features.1.running_mean"}
+    for key, value in weights[False].items():
+        if key not in noise:
+            torch.testing.assert_close(weights[True][key], value, rtol=1e-4, atol=1e-5)
