@@ -220,3 +220,15 @@ def test_hourglass_stem_channels_scale_the_stem_only():
     assert small.config["stem_channels"] == [16, 32]
     with pytest.raises(ValueError, match="stem_channels"):
         HourglassNet(16, stem_channels=(15, 32))
+
+
+@pytest.mark.parametrize("value", [0, -3, 2.0, True, "8"])
+def test_model_arguments_share_one_clear_check(value):
+    from posekit.models import HeatmapNet, LightweightOpenPose
+
+    for build, name in [(lambda v: HourglassNet(16, num_stacks=v), "num_stacks"),
+                        (lambda v: SimpleBaseline(17, width=v), "width"),
+                        (lambda v: HeatmapNet(16, width=v), "width"),
+                        (lambda v: LightweightOpenPose(num_channels=v), "num_channels")]:  # fmt: skip
+        with pytest.raises(ValueError, match=f"{name}: expected a positive integer"):
+            build(value)

@@ -37,6 +37,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from posekit.models._args import check_positive_ints
+
 __all__ = ["HeatmapNet"]
 
 
@@ -80,10 +82,9 @@ class HeatmapNet(nn.Module):
         in_channels: int = 3,
     ) -> None:
         super().__init__()
-        for name, value in (("num_joints", num_joints), ("width", width), ("depth", depth),
-                            ("in_channels", in_channels)):  # fmt: skip
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name}: expected a positive integer, got {value!r}")
+        check_positive_ints(
+            num_joints=num_joints, width=width, depth=depth, in_channels=in_channels
+        )
         valid = [2**k for k in range(1, depth + 1)]
         if stride not in valid:
             raise ValueError(

@@ -41,13 +41,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from posekit.models._args import check_positive_ints
+
 __all__ = ["Hourglass", "HourglassNet", "Residual"]
-
-
-def _positive_int(name: str, value) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name}: expected a positive integer, got {value!r}")
-    return value
 
 
 class Residual(nn.Module):
@@ -128,10 +124,13 @@ class HourglassNet(nn.Module):
         stem_channels: tuple[int, int] = (64, 128),
     ) -> None:
         super().__init__()
-        for name, value in (("num_joints", num_joints), ("num_stacks", num_stacks),
-                            ("features", features), ("depth", depth),
-                            ("in_channels", in_channels)):  # fmt: skip
-            _positive_int(name, value)
+        check_positive_ints(
+            num_joints=num_joints,
+            num_stacks=num_stacks,
+            features=features,
+            depth=depth,
+            in_channels=in_channels,
+        )
         stem_channels = tuple(stem_channels)
         if len(stem_channels) != 2 or any(
             not isinstance(c, int) or c < 2 or c % 2 for c in stem_channels

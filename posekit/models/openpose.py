@@ -37,6 +37,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from posekit.models._args import check_int, check_positive_ints
 from posekit.models.mobilenet import MobileNetV1, depthwise_separable
 from posekit.models.vgg import vgg19_openpose
 
@@ -90,12 +91,6 @@ def conv(
     if relu:
         layers.append(nn.ReLU(inplace=True))
     return nn.Sequential(*layers)
-
-
-def _check_int(name: str, value, minimum: int = 1) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise ValueError(f"{name}: expected an integer ≥ {minimum}, got {value!r}")
-    return value
 
 
 def _check_input(x: torch.Tensor, in_channels: int) -> None:
@@ -186,11 +181,14 @@ class OpenPose(nn.Module):
         in_channels: int = 3,
     ) -> None:
         super().__init__()
-        for name, value in (("num_stages", num_stages), ("num_heatmaps", num_heatmaps),
-                            ("num_pafs", num_pafs), ("channels", channels),
-                            ("backbone_width", backbone_width),
-                            ("in_channels", in_channels)):  # fmt: skip
-            _check_int(name, value)
+        check_positive_ints(
+            num_stages=num_stages,
+            num_heatmaps=num_heatmaps,
+            num_pafs=num_pafs,
+            channels=channels,
+            backbone_width=backbone_width,
+            in_channels=in_channels,
+        )
         self.config = dict(num_stages=num_stages, num_heatmaps=num_heatmaps, num_pafs=num_pafs,
                            channels=channels, backbone_width=backbone_width,
                            in_channels=in_channels)  # fmt: skip
@@ -347,10 +345,13 @@ class LightweightOpenPose(nn.Module):
         in_channels: int = 3,
     ) -> None:
         super().__init__()
-        _check_int("num_refinement_stages", num_refinement_stages, minimum=0)
-        for name, value in (("num_channels", num_channels), ("num_heatmaps", num_heatmaps),
-                            ("num_pafs", num_pafs), ("in_channels", in_channels)):  # fmt: skip
-            _check_int(name, value)
+        check_int("num_refinement_stages", num_refinement_stages, minimum=0)
+        check_positive_ints(
+            num_channels=num_channels,
+            num_heatmaps=num_heatmaps,
+            num_pafs=num_pafs,
+            in_channels=in_channels,
+        )
         self.config = dict(num_refinement_stages=num_refinement_stages,
                            num_channels=num_channels, num_heatmaps=num_heatmaps,
                            num_pafs=num_pafs, width_mult=width_mult,

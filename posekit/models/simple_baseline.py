@@ -25,6 +25,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from posekit.models._args import check_positive_ints
 from posekit.models.resnet import ARCHS, ResNet
 
 __all__ = ["SimpleBaseline"]
@@ -63,10 +64,12 @@ class SimpleBaseline(nn.Module):
             raise ValueError(
                 f"backbone_depth: expected one of {sorted(ARCHS)}, got {backbone_depth!r}"
             )
-        for name, value in (("num_joints", num_joints), ("deconv_channels", deconv_channels),
-                            ("width", width), ("in_channels", in_channels)):  # fmt: skip
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name}: expected a positive integer, got {value!r}")
+        check_positive_ints(
+            num_joints=num_joints,
+            deconv_channels=deconv_channels,
+            width=width,
+            in_channels=in_channels,
+        )
         if num_deconv not in range(0, 6):
             raise ValueError(f"num_deconv: expected 0..5, got {num_deconv!r}")
         self.config = dict(

@@ -21,6 +21,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from posekit.models._args import check_positive_ints
+
 __all__ = ["VGG", "vgg16", "vgg19", "vgg19_openpose"]
 
 CONFIGS: dict[int, tuple[int, ...]] = {
@@ -81,9 +83,7 @@ class VGG(nn.Module):
         if include_top and last_layer not in (None, names[-1]):
             raise ValueError("last_layer: the classifier (include_top=True) needs the full "
                              f"trunk; got last_layer={last_layer!r}")  # fmt: skip
-        for name, value in (("width", width), ("in_channels", in_channels)):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name}: expected a positive integer, got {value!r}")
+        check_positive_ints(width=width, in_channels=in_channels)
         self.config = dict(depth=depth, num_classes=num_classes, include_top=include_top,
                            last_layer=last_layer, batch_norm=batch_norm, width=width,
                            in_channels=in_channels, dropout=dropout)  # fmt: skip
