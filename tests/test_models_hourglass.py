@@ -226,9 +226,12 @@ def test_hourglass_stem_channels_scale_the_stem_only():
 def test_model_arguments_share_one_clear_check(value):
     from posekit.models import HeatmapNet, LightweightOpenPose
 
-    for build, name in [(lambda v: HourglassNet(16, num_stacks=v), "num_stacks"),
-                        (lambda v: SimpleBaseline(17, width=v), "width"),
-                        (lambda v: HeatmapNet(16, width=v), "width"),
-                        (lambda v: LightweightOpenPose(num_channels=v), "num_channels")]:  # fmt: skip
+    builders = [
+        (lambda v: HourglassNet(16, num_stacks=v), "num_stacks"),
+        (lambda v: SimpleBaseline(17, width=v), "width"),
+        (lambda v: HeatmapNet(16, width=v), "width"),
+        (lambda v: LightweightOpenPose(num_channels=v), "num_channels"),
+    ]
+    for build, name in builders:
         with pytest.raises(ValueError, match=f"{name}: expected a positive integer"):
             build(value)
