@@ -93,7 +93,7 @@ def recipe(name: str, input_size=None, width: float | None = None) -> Recipe:
             dict(num_refinement_stages=1, num_channels=channels, width_mult=channels / 128),
             "PAFCodec", dict(stride=8, sigma=0.875, limb_width=1.0, end_margin=1.0,
                              min_keypoints=3, joint_set="coco17"),
-            lr=1e-3, kind="bottom_up",
+            lr=4e-3, kind="bottom_up",  # 282 steps: AP 0.021 at 4e-3, 0 at 1e-3
         )  # fmt: skip
     if w != h:
         raise ValueError(f"input_size: the top-down recipe {name!r} takes a square input, got "
