@@ -202,20 +202,6 @@ def _tensors(out) -> list[torch.Tensor]:
     raise TypeError(f"model output: expected tensors in lists/tuples, got {type(out).__name__}")
 
 
-@torch.no_grad()
-def _randomise_batchnorm(model: nn.Module, seed: int) -> nn.Module:
-    """Trained-looking BN statistics (seeded), so that folding them is really exercised."""
-    g = torch.Generator().manual_seed(seed)
-    for m in model.modules():
-        if isinstance(m, nn.BatchNorm2d):
-            n = m.num_features
-            m.running_mean.copy_(0.1 * torch.randn(n, generator=g))
-            m.running_var.copy_(0.5 + torch.rand(n, generator=g))
-            m.weight.copy_(0.5 + torch.rand(n, generator=g))
-            m.bias.copy_(0.1 * torch.randn(n, generator=g))
-    return model
-
-
 def latency(
     model: str | nn.Module = "lightweight_openpose",
     size: tuple[int, int] | None = None,
@@ -249,7 +235,7 @@ def latency(
         outputs exceed 1 — deep stacks reach |y| ≈ 100 with random weights), ``goal``
         (``LATENCY_GOAL``) and ``meets_goal``.
     """
-    from posekit.models.optimize import optimize_for_inference
+    from posekit.models.optimize import optimize_for_inference, randomise_batchnorm
 
     if isinstance(model, str):
         if model not in LATENCY_MODELS:
@@ -257,7 +243,7 @@ def latency(
         name, (builder, default_size) = model, LATENCY_MODELS[model]
         size = size or default_size
         torch.manual_seed(seed)
-        net = _randomise_batchnorm(builder(), seed)
+        net = randomise_batchnorm(builder(), seed)
     elif isinstance(model, nn.Module):
         if size is None:
             raise ValueError("size: needed (H, W) when model is a module")

@@ -7,6 +7,7 @@ import torch.nn.functional as F
 
 from posekit.bench import count_macs, count_params
 from posekit.models import VGG, MobileNetV1, mobilenet_v1, vgg16, vgg19, vgg19_openpose
+from posekit.models.optimize import randomise_batchnorm
 
 
 def _conv3(cin, cout):  # 3×3 conv with bias
@@ -114,22 +115,12 @@ def _bn(x, bn):
     return F.batch_norm(x, bn.running_mean, bn.running_var, bn.weight, bn.bias, False, 0, bn.eps)
 
 
-def _randomise_bn(module):
-    g = torch.Generator().manual_seed(0)
-    for m in module.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            m.running_mean.copy_(torch.randn(m.num_features, generator=g) * 0.1)
-            m.running_var.copy_(torch.rand(m.num_features, generator=g) + 0.5)
-            m.weight.data.copy_(torch.rand(m.num_features, generator=g) + 0.5)
-            m.bias.data.copy_(torch.randn(m.num_features, generator=g) * 0.1)
-
-
 def test_dilated_mobilenet_matches_functional_forward():
     """Lightweight OpenPose's trunk: conv4_2 without stride, conv5_1's dw dilated 2 (pad 2),
     stop at conv5_5 → output stride 8; written out with F.conv2d from the paper's table."""
     torch.manual_seed(0)
     model = MobileNetV1(0.25, include_top=False, dilated=True).eval()
-    _randomise_bn(model)
+    randomise_batchnorm(model)
     assert model.stride == 8 and model.out_channels == 128 and len(model.model) == 12
     x = torch.randn(1, 3, 64, 48)
     blocks = list(model.model)

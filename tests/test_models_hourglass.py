@@ -16,6 +16,7 @@ from posekit.models import (
     SimpleBaseline,
     flip_heatmaps,
 )
+from posekit.models.optimize import randomise_batchnorm
 from posekit.skeletons import MPII16, flip_keypoints
 
 
@@ -45,21 +46,11 @@ def _bn(x, bn):
     return F.batch_norm(x, bn.running_mean, bn.running_var, bn.weight, bn.bias, False, 0, bn.eps)
 
 
-def _randomise_bn(module):
-    g = torch.Generator().manual_seed(0)
-    for m in module.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            m.running_mean.copy_(torch.randn(m.num_features, generator=g) * 0.1)
-            m.running_var.copy_(torch.rand(m.num_features, generator=g) + 0.5)
-            m.weight.data.copy_(torch.rand(m.num_features, generator=g) + 0.5)
-            m.bias.data.copy_(torch.randn(m.num_features, generator=g) * 0.1)
-
-
 @pytest.mark.parametrize("cin, cout", [(8, 8), (6, 10)])
 def test_residual_is_a_preactivation_bottleneck(cin, cout):
     torch.manual_seed(0)
     res = Residual(cin, cout).eval()
-    _randomise_bn(res)
+    randomise_batchnorm(res)
     x = torch.randn(2, cin, 5, 7)
     bn1, _, c1, bn2, _, c2, bn3, _, c3 = res.branch
     assert (c1.out_channels, c2.out_channels, c3.out_channels) == (cout // 2, cout // 2, cout)
@@ -75,7 +66,7 @@ def test_residual_is_a_preactivation_bottleneck(cin, cout):
 def test_hourglass_recursion_matches_the_hand_written_forward():
     torch.manual_seed(1)
     hg = Hourglass(2, 8).eval()
-    _randomise_bn(hg)
+    randomise_batchnorm(hg)
     x = torch.randn(1, 8, 8, 8)
 
     def manual(level, h):
@@ -92,7 +83,7 @@ def test_hourglass_recursion_matches_the_hand_written_forward():
 def test_stacks_reinject_features_and_heatmaps():
     torch.manual_seed(2)
     net = HourglassNet(5, num_stacks=2, features=16, depth=2).eval()
-    _randomise_bn(net)
+    randomise_batchnorm(net)
     x = torch.randn(2, 3, 32, 48)
     seen = {}
     net.hourglasses[1].register_forward_hook(lambda m, inp, out: seen.update(inp=inp[0]))

@@ -24,24 +24,17 @@ from posekit.models import (
     resnet18,
 )
 from posekit.models.openpose import REFERENCE_PAF_IDS
-from posekit.models.optimize import MkldnnConv2d, fold_conv_bn, mkldnn_available
+from posekit.models.optimize import (
+    MkldnnConv2d,
+    fold_conv_bn,
+    mkldnn_available,
+    randomise_batchnorm,
+)
 from posekit.skeletons import OPENPOSE18
 
 
 def _close(a, b, rel):
     return abs(a - b) <= rel * b
-
-
-def _randomise_bn(module, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for m in module.modules():
-            if isinstance(m, nn.BatchNorm2d):
-                m.running_mean.copy_(torch.randn(m.num_features, generator=g) * 0.5)
-                m.running_var.copy_(torch.rand(m.num_features, generator=g) * 2 + 0.2)
-                m.weight.copy_(torch.rand(m.num_features, generator=g) + 0.5)
-                m.bias.copy_(torch.randn(m.num_features, generator=g) * 0.5)
-    return module
 
 
 def _flat(outputs):
@@ -175,7 +168,7 @@ def _lwop_functional(model, x):
 def test_lightweight_openpose_matches_functional_forward():
     torch.manual_seed(0)
     model = LightweightOpenPose(num_refinement_stages=2, num_channels=24, width_mult=0.25)
-    _randomise_bn(model).eval()
+    randomise_batchnorm(model).eval()
     x = torch.randn(1, 3, 40, 56)
     with torch.no_grad():
         _assert_outputs_close(model(x), _lwop_functional(model, x), rtol=1e-5, atol=1e-6)
@@ -287,7 +280,7 @@ def _num_bn(model):
 
 def test_fold_batchnorm_small_net_equals_original():
     torch.manual_seed(0)
-    net = _randomise_bn(_ConvBNNet()).train()
+    net = randomise_batchnorm(_ConvBNNet()).train()
     x = torch.randn(2, 3, 10, 12)
     structural = fold_batchnorm(net)
     traced = fold_batchnorm(net, example_input=x)
@@ -327,7 +320,7 @@ class _Shared(nn.Module):  # the conv output is also used elsewhere: must not be
 
 @pytest.mark.parametrize("inplace", [False, True])
 def test_fold_batchnorm_leaves_non_pairs(inplace):
-    net = _randomise_bn(_Shared(inplace)).eval()
+    net = randomise_batchnorm(_Shared(inplace)).eval()
     x = torch.randn(1, 3, 8, 8)
     folded = fold_batchnorm(net, example_input=x)
     assert _num_bn(folded) == 1
@@ -338,11 +331,11 @@ def test_fold_batchnorm_leaves_non_pairs(inplace):
 def test_fold_batchnorm_on_resnet_and_preactivation_hourglass():
     torch.manual_seed(0)
     x = torch.randn(1, 3, 64, 64)
-    res = _randomise_bn(resnet18(include_top=False)).eval()
+    res = randomise_batchnorm(resnet18(include_top=False)).eval()
     assert _num_bn(fold_batchnorm(res)) == 20 - 3  # only the downsample Sequentials
     folded = fold_batchnorm(res, example_input=x)
     assert _num_bn(folded) == 0
-    hg = _randomise_bn(HourglassNet(4, num_stacks=1, features=16, depth=1)).eval()
+    hg = randomise_batchnorm(HourglassNet(4, num_stacks=1, features=16, depth=1)).eval()
     hg_folded = fold_batchnorm(hg, example_input=x)
     # pre-activation Residuals: every BN but the first of each follows a conv in a Sequential
     residuals = sum(isinstance(m, Residual) for m in hg.modules())
@@ -355,7 +348,7 @@ def test_fold_batchnorm_on_resnet_and_preactivation_hourglass():
 
 def test_fold_batchnorm_lightweight_openpose_within_1e5_relative():
     torch.manual_seed(0)
-    model = _randomise_bn(LightweightOpenPose()).eval()
+    model = randomise_batchnorm(LightweightOpenPose()).eval()
     folded = fold_batchnorm(model)
     assert _num_bn(model) > 0 and _num_bn(folded) == 0
     x = torch.randn(1, 3, 64, 48)
@@ -369,7 +362,7 @@ def test_optimize_for_inference_equals_eval_model(mkldnn):
     if mkldnn and not mkldnn_available():
         pytest.skip("no oneDNN in this torch build")
     torch.manual_seed(0)
-    model = _randomise_bn(LightweightOpenPose(num_channels=32, width_mult=0.5))
+    model = randomise_batchnorm(LightweightOpenPose(num_channels=32, width_mult=0.5))
     fast = optimize_for_inference(model, mkldnn=mkldnn)
     assert model.training and any(p.requires_grad for p in model.parameters())
     assert not any(p.requires_grad for p in fast.parameters())

@@ -15,6 +15,8 @@ Built in: ``xy_swapped``, ``hw_transposed``, ``half_pixel``, ``off_by_one``,
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -90,6 +92,23 @@ def close(a: np.ndarray, b: np.ndarray, ctx: dict) -> bool:
 def explains(mistaken: np.ndarray, expected: np.ndarray, got: np.ndarray, ctx: dict) -> bool:
     """``got`` equals the mistaken version of ``expected``, and that version differs."""
     return close(got, mistaken, ctx) and not close(mistaken, expected, ctx)
+
+
+def mistake(hint: str, wrong: Callable) -> Diagnosis:
+    """A diagnosis that fires when ``got`` equals ``wrong(*inputs)`` — the answer recomputed
+    with one classic mistake — and that differs from the right answer. ``inputs`` comes from
+    the case's ``ctx`` (``Case(..., ctx={"inputs": args})``); tensors are computed without
+    gradients and compared as numpy arrays."""
+
+    def diagnosis(expected, got, inputs=None, **ctx):
+        if inputs is None:
+            return None
+        torch = sys.modules.get("torch")
+        with torch.no_grad() if torch is not None else contextlib.nullcontext():
+            mistaken = np.asarray(to_numpy(wrong(*inputs)), np.float64)
+        return hint if explains(mistaken, expected, got, ctx) else None
+
+    return diagnosis
 
 
 def coord_columns(expected: np.ndarray, ctx: dict) -> int | None:

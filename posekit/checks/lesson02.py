@@ -19,7 +19,8 @@ from collections.abc import Callable
 import numpy as np
 
 from posekit.checks import Case, check_function, register_reference
-from posekit.checks.diagnose import close, explains
+from posekit.checks.diagnose import close
+from posekit.checks.diagnose import mistake as _mistake
 from posekit.codecs import heatmap as hm
 
 # ----------------------------------------------------------------- helpers
@@ -39,21 +40,6 @@ def _gauss(u, v, size, sigma, denom=2.0):
     j = np.arange(w)[None, :]
     i = np.arange(h)[:, None]
     return np.exp(-((j - u) ** 2 + (i - v) ** 2) / (denom * sigma**2))
-
-
-def _mistake(hint: str, wrong: Callable) -> Callable:
-    """A diagnosis: fires when ``got`` equals ``wrong(*inputs)`` (and that differs from the
-    right answer). ``inputs`` comes from the case's ``ctx``."""
-
-    def diagnosis(expected, got, inputs=None, **ctx):
-        if inputs is None:
-            return None
-        mistaken = np.asarray(wrong(*inputs), np.float64)
-        if mistaken.shape != expected.shape and mistaken.shape != got.shape:
-            return None
-        return hint if explains(mistaken, expected, got, ctx) else None
-
-    return diagnosis
 
 
 def _case(args: tuple, label: str) -> Case:

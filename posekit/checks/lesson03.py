@@ -12,34 +12,17 @@ vertical flip, the one-pixel shift — by recomputing the answer with that mista
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-import numpy as np
 import torch
 import torch.nn.functional as F
 
 from posekit.checks import Case, check_function, register_reference
-from posekit.checks.diagnose import explains
+from posekit.checks.diagnose import mistake as _mistake
 from posekit.models.flip_test import flip_heatmaps
 from posekit.models.hourglass import Hourglass, Residual
+from posekit.models.optimize import randomise_batchnorm
 from posekit.skeletons import MPII16
 
 # ----------------------------------------------------------------- helpers
-
-
-def _mistake(hint: str, wrong: Callable) -> Callable:
-    """A diagnosis that fires when ``got`` equals ``wrong(*inputs)`` (and that is wrong)."""
-
-    def diagnosis(expected, got, inputs=None, **ctx):
-        if inputs is None:
-            return None
-        with torch.no_grad():
-            mistaken = np.asarray(wrong(*inputs).detach().numpy(), np.float64)
-        if mistaken.shape != expected.shape:
-            return None
-        return hint if explains(mistaken, expected, got, ctx) else None
-
-    return diagnosis
 
 
 def _case(args: tuple, label: str) -> Case:
@@ -48,14 +31,7 @@ def _case(args: tuple, label: str) -> Case:
 
 def _frozen(module: torch.nn.Module, seed: int) -> torch.nn.Module:
     """Eval mode, no gradients, BatchNorm with random (non-trivial) statistics."""
-    g = torch.Generator().manual_seed(seed)
-    for m in module.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            m.running_mean.copy_(torch.randn(m.num_features, generator=g) * 0.3)
-            m.running_var.copy_(torch.rand(m.num_features, generator=g) + 0.5)
-            m.weight.data.copy_(torch.rand(m.num_features, generator=g) + 0.5)
-            m.bias.data.copy_(torch.randn(m.num_features, generator=g) * 0.3)
-    module.eval()
+    randomise_batchnorm(module, seed).eval()
     for p in module.parameters():
         p.requires_grad_(False)
     return module

@@ -27,7 +27,7 @@ from scipy.optimize import linear_sum_assignment
 
 from posekit.checks import Case, check_function, register_reference
 from posekit.checks._compare import format_value
-from posekit.checks.diagnose import close, explains
+from posekit.checks.diagnose import close, explains, mistake
 from posekit.codecs.paf import paf_targets
 
 # ----------------------------------------------------------------- helpers
@@ -41,17 +41,8 @@ def _point(p, arg: str) -> np.ndarray:
 
 
 def _mistake(hint: str, wrong: Callable) -> Callable:
-    """A diagnosis that fires when ``got`` equals ``wrong(*args, **kwargs)`` (and that differs
-    from the right answer). The case's ``ctx["inputs"]`` holds ``(args, kwargs)``."""
-
-    def diagnosis(expected, got, inputs=None, **ctx):
-        if inputs is None:
-            return None
-        args, kwargs = inputs
-        mistaken = np.asarray(wrong(*args, **kwargs), np.float64)
-        return hint if explains(mistaken, expected, got, ctx) else None
-
-    return diagnosis
+    """``diagnose.mistake`` for cases whose ``ctx["inputs"]`` holds ``(args, kwargs)``."""
+    return mistake(hint, lambda args, kwargs: wrong(*args, **kwargs))
 
 
 def _case(args: tuple, label: str, **kwargs) -> Case:

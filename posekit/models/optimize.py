@@ -47,6 +47,22 @@ _CONVS = (nn.Conv2d, nn.ConvTranspose2d)
 
 
 @torch.no_grad()
+def randomise_batchnorm(model: nn.Module, seed: int = 0) -> nn.Module:
+    """Give every ``BatchNorm2d`` trained-looking, seeded statistics and affine parameters
+    (a fresh BN is the identity in eval mode, which would let a wrong fold pass unnoticed).
+    For tests, benches and exercise checks; returns ``model`` (changed in place)."""
+    g = torch.Generator().manual_seed(seed)
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            n = m.num_features
+            m.running_mean.copy_(0.1 * torch.randn(n, generator=g))
+            m.running_var.copy_(0.5 + torch.rand(n, generator=g))
+            m.weight.copy_(0.5 + torch.rand(n, generator=g))
+            m.bias.copy_(0.1 * torch.randn(n, generator=g))
+    return model
+
+
+@torch.no_grad()
 def fold_conv_bn(conv: nn.Conv2d | nn.ConvTranspose2d, bn: nn.BatchNorm2d) -> None:
     """Fold an eval-mode ``bn`` that directly follows ``conv`` into ``conv``'s weight and bias
     (in place; ``conv`` gains a bias if it had none). ``bn`` must then be skipped."""
