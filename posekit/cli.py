@@ -357,7 +357,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--size", type=_size_or_side, metavar="SIDE|WxH",
         help="input: a square side for top-down models (128), WxH for lightweight_openpose "
-        "(320x192, multiples of 8)",
+        "(256x160, multiples of 8)",
     )  # fmt: skip
     train.add_argument("--batch-size", type=_positive_int, default=32)
     train.add_argument(

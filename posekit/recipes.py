@@ -58,10 +58,13 @@ def _codec_classes() -> dict[str, type]:
             "PAFCodec": PAFCodec}  # fmt: skip
 
 
-BOTTOM_UP_SIZE = (320, 192)
-"""Default scene ``(W, H)`` of the bottom-up recipe (maps 40×24 at stride 8)."""
-BOTTOM_UP_PEOPLE = (1, 6)
-"""People per training / validation scene (``SynthPoseBottomUp``'s default)."""
+BOTTOM_UP_SIZE = (256, 160)
+"""Default scene ``(W, H)`` of the bottom-up recipe (maps 32×20 at stride 8)."""
+BOTTOM_UP_PEOPLE = (1, 4)
+"""People per training / validation scene of the bottom-up recipe."""
+BOTTOM_UP_DEPTH = (3.0, 7.0)
+"""Distance range (m) of the bottom-up recipe's people from the camera (``SynthConfig.
+scene_depth``; the generator's default is 3-12 m): closer people span more map pixels."""
 
 
 def _size2(input_size, name: str) -> tuple[int, int]:
@@ -154,12 +157,18 @@ def synth_split(split: str, length: int, input_size: int, seed: int):
     )
 
 
-def bottom_up_split(split: str, length: int, size, seed: int, num_people=BOTTOM_UP_PEOPLE):
-    """SynthPose multi-person scenes ``(W, H) = size`` with COCO-17 joints (no augmentation)."""
+def bottom_up_split(
+    split: str, length: int, size, seed: int, num_people=(1, 6), scene_depth=None
+):
+    """SynthPose multi-person scenes ``(W, H) = size`` with COCO-17 joints (no augmentation);
+    ``scene_depth`` = ``(near, far)`` metres (None: the generator's default, 3-12 m)."""
     from posekit.datasets.synthpose import SynthPoseBottomUp
+    from posekit.synth.scenes import SynthConfig
 
+    config = None if scene_depth is None else SynthConfig(scene_depth=tuple(scene_depth))
     return SynthPoseBottomUp(
-        split, length=length, size=tuple(size), num_people=tuple(num_people), seed=seed
+        split, length=length, size=tuple(size), num_people=tuple(num_people), seed=seed,
+        config=config,
     )
 
 
@@ -197,14 +206,17 @@ def train_recipe(
     model_config = {"name": r.model, "kwargs": r.model_kwargs}
     if r.kind == "bottom_up":
         from posekit.codecs.paf import evaluate_oks_ap
-        from posekit.datasets.synthpose import collate_bottom_up
+        from posekit.datasets.synthpose import cached, collate_bottom_up
 
-        train_set = bottom_up_split("train", n_train, size, seed)
-        val_set = bottom_up_split("val", n_val, size, seed)
+        scenes = dict(num_people=BOTTOM_UP_PEOPLE, scene_depth=BOTTOM_UP_DEPTH)
+        train_set = cached(bottom_up_split("train", n_train, size, seed, **scenes),
+                           progress=progress)  # fmt: skip
+        val_set = bottom_up_split("val", n_val, size, seed, **scenes)
         options = dict(evaluate_fn=functools.partial(evaluate_oks_ap, batch_size=batch_size),
                        collate_fn=collate_bottom_up)  # fmt: skip
         data = {"kind": "bottom_up", "size": list(size), "num_people": list(BOTTOM_UP_PEOPLE),
-                "joint_set": "coco17", "seed": seed, "n_val": n_val}  # fmt: skip
+                "scene_depth": list(BOTTOM_UP_DEPTH), "joint_set": "coco17", "seed": seed,
+                "n_val": n_val}  # fmt: skip
     else:
         train_set = synth_split("train", n_train, size[0], seed)
         val_set = synth_split("val", n_val, size[0], seed)
@@ -257,7 +269,7 @@ def evaluate_checkpoint(
         from posekit.codecs.paf import evaluate_oks_ap
 
         dataset = bottom_up_split("val", n_val or data["n_val"], data["size"], data["seed"],
-                                  data["num_people"])  # fmt: skip
+                                  data["num_people"], data.get("scene_depth"))  # fmt: skip
         ap = evaluate_oks_ap(model, codec, dataset, batch_size=min(batch_size, 16))
         return {"kind": "bottom_up", "coco": ap, "seconds": time.perf_counter() - start,
                 "n": len(dataset), "recipe": extra.get("recipe")}  # fmt: skip

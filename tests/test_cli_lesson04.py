@@ -1,5 +1,6 @@
 """`posekit train lightweight_openpose` and `posekit eval --coco` (lesson 04), tiny configs."""
 
+import numpy as np
 import pytest
 
 from posekit import cli, engine, recipes
@@ -16,8 +17,9 @@ def test_train_then_eval_a_tiny_lightweight_openpose(tmp_path, capsys):
     extra = engine.load_checkpoint(ckpt)["extra"]
     assert extra["recipe"] == "lightweight_openpose"
     assert extra["codec"]["name"] == "PAFCodec" and extra["codec"]["kwargs"]["stride"] == 8
-    assert extra["data"] == {"kind": "bottom_up", "size": [64, 48], "num_people": [1, 6],
-                             "joint_set": "coco17", "seed": 0, "n_val": 2}  # fmt: skip
+    assert extra["data"] == {"kind": "bottom_up", "size": [64, 48], "num_people": [1, 4],
+                             "scene_depth": [3.0, 7.0], "joint_set": "coco17", "seed": 0,
+                             "n_val": 2}  # fmt: skip
     model = engine.load_model(ckpt, recipes._model_classes())
     assert model.config["num_channels"] == 8 and model.config["width_mult"] == 8 / 128
     assert cli.main(["eval", str(ckpt), "--coco"]) == 0
@@ -61,3 +63,15 @@ def test_eval_coco_of_a_top_down_checkpoint_uses_scenes(tmp_path, capsys):
     assert cli.main(["eval", str(ckpt), "--coco"]) == 0
     out = capsys.readouterr().out
     assert "| Arch | Head |" in out and "12 joints shared with MPII-16" in out and "  AP50" in out
+
+
+def test_bottom_up_recipe_scenes_hold_closer_people_than_the_default():
+    far = recipes.bottom_up_split("val", 12, (256, 160), 0)
+    near = recipes.bottom_up_split("val", 12, (256, 160), 0, (1, 4), recipes.BOTTOM_UP_DEPTH)
+    assert near.config.scene_depth == recipes.BOTTOM_UP_DEPTH
+    assert far.config.scene_depth == (3.0, 12.0)
+    heights = [
+        np.median(np.concatenate([ds[i]["bboxes"][:, 3].numpy() for i in range(len(ds))]))
+        for ds in (far, near)
+    ]
+    assert heights[1] > 1.2 * heights[0], heights
