@@ -359,7 +359,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="input: a square side for top-down models (128), WxH for lightweight_openpose "
         "(256x160, multiples of 8)",
     )  # fmt: skip
-    train.add_argument("--batch-size", type=_positive_int, default=32)
+    train.add_argument(
+        "--batch-size", type=_positive_int,
+        help="default: the recipe's (32; lightweight_openpose: 8)",
+    )  # fmt: skip
     train.add_argument(
         "--width", type=float,
         help="network width (DeepPose width_mult, ...; lightweight_openpose: num_channels, 32; "

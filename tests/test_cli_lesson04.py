@@ -43,6 +43,8 @@ def test_size_accepts_a_side_or_wxh():
     with pytest.raises(SystemExit):
         parser.parse_args(["train", "heatmap", "--size", "0"])
     assert recipes.recipe("lightweight_openpose").model_kwargs["num_channels"] == 32
+    assert recipes.recipe("lightweight_openpose").batch_size == 8
+    assert recipes.recipe("heatmap").batch_size == 32
     with pytest.raises(ValueError, match="multiples of 8"):
         recipes.recipe("lightweight_openpose", (60, 48))
     with pytest.raises(ValueError, match="square"):
