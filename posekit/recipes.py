@@ -158,9 +158,7 @@ def synth_split(split: str, length: int, input_size: int, seed: int):
     )
 
 
-def bottom_up_split(
-    split: str, length: int, size, seed: int, num_people=(1, 6), scene_depth=None
-):
+def bottom_up_split(split: str, length: int, size, seed: int, num_people=(1, 6), scene_depth=None):
     """SynthPose multi-person scenes ``(W, H) = size`` with COCO-17 joints (no augmentation);
     ``scene_depth`` = ``(near, far)`` metres (None: the generator's default, 3-12 m)."""
     from posekit.datasets.synthpose import SynthPoseBottomUp
@@ -168,7 +166,11 @@ def bottom_up_split(
 
     config = None if scene_depth is None else SynthConfig(scene_depth=tuple(scene_depth))
     return SynthPoseBottomUp(
-        split, length=length, size=tuple(size), num_people=tuple(num_people), seed=seed,
+        split,
+        length=length,
+        size=tuple(size),
+        num_people=tuple(num_people),
+        seed=seed,
         config=config,
     )
 
