@@ -96,7 +96,7 @@ def recipe(name: str, input_size=None, width: float | None = None) -> Recipe:
             "lightweight_openpose", "LightweightOpenPose",
             dict(num_refinement_stages=1, num_channels=channels, width_mult=channels / 128),
             "PAFCodec", dict(stride=8, sigma=0.875, limb_width=1.0, end_margin=1.0,
-                             min_keypoints=3, joint_set="coco17"),
+                             min_keypoints=3, joint_set="coco17", heatmap_weight=3.0),
             lr=4e-3, kind="bottom_up", batch_size=8,  # see lesson 04 for the sweep
         )  # fmt: skip
     if w != h:

@@ -219,6 +219,16 @@ def test_paf_loss_hand_values_and_mask():
     stages[0][1][1, 0, 0, 0] += 9.0  # masked pixel: ignored
     expected = (0.5**2 + 2.0**2) / 2 / 2  # Σ mask·err² / 2 / B
     assert paf_loss(stages, hm, paf, mask).item() == pytest.approx(expected, rel=1e-6)
+    # heatmap_weight scales the heatmap error only: 3·0.5² + 2²
+    weighted = (3 * 0.5**2 + 2.0**2) / 2 / 2
+    assert paf_loss(stages, hm, paf, mask, 3.0).item() == pytest.approx(weighted, rel=1e-6)
+    codec = PAFCodec(heatmap_weight=3.0)
+    targets = {"heatmaps": hm, "pafs": paf, "mask": mask}
+    assert codec.loss(stages, targets).item() == pytest.approx(weighted, rel=1e-6)
+    with pytest.raises(ValueError, match="heatmap_weight"):
+        paf_loss(stages, hm, paf, mask, 0.0)
+    with pytest.raises(ValueError, match="heatmap_weight"):
+        PAFCodec(heatmap_weight=-1)
     # one stage given as a bare (heatmaps, pafs) pair
     assert paf_loss((hm, paf), hm, paf).item() == 0.0
     out = [(hm.clone().requires_grad_(), paf.clone().requires_grad_())]

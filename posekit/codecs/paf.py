@@ -325,20 +325,24 @@ def _stages(outputs) -> list[tuple[torch.Tensor, torch.Tensor]]:
     return stages
 
 
-def paf_loss(outputs, heatmaps, pafs, mask=None) -> torch.Tensor:
+def paf_loss(outputs, heatmaps, pafs, mask=None, heatmap_weight: float = 1.0) -> torch.Tensor:
     """Masked L2 loss summed over every stage (intermediate supervision, Cao et al. eq. 5).
 
     As Lightweight OpenPose's ``train.py``: per stage ``Σ mask·(Ŝ - S)² / 2 / B`` for the
     heatmaps plus the same for the PAFs, summed over stages (CMU: the same L2 with the mask
-    ``W(p)`` of eq. 5).
+    ``W(p)`` of eq. 5). ``heatmap_weight`` multiplies the heatmap terms (1 in both
+    references; lesson 04 uses 3 to sharpen the joints on a short training budget).
 
     Args:
         outputs: list of ``(heatmaps (B, K+1, h, w), pafs (B, 2L, h, w))`` per stage.
         heatmaps, pafs: targets of the same shapes.
         mask: ``(B, 1, h, w)`` (broadcast over channels), or None for no mask.
+        heatmap_weight: weight of the heatmap terms (> 0).
     Returns:
         Scalar tensor.
     """
+    if not heatmap_weight > 0:
+        raise ValueError(f"heatmap_weight: expected a positive number, got {heatmap_weight!r}")
     stages = _stages(outputs)
     ref = stages[0][0]
     t_hm = torch.as_tensor(heatmaps, dtype=ref.dtype, device=ref.device)
@@ -354,7 +358,7 @@ def paf_loss(outputs, heatmaps, pafs, mask=None) -> torch.Tensor:
                 f"targets {tuple(t_hm.shape)} / {tuple(t_paf.shape)}"
             )
         b = hm.shape[0]
-        total = total + (m * (hm - t_hm) ** 2).sum() / 2 / b
+        total = total + heatmap_weight * (m * (hm - t_hm) ** 2).sum() / 2 / b
         total = total + (m * (paf - t_paf) ** 2).sum() / 2 / b
     return total
 
@@ -381,6 +385,8 @@ class PAFCodec:
             converted to OpenPose-18 with the neck derived as the shoulders' midpoint.
         group_kwargs: keyword arguments of ``posekit.grouping.group`` for ``decode``
             (``method="hungarian"``, ``threshold``, ``min_paf``...).
+        heatmap_weight: weight of the heatmap terms in ``loss`` (``paf_loss``; 1 = the
+            references).
 
     Protocol (``posekit.engine``):
         ``encode(batch)``: ``batch["keypoints"]`` = list of B ``(N_i, K, 3)`` in input pixels
@@ -404,8 +410,12 @@ class PAFCodec:
         min_keypoints: int = 3,
         joint_set: str = "coco17",
         group_kwargs: dict | None = None,
+        heatmap_weight: float = 1.0,
     ) -> None:
         self.stride = _stride2(stride)
+        if not heatmap_weight > 0:
+            raise ValueError(f"heatmap_weight: expected a positive number, got {heatmap_weight!r}")
+        self.heatmap_weight = float(heatmap_weight)
         if not sigma > 0:
             raise ValueError(f"sigma: expected a positive number, got {sigma!r}")
         if not limb_width > 0:
@@ -474,7 +484,8 @@ class PAFCodec:
 
     def loss(self, outputs, targets: dict, batch: dict | None = None) -> torch.Tensor:
         """``paf_loss`` of all stages against ``targets`` (masked with ``targets["mask"]``)."""
-        return paf_loss(outputs, targets["heatmaps"], targets["pafs"], targets.get("mask"))
+        return paf_loss(outputs, targets["heatmaps"], targets["pafs"], targets.get("mask"),
+                        self.heatmap_weight)  # fmt: skip
 
     def decode(self, outputs) -> list:
         """Last stage ``(heatmaps, pafs)`` → list of B ``grouping.People`` (COCO-17)."""
