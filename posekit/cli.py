@@ -1,4 +1,4 @@
-"""The ``posekit`` command: ``posekit course build|check|run``, ``posekit doctor``,
+"""The ``posekit`` command: ``posekit course build|check|run``, ``posekit doctor``, ``posekit lab``,
 ``posekit synth single|multi|sequence`` (export SynthPose as COCO / MPII / SPHP),
 ``posekit bench synth`` (SynthPose throughput), ``posekit bench params`` (published configs'
 params / GMACs), ``posekit bench latency MODEL`` (eager vs inference-optimised latency) and
@@ -39,6 +39,14 @@ def _course(args: argparse.Namespace) -> int:
         check_mode=args.check_mode,
     )
     return 0 if all(r.ok for r in results) else 1
+
+
+def _lab(args: argparse.Namespace, flags: list[str]) -> int:
+    from pathlib import Path
+
+    from posekit import launch
+
+    return launch.run_lab(Path(args.folder), flags, port=args.port)
 
 
 def _doctor(args: argparse.Namespace) -> int:
@@ -313,6 +321,14 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--strict", action="store_true", help="exit 1 if anything fails")
     doctor.set_defaults(func=_doctor)
 
+    lab = sub.add_parser(
+        "lab",
+        help="start JupyterLab on the course (any further flags go to jupyter lab)",
+    )
+    lab.add_argument("--folder", default="notebooks", help="folder to serve (notebooks)")
+    lab.add_argument("--port", type=_positive_int, help="port (default: a free one)")
+    lab.set_defaults(func=_lab)
+
     synth = sub.add_parser("synth", help="export SynthPose in COCO / MPII / SPHP layout")
     add_synth_arguments(synth)
     synth.set_defaults(func=_synth)
@@ -397,6 +413,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # positional: `posekit course run --full 01 02` leaves "01 02" over; they are lessons.
     if extra and args.command == "course" and all(e.isdigit() for e in extra):
         args.lessons = [*args.lessons, *extra]
+    elif args.command == "lab":
+        return args.func(args, extra)
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     return args.func(args)

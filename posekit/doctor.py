@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import importlib.metadata as md
 import logging
-import os
 import platform
 import sys
 import time
@@ -23,12 +21,18 @@ CORE_PACKAGES = (
 
 @dataclass
 class Probe:
-    """Outcome of one capability probe."""
+    """Outcome of one capability probe: ``ok``, or a failure with a ``fix``, or ``skipped``
+    (the capability does not exist on this platform or Python; never a failure)."""
 
     name: str
     ok: bool
     detail: str
     fix: str = ""
+    skipped: bool = False
+
+
+# spconv 2.3.8 / cumm 0.7.11 publish CPU wheels for Linux x86_64 only (CPython 3.10-3.13).
+SPCONV_PLATFORMS = (("linux", "x86_64"),)
 
 
 def package_version(dist: str) -> str | None:
@@ -38,25 +42,17 @@ def package_version(dist: str) -> str | None:
         return None
 
 
-@contextlib.contextmanager
-def quiet_native_stderr():
-    """Silence C++ libraries (mediapipe/TFLite) that write straight to file descriptor 2."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        sys.stderr.flush()
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-
-
 def probe_spconv() -> Probe:
     """Run one sparse submanifold convolution on the CPU with spconv."""
     fix = "pip install 'spconv==2.3.8' 'cumm==0.7.11'  (or: make setup)"
+    if (sys.platform, platform.machine()) not in SPCONV_PLATFORMS:
+        return Probe(
+            "spconv",
+            True,
+            f"skipped: spconv has no wheel for {sys.platform} "
+            f"{platform.machine()}; lesson 06 uses posekit's own sparse layers",
+            skipped=True,
+        )
     try:
         import torch
 
@@ -81,15 +77,17 @@ def probe_spconv() -> Probe:
 
 def probe_mediapipe() -> Probe:
     """Run mediapipe's BlazePose (complexity 1, ships with the wheel) on a photo."""
-    fix = "pip install --no-deps mediapipe==0.10.14 && pip install -e '.[real]'  (or: make setup)"
-    os.environ.setdefault("GLOG_minloglevel", "2")  # mediapipe's C++ INFO/WARNING lines
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            import mediapipe as mp
-    except Exception as err:
-        return Probe("mediapipe", False, f"cannot import mediapipe: {err}", fix)
+    from posekit import real
+
+    why_not = real.mediapipe_unavailable()
+    if why_not and "needs Python" in why_not:
+        return Probe(
+            "mediapipe", True, f"{why_not}; lessons use hand-placed keypoints", skipped=True
+        )
+    if why_not:
+        return Probe("mediapipe", False, why_not.removeprefix("skipped: "), real.MEDIAPIPE_INSTALL)
+    mp = real.import_mediapipe()
+    fix = real.MEDIAPIPE_INSTALL
     try:
         import skimage.data
 
@@ -97,7 +95,7 @@ def probe_mediapipe() -> Probe:
         start = time.perf_counter()
         with (
             warnings.catch_warnings(),
-            quiet_native_stderr(),
+            real.quiet_native_stderr(),
             mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1) as pose,
         ):
             warnings.simplefilter("ignore")
@@ -140,7 +138,8 @@ def report(strict: bool = False) -> int:
     print(f"course checkout: {root if root else 'none (posekit installed without the course)'}")
     failed = 0
     for probe in (probe_spconv(), probe_mediapipe(), probe_jax_absent()):
-        print(f"[{'ok' if probe.ok else '!!'}] {probe.name}: {probe.detail}")
+        mark = "--" if probe.skipped else "ok" if probe.ok else "!!"
+        print(f"[{mark}] {probe.name}: {probe.detail}")
         if not probe.ok:
             failed += 1
             if probe.fix:

@@ -8,7 +8,9 @@ tracking"), mapped from its 33 landmarks to COCO-17, when the ``real`` extra is 
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 import warnings
 
 import numpy as np
@@ -39,16 +41,55 @@ def photo(name: str = "astronaut") -> np.ndarray:
     raise ValueError(f"photo: unknown name {name!r}; choose one of {', '.join(PHOTOS)}")
 
 
+@contextlib.contextmanager
+def quiet_native_stderr():
+    """Silence C++ libraries (mediapipe/TFLite) that write straight to file descriptor 2."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+# mediapipe 0.10.14 ships wheels for CPython 3.9-3.12 only (none for 3.13 or later).
+MEDIAPIPE_NEWEST_PYTHON = (3, 12)
+MEDIAPIPE_INSTALL = "pip install --no-deps mediapipe==0.10.14 && pip install -e '.[real]'"
+
+
+def mediapipe_unavailable() -> str | None:
+    """Why mediapipe cannot be used here, as one line starting ``skipped:``; ``None`` when it
+    imports. On Python 3.13 or later the reason is that no wheel exists for it."""
+    try:
+        import_mediapipe()
+    except ImportError:
+        version = _python_version()
+        if version > MEDIAPIPE_NEWEST_PYTHON:
+            newest = ".".join(map(str, MEDIAPIPE_NEWEST_PYTHON))
+            return (
+                f"skipped: mediapipe needs Python ≤ {newest} "
+                f"(this is Python {version[0]}.{version[1]})"
+            )
+        return f"skipped: mediapipe is not installed ({MEDIAPIPE_INSTALL})"
+    return None
+
+
 def mediapipe_available() -> bool:
     """True when mediapipe imports (install: ``pip install --no-deps mediapipe==0.10.14``)."""
-    try:
-        _import_mediapipe()
-    except ImportError:
-        return False
-    return True
+    return mediapipe_unavailable() is None
 
 
-def _import_mediapipe():
+def _python_version() -> tuple[int, int]:
+    return sys.version_info[:2]
+
+
+def import_mediapipe():
+    """Import mediapipe with its C++ logging and Python warnings quieted."""
     os.environ.setdefault("GLOG_minloglevel", "2")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     with warnings.catch_warnings():
@@ -69,20 +110,16 @@ def blazepose_coco17(image: np.ndarray, min_visibility: float = 0.5) -> np.ndarr
         ``(17, 3)`` float32 ``(x, y, v)`` in pixels (pixel centres at integer coordinates),
         or ``None`` when no person is found.
     Raises:
-        ImportError with the install command when mediapipe is missing.
+        ImportError saying why (the install command, or the Python version) when mediapipe
+        cannot be used; check ``mediapipe_unavailable()`` first.
     """
     image = np.asarray(image)
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
         raise ValueError(f"image: expected H×W×3 uint8 RGB, got {image.shape} {image.dtype}")
-    try:
-        mp = _import_mediapipe()
-    except ImportError as err:
-        raise ImportError(
-            "mediapipe is not installed: pip install --no-deps mediapipe==0.10.14 "
-            "&& pip install -e '.[real]'"
-        ) from err
-    from posekit.doctor import quiet_native_stderr
-
+    why_not = mediapipe_unavailable()
+    if why_not:
+        raise ImportError(f"blazepose_coco17: {why_not}")
+    mp = import_mediapipe()
     with (
         warnings.catch_warnings(),
         quiet_native_stderr(),
