@@ -66,29 +66,35 @@ lab: $(STAMP)
 
 test: $(STAMP) doctor-strict lint course-check strip-check unit nbval-solutions nbval-notebooks \
       browser-test
-	@echo "make test: all stages passed"
+	@echo "make test: all stages passed ($$(date +%T))"
 
 lint: $(STAMP)
+	@echo "== $@ started $$(date +%T)"
 	$(BIN)/ruff check posekit tests data_scripts solutions notebooks
 	$(BIN)/ruff format --check posekit tests data_scripts
 
 course-check: $(STAMP)
+	@echo "== $@ started $$(date +%T)"
 	$(BIN)/posekit course check
 
 strip-check: $(STAMP)
+	@echo "== $@ started $$(date +%T)"
 	@nbs=$$(ls solutions/*.ipynb notebooks/*.ipynb 2>/dev/null); \
 	if [ -n "$$nbs" ]; then $(BIN)/nbstripout --verify $$nbs && echo "nbstripout: clean"; \
 	else echo "nbstripout: no notebooks yet"; fi
 
 unit: $(STAMP)
+	@echo "== $@ started $$(date +%T)"
 	$(TEST_ENV) $(BIN)/python -m pytest tests -n $(JOBS) -p no:cacheprovider --ignore=tests/browser
 
 # pytest exits 5 when a folder has no notebook yet: that is not a failure.
 nbval-solutions: $(STAMP)
+	@echo "== $@ started $$(date +%T)"
 	$(TEST_ENV) POSEKIT_CHECK_MODE=strict $(BIN)/python -m pytest $(NBVAL) solutions; \
 	rc=$$?; if [ $$rc -eq 5 ]; then echo "solutions/: no notebooks yet"; exit 0; fi; exit $$rc
 
 nbval-notebooks: $(STAMP)
+	@echo "== $@ started $$(date +%T)"
 	$(TEST_ENV) POSEKIT_CHECK_MODE=expect-todo $(BIN)/python -m pytest $(NBVAL) notebooks; \
 	rc=$$?; if [ $$rc -eq 5 ]; then echo "notebooks/: no notebooks yet"; exit 0; fi; exit $$rc
 
@@ -102,6 +108,7 @@ chromium:
 	else echo "chromium missing and apt-get unavailable (or not root): the browser test will skip"; fi
 
 browser-test: $(STAMP) chromium
+	@echo "== $@ started $$(date +%T)"
 	$(TEST_ENV) $(BIN)/python -m pytest tests/browser -p no:cacheprovider -v
 
 course: $(STAMP)
@@ -112,6 +119,7 @@ doctor: $(STAMP)
 
 # spconv and mediapipe (without jax) must really work, not just import.
 doctor-strict: $(STAMP)
+	@echo "== $@ started $$(date +%T)"
 	$(BIN)/posekit doctor --strict
 
 clean:

@@ -1027,9 +1027,10 @@ class PAFExplorer(Explorer):
         ax.set_axis_off()
         n = len(result["pairs"])
         ax.set_title(
-            f"{result['limb']}: {len(result['peaks_a'])} × {len(result['peaks_b'])} peaks, "
-            f"{n} pairs, {int(result['accepted'].sum())} accepted "
-            f"(fraction > {result['min_fraction']:.2f}), {len(result['matches'])} matched"
+            f"{result['limb']}: {len(result['peaks_a'])} × {len(result['peaks_b'])} peaks "
+            f"(> {result['threshold']:.2f}), {n} pairs\n{int(result['accepted'].sum())} accepted "
+            f"(PAF > {result['min_paf']:.2f} on > {result['min_fraction']:.0%} of samples), "
+            f"{len(result['matches'])} matched"
             + (f"\n(rejected pairs not drawn: more than {self.MAX_DRAWN} pairs)" if many else ""),
             fontsize=8,
         )
