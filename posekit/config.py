@@ -124,8 +124,8 @@ def rng(seed: int | np.random.Generator | None) -> np.random.Generator:
 
 def quick_banner() -> str:
     return (
-        "QUICK MODE (POSEKIT_QUICK=1): small data and few epochs, numbers will be rough. "
-        "Unset POSEKIT_QUICK for the full lesson."
+        "QUICK MODE (POSEKIT_QUICK=1): tiny data and a few steps, so trained models are close "
+        "to untrained and their numbers are placeholders. Unset POSEKIT_QUICK for the full lesson."
     )
 
 
@@ -151,7 +151,7 @@ def setup(seed: int = 0, threads: int | None = None, verbose: bool = True) -> Se
     Args:
         seed: seed for python, numpy and torch.
         threads: torch intra-op threads; default ``default_threads()`` (CI sets 1 per kernel).
-        verbose: print one status line (and the quick-mode banner when it applies).
+        verbose: print one status line (``lesson_config`` prints the quick-mode banner).
     Returns:
         ``SetupInfo`` with the settings in force.
     """
@@ -171,8 +171,6 @@ def setup(seed: int = 0, threads: int | None = None, verbose: bool = True) -> Se
     )
     if verbose:
         print(info)
-        if info.quick:
-            print(quick_banner())
     return info
 
 

@@ -25,7 +25,10 @@ def test_lesson_config_picks_mode_and_prints_banner(monkeypatch, capsys):
     monkeypatch.setenv("POSEKIT_QUICK", "1")
     cfg = posekit.lesson_config(full=dict(epochs=20, n_train=4000), quick=dict(epochs=1), size=128)
     assert (cfg.epochs, cfg.n_train, cfg.size, cfg.quick) == (1, 4000, 128, True)
-    assert "QUICK MODE" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert out.count("QUICK MODE") == 1 and "placeholders" in out
+    posekit.setup(seed=0, threads=1)  # the status line says mode=quick; no second banner
+    assert "QUICK MODE" not in capsys.readouterr().out
     monkeypatch.setenv("POSEKIT_QUICK", "0")
     cfg = posekit.lesson_config(epochs=20, quick=dict(epochs=1))
     assert (cfg.epochs, cfg.quick) == (20, False)
