@@ -84,10 +84,30 @@ def merge_flags(
     return flags
 
 
+# jupyter lab's short aliases, by the option they set.
+_ALIASES = {
+    "--port": "ServerApp.port", "--ip": "ServerApp.ip", "--no-browser": "ServerApp.open_browser",
+    "--notebook-dir": "ServerApp.root_dir", "--ServerApp.notebook_dir": "ServerApp.root_dir",
+    "--ServerApp.token": "IdentityProvider.token",
+}  # fmt: skip
+
+
+def _option(flag: str) -> str:
+    """The option a command-line flag sets: ``--port=9`` and ``--ServerApp.port=9`` alike."""
+    name = flag.split("=", 1)[0]
+    return _ALIASES.get(name, name.lstrip("-"))
+
+
+def _value(flags, option: str) -> str | None:
+    """The value the caller's ``flags`` give ``option``, if any (the last one wins)."""
+    found = [f.split("=", 1)[1] for f in flags if "=" in f and _option(f) == option]
+    return found[-1] if found else None
+
+
 def lab_command(root: Path, port: int, token: str, flags=(), open_browser: bool = True) -> list:
-    """The ``jupyter lab`` command line serving ``root`` on ``127.0.0.1:port``."""
-    return [
-        sys.executable, "-m", "jupyterlab",
+    """The ``jupyter lab`` command line serving ``root`` on ``127.0.0.1:port``; an option the
+    caller's ``flags`` set replaces posekit's default for it (and ``--allow-root`` is merged)."""
+    defaults = [
         f"--ServerApp.root_dir={root}",
         "--ServerApp.ip=127.0.0.1",
         f"--ServerApp.port={port}",
@@ -95,8 +115,11 @@ def lab_command(root: Path, port: int, token: str, flags=(), open_browser: bool 
         f"--IdentityProvider.token={token}",
         f"--ServerApp.open_browser={open_browser}",
         f"--ServerApp.contents_manager_class={__name__}.CourseContentsManager",
-        *merge_flags(flags),
-    ]  # fmt: skip
+    ]
+    flags = merge_flags(flags)
+    given = {_option(f) for f in flags}
+    kept = [f for f in defaults if _option(f) not in given]
+    return [sys.executable, "-m", "jupyterlab", *kept, *flags]
 
 
 def install_overrides(prefix: str | Path = sys.prefix) -> Path:
@@ -168,13 +191,13 @@ def run_lab(folder: Path, flags=(), port: int | None = None) -> int:
     if not folder.is_dir():
         print(f"posekit lab: no folder {folder}", file=sys.stderr)
         return 2
-    port = port or free_port()
-    token = secrets.token_hex(24)
+    port = int(_value(flags, "ServerApp.port") or port or free_port())
+    token = _value(flags, "IdentityProvider.token") or secrets.token_hex(24)
     lesson = first_lesson(folder)
     start_with = f" and start with {lesson}" if lesson else ""
     url = f"http://127.0.0.1:{port}/lab?token={token}"
     print(f"posekit: open {url}{start_with}  (Ctrl-C twice to stop)", flush=True)
-    command = lab_command(folder.resolve(), port, token, ["--ServerApp.log_level=WARN", *flags])
+    command = lab_command(folder.resolve(), port, token, ["--Application.log_level=WARN", *flags])
     try:
         return subprocess.call(command)
     except KeyboardInterrupt:

@@ -155,6 +155,19 @@ def test_posekit_lab_prints_one_line_with_the_url_and_the_first_lesson(monkeypat
     assert "--my-flag" in ran[0] and "--ServerApp.port=8999" in ran[0]
 
 
+def test_the_callers_flags_replace_posekits_defaults():
+    command = launch.lab_command(Path("/x"), 8000, "t0k", ["--no-browser", "--port=9000"])
+    assert "--ServerApp.open_browser=True" not in command and "--no-browser" in command
+    assert "--ServerApp.port=8000" not in command and "--port=9000" in command
+    assert "--IdentityProvider.token=t0k" in command and "--ServerApp.ip=127.0.0.1" in command
+
+
+def test_posekit_lab_prints_the_port_and_token_the_caller_chose(monkeypatch, capsys):
+    monkeypatch.setattr(launch.subprocess, "call", lambda cmd: 0)
+    launch.run_lab(ROOT / "notebooks", ["--ServerApp.port=9123", "--ServerApp.token=abc"])
+    assert "http://127.0.0.1:9123/lab?token=abc " in capsys.readouterr().out
+
+
 def test_make_lab_passes_lab_flags_through():
     if shutil.which("make") is None:
         pytest.skip("make is not installed")
