@@ -127,7 +127,7 @@ def test_mpii_writer_round_trips_synthetic_records(tmp_path):
         kp[..., :2] = rng.uniform(0, 600, (n, 16, 2)).astype(np.float32)
         kp[..., 2] = rng.integers(0, 3, (n, 16))
         kp[kp[..., 2] == 0] = 0
-        heads = rng.uniform(0, 600, (n, 2, 2)).astype(np.float32)
+        heads = np.sort(rng.uniform(0, 600, (n, 2, 2)), axis=1).astype(np.float32)  # x1 < x2
         if n:
             heads[0] = np.nan
         recs.append(

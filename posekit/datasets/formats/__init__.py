@@ -5,9 +5,12 @@ export posekit's synthetic data in the same structures (``write -> read`` round-
 exactly). Every reader returns posekit conventions: keypoints ``(N, K, 3)`` float32
 ``(x, y, v)``, 0-based pixels with pixel centres at integer coordinates, ``v`` 0 = not
 labelled (x = y = 0), 1 = labelled but occluded, 2 = visible. Formats with 1-based MATLAB
-coordinates (MPII, LSP) are shifted by 1. A file that does not have the expected structure
-raises ``FormatError`` (a ``ValueError``) naming the file and the field; a missing file raises
-``FormatFileNotFoundError`` (also a ``FileNotFoundError``).
+coordinates (MPII, LSP) are shifted by 1. A file that does not have the expected structure,
+or holds values no real file has (NaN/inf or beyond-float32 coordinates, negative sizes,
+inverted head boxes, ids that are not integers), raises ``FormatError`` (a ``ValueError``)
+naming the file and the field; a missing file raises ``FormatFileNotFoundError`` (also a
+``FileNotFoundError``). No reader executes code from a file (HumanEva's pickled ``.npz`` is
+read with a restricted unpickler).
 
 =================================  ==============================================================
 format                             functions

@@ -4,6 +4,11 @@ files (``reference/formats.md`` §3.4).
 COCO keypoints are pixel indices (pixel centres at integers, as in posekit) and are read and
 written unchanged; flags are COCO's own (0 not labelled with x = y = 0, 1 labelled but not
 visible, 2 visible). Boxes ``[x, y, w, h]`` and ``area`` are kept as the file stores them.
+
+Readers refuse (``FormatError`` naming the file and the field) what no COCO file holds: a
+NaN/inf keypoint, box, area or score (Python's ``json`` writes them as ``NaN``/``Infinity``) or
+one beyond float32, a negative box size or area, a non-positive image size, ids that are not
+64-bit integers.
 """
 
 from __future__ import annotations
@@ -16,7 +21,17 @@ from typing import Any
 
 import numpy as np
 
-from posekit.datasets.formats.errors import FormatError, check_file, load_json, shortest_float
+from posekit.datasets.formats.errors import (
+    INT64_MAX,
+    INT64_MIN,
+    FormatError,
+    check_file,
+    first_nonfinite32,
+    is_finite32,
+    json_floats,
+    load_json,
+    shortest_float,
+)
 from posekit.datasets.formats.record import ImageAnnotation
 from posekit.skeletons import COCO17
 
@@ -39,6 +54,45 @@ def _is_int(v: Any) -> bool:
 
 def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _is_id(v: Any) -> bool:
+    """A JSON integer that fits the int64 ids of COCO tools."""
+    return _is_int(v) and INT64_MIN <= v <= INT64_MAX
+
+
+def _check_id(p: Path, v: Any, field: str) -> None:
+    if not _is_id(v):
+        raise FormatError(p, f"is {v!r:.40}; expected an integer id (64-bit)", field)
+
+
+def _keypoint_values(p: Path, k: Any, field: str) -> np.ndarray:
+    """51 finite JSON numbers as a ``(17, 3)`` float64 array, else a ``FormatError``."""
+    if not isinstance(k, list) or not all(_is_number(v) for v in k):
+        raise FormatError(p, "is not a list of numbers", field)
+    if len(k) != 3 * NUM_JOINTS:
+        raise FormatError(p, f"has {len(k)} values, expected {3 * NUM_JOINTS}", field)
+    arr = json_floats(p, k, field).reshape(NUM_JOINTS, 3)
+    bad = first_nonfinite32(arr)
+    if bad is not None:
+        j, c = bad
+        raise FormatError(
+            p, f"has {'xyv'[c]} = {k[3 * j + c]!r:.30} for joint {j} ({COCO17.labels[j]}); "
+            "expected a finite number (float32)", field,
+        )  # fmt: skip
+    return arr
+
+
+def _bbox(p: Path, bbox: Any, field: str) -> list[float]:
+    """``[x, y, w, h]``: 4 finite numbers, ``w, h >= 0``."""
+    if not (isinstance(bbox, list) and len(bbox) == 4 and all(_is_number(b) for b in bbox)):
+        raise FormatError(p, f"is {bbox!r:.60}; expected [x, y, w, h]", field)
+    box = json_floats(p, bbox, field)
+    if first_nonfinite32(box) is not None:
+        raise FormatError(p, f"is {bbox!r:.60}; expected finite numbers (float32)", field)
+    if box[2] < 0 or box[3] < 0:
+        raise FormatError(p, f"is {bbox!r:.60}; width and height must be >= 0", field)
+    return box.tolist()
 
 
 def read_coco_keypoints(path: str | os.PathLike, *, strict: bool = True) -> list[ImageAnnotation]:
@@ -71,12 +125,13 @@ def read_coco_keypoints(path: str | os.PathLike, *, strict: bool = True) -> list
     for c, cat in enumerate(data["categories"]):
         if not isinstance(cat, dict) or "id" not in cat:
             raise FormatError(p, "is not an object with an 'id'", f"categories[{c}]")
+        _check_id(p, cat["id"], f"categories[{c}].id")
         if cat.get("name") == "person" or (
             cat.get("id") == PERSON_CATEGORY_ID and "name" not in cat
         ):
             person_ids.add(cat["id"])
             names = cat.get("keypoints")
-            if strict and names is not None and list(names) != list(COCO17.labels):
+            if strict and names is not None and names != list(COCO17.labels):
                 raise FormatError(
                     p, f"is {names!r:.80}; expected COCO's 17 names", f"categories[{c}].keypoints"
                 )
@@ -93,9 +148,12 @@ def read_coco_keypoints(path: str | os.PathLike, *, strict: bool = True) -> list
         for key in IMAGE_KEYS:
             if key not in img:
                 raise FormatError(p, f"is missing (image has {sorted(img)})", f"{w}.{key}")
-        for key in ("id", "width", "height"):
-            if not _is_int(img[key]):
-                raise FormatError(p, f"is {img[key]!r:.40}; expected an integer", f"{w}.{key}")
+        _check_id(p, img["id"], f"{w}.id")
+        for key in ("width", "height"):
+            if not _is_int(img[key]) or img[key] <= 0:
+                raise FormatError(
+                    p, f"is {img[key]!r:.40}; expected a positive integer", f"{w}.{key}"
+                )
         if not isinstance(img["file_name"], str):
             raise FormatError(
                 p, f"is {img['file_name']!r:.40}; expected a string", f"{w}.file_name"
@@ -109,13 +167,15 @@ def read_coco_keypoints(path: str | os.PathLike, *, strict: bool = True) -> list
         w = f"annotations[{a}]"
         if not isinstance(ann, dict):
             raise FormatError(p, f"is a {type(ann).__name__}; expected an object", w)
-        if ann.get("category_id") not in person_ids:
-            if "category_id" not in ann:
-                raise FormatError(p, "is missing", f"{w}.category_id")
+        if "category_id" not in ann:
+            raise FormatError(p, "is missing", f"{w}.category_id")
+        _check_id(p, ann["category_id"], f"{w}.category_id")
+        if ann["category_id"] not in person_ids:
             continue
         for key in ("id", "image_id", "keypoints"):
             if key not in ann:
                 raise FormatError(p, f"is missing (annotation has {sorted(ann)})", f"{w}.{key}")
+        _check_id(p, ann["image_id"], f"{w}.image_id")
         if ann["image_id"] not in by_id:
             raise FormatError(p, f"is {ann['image_id']!r}, not an id in 'images'", f"{w}.image_id")
         people[by_id[ann["image_id"]]].append((a, ann))
@@ -134,14 +194,7 @@ def _image_record(
     extra: dict[str, Any] = {"ann_ids": [], "iscrowd": [], "area": [], "segmentation": []}
     for r, (a, ann) in enumerate(anns):
         w = f"annotations[{a}]"
-        k = ann["keypoints"]
-        if not isinstance(k, list) or not all(_is_number(v) for v in k):
-            raise FormatError(p, "is not a list of numbers", f"{w}.keypoints")
-        if len(k) != 3 * NUM_JOINTS:
-            raise FormatError(
-                p, f"has {len(k)} values, expected {3 * NUM_JOINTS}", f"{w}.keypoints"
-            )
-        arr = np.array(k, np.float64).reshape(NUM_JOINTS, 3)
+        arr = _keypoint_values(p, ann["keypoints"], f"{w}.keypoints")
         v = arr[:, 2]
         if strict and not np.isin(v, (0, 1, 2)).all():
             raise FormatError(
@@ -166,17 +219,14 @@ def _image_record(
             if strict:
                 raise FormatError(p, "is missing", f"{w}.bbox")
             bbox = [0.0, 0.0, 0.0, 0.0]
-        if not (isinstance(bbox, list) and len(bbox) == 4 and all(_is_number(b) for b in bbox)):
-            raise FormatError(p, f"is {bbox!r:.60}; expected [x, y, w, h]", f"{w}.bbox")
-        boxes[r] = bbox
-        area = ann.get("area", float(bbox[2]) * float(bbox[3]))
-        if not _is_number(area):
-            raise FormatError(p, f"is {area!r:.30}; expected a number", f"{w}.area")
+        boxes[r] = bbox = _bbox(p, bbox, f"{w}.bbox")
+        area = ann.get("area", bbox[2] * bbox[3])
+        if not _is_number(area) or not is_finite32(area) or area < 0:
+            raise FormatError(p, f"is {area!r:.30}; expected a finite number >= 0", f"{w}.area")
         crowd = ann.get("iscrowd", 0)
         if crowd not in (0, 1) or isinstance(crowd, bool):
             raise FormatError(p, f"is {crowd!r:.30}; expected 0 or 1", f"{w}.iscrowd")
-        if not _is_int(ann["id"]):
-            raise FormatError(p, f"is {ann['id']!r:.30}; expected an integer", f"{w}.id")
+        _check_id(p, ann["id"], f"{w}.id")
         extra["ann_ids"].append(ann["id"])
         extra["iscrowd"].append(int(crowd))
         extra["area"].append(float(area))
@@ -352,7 +402,8 @@ def write_coco_results(
 
 def read_coco_results(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Read a keypoint results file: ``(image_ids (N,) int64, keypoints (N, 17, 3) float32,
-    scores (N,) float32)``; the third keypoint value is returned as stored."""
+    scores (N,) float32)``; the third keypoint value is returned as stored. Every value must
+    be finite (a NaN prediction is a ``FormatError`` naming the result and field)."""
     p = check_file(path)
     data = load_json(p)
     if not isinstance(data, list):
@@ -367,20 +418,11 @@ def read_coco_results(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, 
         for key in ("image_id", "keypoints", "score"):
             if key not in res:
                 raise FormatError(p, f"is missing (result has {sorted(res)})", f"{w}.{key}")
-        k = res["keypoints"]
-        if not isinstance(k, list) or not all(_is_number(v) for v in k):
-            raise FormatError(p, "is not a list of numbers", f"{w}.keypoints")
-        if len(k) != 3 * NUM_JOINTS:
-            raise FormatError(
-                p, f"has {len(k)} values, expected {3 * NUM_JOINTS}", f"{w}.keypoints"
-            )
-        if not _is_int(res["image_id"]):
-            raise FormatError(
-                p, f"is {res['image_id']!r:.30}; expected an integer", f"{w}.image_id"
-            )
-        if not _is_number(res["score"]):
-            raise FormatError(p, f"is {res['score']!r:.30}; expected a number", f"{w}.score")
+        kps[n] = _keypoint_values(p, res["keypoints"], f"{w}.keypoints")
+        _check_id(p, res["image_id"], f"{w}.image_id")
+        score = res["score"]
+        if not _is_number(score) or not is_finite32(score):
+            raise FormatError(p, f"is {score!r:.30}; expected a finite number", f"{w}.score")
         ids[n] = res["image_id"]
-        kps[n] = np.array(k, np.float64).reshape(NUM_JOINTS, 3)
-        scores[n] = res["score"]
+        scores[n] = score
     return ids, kps, scores

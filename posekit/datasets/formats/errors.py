@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,10 @@ def load_json(path: str | os.PathLike) -> Any:
         raise FormatError(p, f"is not valid JSON: {e}") from None
     except UnicodeDecodeError as e:
         raise FormatError(p, f"is not UTF-8 text (JSON expected): {e}") from None
+    except RecursionError:
+        raise FormatError(p, "nests arrays/objects too deeply to be an annotation file") from None
+    except ValueError as e:  # e.g. an integer literal longer than Python's digit limit
+        raise FormatError(p, f"is not readable JSON ({e})") from None
 
 
 def load_mat(path: str | os.PathLike, **kwargs: Any) -> dict[str, Any]:
@@ -95,6 +100,48 @@ def mat_array(path: Path, data: dict[str, Any], key: str) -> np.ndarray:
     if arr.dtype.kind not in "biuf":
         raise FormatError(path, f"has dtype {arr.dtype}; expected a numeric array", key)
     return arr
+
+
+#: Largest finite float32: every coordinate, size and score ends up in a float32 array.
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+def is_finite32(x: Any) -> bool:
+    """``x`` is a finite number that a float32 holds (not NaN/inf, ``|x| <= 3.4e38``)."""
+    try:
+        x = float(x)
+    except (OverflowError, TypeError, ValueError):
+        return False
+    return math.isfinite(x) and abs(x) <= FLOAT32_MAX
+
+
+def first_nonfinite32(values: Any) -> tuple[int, ...] | None:
+    """Index of the first element that is NaN, inf or beyond float32's range, else ``None``."""
+    a = np.asarray(values, dtype=np.float64)
+    bad = ~(np.abs(a) <= FLOAT32_MAX)  # NaN compares False
+    return tuple(int(i) for i in np.argwhere(bad)[0]) if bad.any() else None
+
+
+def labelled_rows(points: Any) -> tuple[np.ndarray, tuple[int, ...] | None]:
+    """Coordinate rows ``(..., D)`` read where an all-NaN row means "not labelled".
+
+    Returns ``(labelled, bad)``: ``labelled`` ``(...)`` bool, False for all-NaN rows; ``bad``
+    the index ``(...)`` of the first other row holding a NaN, an inf or a value beyond
+    float32, else ``None``.
+    """
+    a = np.asarray(points, dtype=np.float64)
+    unlabelled = np.isnan(a).all(axis=-1)
+    bad = first_nonfinite32(np.where(unlabelled[..., None], 0.0, a))
+    return ~unlabelled, None if bad is None else bad[:-1]
+
+
+def json_floats(path: Path, values: list[Any], field: str) -> np.ndarray:
+    """A JSON list of numbers as float64; an integer too large for a float is a FormatError."""
+    try:
+        return np.array(values, dtype=np.float64)
+    except OverflowError:
+        raise FormatError(path, "holds an integer too large for a float", field) from None
 
 
 def shortest_float(x: float) -> float | int:

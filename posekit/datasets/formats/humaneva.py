@@ -8,12 +8,17 @@
 
 Subjects are ``"Train/S1"`` ... ``"Validate/S3"`` (``Unlabeled/...`` in detection files),
 actions ``"Walking 1 chunk0"`` etc. Joint order = ``posekit.skeletons.HUMANEVA15``. Pixel
-coordinates are kept as stored.
+coordinates are kept as stored; an all-NaN joint means "not labelled", any other non-finite
+value (inf, a lone NaN, beyond float32) raises ``FormatError``.
 
 The arrays are pickled Python dicts inside the ``.npz`` (``np.savez_compressed`` of a dict,
-as VideoPose3D writes them), so reading needs ``np.load(..., allow_pickle=True)``, which can
-execute code embedded in a malicious file: **only read files you chose and trust** (your own
-exports, or the files VideoPose3D's script produced on your machine).
+as VideoPose3D writes them). The readers never call ``np.load(allow_pickle=True)``, which would
+run code embedded in a malicious file: they read the ``.npy`` members themselves and unpickle
+them with a restricted unpickler that builds only dicts, lists, tuples, strings, numbers and
+numpy arrays, scalars and dtypes (numpy's reconstruction functions, as written by numpy 1 and
+2 with pickle protocols 2 to 5). A pickle naming any other global (``os.system``,
+``builtins.eval``, ...) is refused with a ``FormatError`` naming the file and the global
+before anything runs, so files from any source are safe to read.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from posekit.datasets.formats.errors import FormatError, check_file
+from posekit.datasets.formats.errors import FormatError, check_file, labelled_rows
 
 NUM_JOINTS = 15
 HUMANEVA_SUBJECTS = (
@@ -47,47 +52,171 @@ HUMANEVA15_METADATA: dict[str, Any] = {
 }
 
 
-def _load_dict(path: str | os.PathLike, key: str) -> tuple[Path, dict[str, Any]]:
-    p = check_file(path)
-    if not zipfile.is_zipfile(p):  # never let np.load fall back to unpickling a bare file
-        raise FormatError(p, "is not a readable .npz file (not a zip archive)")
+# ---------------------------------------------------------------------------------------------
+# Restricted unpickling of the .npz members
+# ---------------------------------------------------------------------------------------------
+
+
+class _ForbiddenGlobal(pickle.UnpicklingError):
+    """A pickle asked for something the restricted unpickler does not build."""
+
+    def __init__(self, what: str):
+        super().__init__(what)
+        self.what = what
+
+
+# The objects handed to the unpickler have no instance state (``__slots__ = ()``, no
+# ``__dict__``): a pickle's BUILD opcode cannot alter them for later loads.
+
+
+class _NdarrayToken:
+    """Stands for ``numpy.ndarray`` in a pickle: only ``_reconstruct``'s first argument, so
+    a pickle cannot call the constructor itself (e.g. with a huge shape)."""
+
+    __slots__ = ()
+
+
+_NDARRAY = _NdarrayToken()
+# The installed numpy's own reconstruction functions, found without naming numpy.core (numpy 1)
+# or numpy._core (numpy 2).
+_NP_RECONSTRUCT = np.zeros(0).__reduce__()[0]
+_NP_SCALAR = np.float32(0).__reduce__()[0]
+_NP_FROMBUFFER = np.zeros(1).__reduce_ex__(5)[0]
+
+
+class _Reconstruct:
+    """``ndarray.__reduce__``'s ``_reconstruct(ndarray, (0,), b"b")``; the data follow in
+    ``__setstate__``."""
+
+    __slots__ = ()
+
+    def __call__(self, subtype: Any, shape: Any, dtype: Any) -> np.ndarray:
+        if subtype is not _NDARRAY or tuple(shape) != (0,):
+            raise _ForbiddenGlobal("numpy _reconstruct of anything but an empty ndarray")
+        return _NP_RECONSTRUCT(np.ndarray, shape, dtype)
+
+
+class _Latin1Bytes:
+    """``_codecs.encode(text, "latin1")``: how protocol 2 stores ``bytes`` (array data)."""
+
+    __slots__ = ()
+
+    def __call__(self, text: Any, encoding: Any) -> bytes:
+        if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
+            raise _ForbiddenGlobal(f"_codecs.encode({type(text).__name__}, {encoding!r})")
+        return text.encode("latin1")
+
+
+#: (module, name) a numpy-written pickle of dicts/lists/arrays refers to -> what it gets.
+_ALLOWED_GLOBALS: dict[tuple[str, str], Any] = {
+    **{
+        (m, "_reconstruct"): _Reconstruct()
+        for m in ("numpy.core.multiarray", "numpy._core.multiarray")
+    },
+    **{(m, "scalar"): _NP_SCALAR for m in ("numpy.core.multiarray", "numpy._core.multiarray")},
+    **{(m, "_frombuffer"): _NP_FROMBUFFER for m in ("numpy.core.numeric", "numpy._core.numeric")},
+    ("numpy", "ndarray"): _NDARRAY,
+    ("numpy", "dtype"): np.dtype,
+    ("_codecs", "encode"): _Latin1Bytes(),
+}
+
+
+class _RestrictedUnpickler(pickle.Unpickler):
+    """Builds dicts, lists, tuples, strings, numbers and numpy arrays/scalars/dtypes only."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        try:
+            return _ALLOWED_GLOBALS[(module, name)]
+        except KeyError:
+            raise _ForbiddenGlobal(f"{module}.{name}") from None
+
+
+def _read_member(z: zipfile.ZipFile, member: str, p: Path, key: str) -> Any:
+    """One ``.npy`` member; an object array is unpickled with ``_RestrictedUnpickler``."""
+    with z.open(member) as f:
+        version = np.lib.format.read_magic(f)
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(f)
+        elif version == (2, 0):
+            shape, _, dtype = np.lib.format.read_array_header_2_0(f)
+        else:
+            raise FormatError(p, f"is a .npy of version {version}; expected 1.0 or 2.0", key)
+        if not dtype.hasobject:
+            raise FormatError(
+                p, f"is a {dtype} array of shape {shape}; expected a pickled dict", key
+            )
+        return _RestrictedUnpickler(f, encoding="latin1").load()
+
+
+def _load_member(p: Path, key: str) -> Any:
     try:
-        # allow_pickle: the dicts are pickled objects; see the module docstring.
-        with np.load(p, allow_pickle=True) as npz:
-            if key not in npz.files:
-                raise FormatError(p, f"is missing; arrays in the file: {npz.files}", key)
-            obj = npz[key]
+        with zipfile.ZipFile(p) as z:
+            names = z.namelist()
+            member = f"{key}.npy" if f"{key}.npy" in names else key
+            if member not in names:
+                found = [n.removesuffix(".npy") for n in names]
+                raise FormatError(p, f"is missing; arrays in the file: {found}", key)
+            return _read_member(z, member, p, key)
     except FormatError:
         raise
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError, pickle.UnpicklingError) as e:
+    except _ForbiddenGlobal as e:
+        raise FormatError(
+            p, f"holds a pickled reference to {e.what}, which a HumanEva file never needs; "
+            "refused without running it", key,
+        ) from None  # fmt: skip
+    except Exception as e:  # zip, .npy header or pickle damage
         raise FormatError(p, f"is not a readable .npz file ({type(e).__name__}: {e})") from None
+
+
+def _load_dict(path: str | os.PathLike, key: str) -> tuple[Path, dict[str, Any]]:
+    """``{subject: {action: value}}`` stored under ``key``, with string keys."""
+    p = check_file(path)
+    if not zipfile.is_zipfile(p):
+        raise FormatError(p, "is not a readable .npz file (not a zip archive)")
+    obj = _load_member(p, key)
     if isinstance(obj, np.ndarray) and obj.dtype == object and obj.shape == ():
         obj = obj.item()
     if not isinstance(obj, dict):
         raise FormatError(p, f"is {type(obj).__name__}; expected a pickled dict", key)
     for subject, actions in obj.items():
+        w = f"{key}[{subject!r}]"
+        if not isinstance(subject, str):
+            raise FormatError(p, f"is a {type(subject).__name__} key; expected a string", w)
         if not isinstance(actions, dict):
-            raise FormatError(
-                p, f"is {type(actions).__name__}; expected a dict", f"{key}[{subject!r}]"
-            )
+            raise FormatError(p, f"is {type(actions).__name__}; expected a dict", w)
+        for action in actions:
+            if not isinstance(action, str):
+                raise FormatError(
+                    p, f"is a {type(action).__name__} key; expected a string", f"{w}[{action!r}]"
+                )
     return p, obj
 
 
 def _as_pose_array(a: Any, dims: int, p: Path, where: str) -> np.ndarray:
-    arr = np.asarray(a)
+    """``(T, 15, dims)`` float64; rows all NaN (unknown) or finite within float32."""
+    try:
+        arr = np.asarray(a)
+    except (TypeError, ValueError) as e:  # ragged nested lists
+        raise FormatError(p, f"is not an array ({e})", where) from None
     if arr.dtype.kind not in "biuf" or arr.ndim != 3 or arr.shape[1:] != (NUM_JOINTS, dims):
         raise FormatError(
             p, f"has shape {arr.shape} and dtype {arr.dtype}; expected (T, 15, {dims})", where
         )
-    return arr
+    _, bad = labelled_rows(arr)
+    if bad is not None:
+        raise FormatError(
+            p, f"has {arr[bad].tolist()} at frame {bad[0]}, joint {bad[1]}; expected finite "
+            "values (float32), or all NaN for an unknown joint", where,
+        )  # fmt: skip
+    return arr.astype(np.float64)
 
 
 def read_humaneva_2d(path: str | os.PathLike) -> dict[str, dict[str, list[np.ndarray | None]]]:
     """Read ``data_2d_humaneva15_gt.npz`` (VideoPose3D) as posekit keypoints.
 
     Returns ``{subject: {action: [cam0, cam1, cam2]}}`` with each camera a ``(T, 15, 3)``
-    float32 ``(x, y, v)`` array, v = 2 (v = 0 and x = y = 0 for non-finite values), or
-    ``None`` where the file has none. Uses ``allow_pickle=True``: read trusted files only.
+    float32 ``(x, y, v)`` array, v = 2 (v = 0 and x = y = 0 for an all-NaN joint), or
+    ``None`` where the file has none. Safe on untrusted files (see the module docstring).
     """
     p, data = _load_dict(path, "positions_2d")
     out: dict[str, dict[str, list[np.ndarray | None]]] = {}
@@ -103,7 +232,7 @@ def read_humaneva_2d(path: str | os.PathLike) -> dict[str, dict[str, list[np.nda
                     seq.append(None)
                     continue
                 xy = _as_pose_array(cam, 2, p, f"{w}[{c}]").astype(np.float32)
-                ok = np.isfinite(xy).all(axis=-1)
+                ok = ~np.isnan(xy).all(axis=-1)
                 kp = np.zeros((*xy.shape[:2], 3), np.float32)
                 kp[..., :2] = np.where(ok[..., None], xy, 0.0)
                 kp[..., 2] = np.where(ok, 2.0, 0.0)
@@ -113,8 +242,8 @@ def read_humaneva_2d(path: str | os.PathLike) -> dict[str, dict[str, list[np.nda
 
 
 def read_humaneva_3d(path: str | os.PathLike) -> dict[str, dict[str, np.ndarray]]:
-    """Read ``data_3d_humaneva15.npz``: ``{subject: {action: (T, 15, 3) float32 metres}}``.
-    Uses ``allow_pickle=True``: read trusted files only."""
+    """Read ``data_3d_humaneva15.npz``: ``{subject: {action: (T, 15, 3) float32 metres}}``
+    (an unknown joint stays all NaN). Safe on untrusted files (see the module docstring)."""
     p, data = _load_dict(path, "positions_3d")
     return {
         subject: {

@@ -15,6 +15,9 @@ Flag mapping to posekit ``v``: visible -> 2, not visible -> 1. A joint stored at
 ``(0, 0)`` -- a pixel that does not exist in 1-based coordinates -- is read as not labelled
 (v = 0), and the writers store v = 0 joints there with the "not visible" flag; so
 ``write -> read`` round-trips every v in {0, 1, 2}.
+
+A NaN/inf (or beyond-float32) coordinate or a flag other than 0/1 raises ``FormatError``
+naming the file and the element, 1-based as in MATLAB (``joints(1,3,2)``).
 """
 
 from __future__ import annotations
@@ -24,7 +27,13 @@ from pathlib import Path
 
 import numpy as np
 
-from posekit.datasets.formats.errors import FormatError, check_file, load_mat, mat_array
+from posekit.datasets.formats.errors import (
+    FormatError,
+    check_file,
+    first_nonfinite32,
+    load_mat,
+    mat_array,
+)
 
 NUM_JOINTS = 14
 VARIANTS = ("lsp", "lspet")
@@ -74,17 +83,35 @@ def read_lsp_joints(path: str | os.PathLike, variant: str = "auto") -> np.ndarra
     if arr.ndim == 2:
         arr = arr[:, :, None]
     a = arr.astype(np.float64)
+    _check_values(p, a, found)
     kp = a.transpose(2, 1, 0) if found == "lsp" else a.transpose(2, 0, 1)  # (N, 14, 3)
     flags = kp[..., 2]
-    if not np.isin(flags, (0, 1)).all():
-        bad = np.unique(flags[~np.isin(flags, (0, 1))])[:5]
-        raise FormatError(p, f"has visibility flags {bad.tolist()}; expected 0 or 1", "joints")
     visible = flags == (0 if found == "lsp" else 1)
     unlabelled = (kp[..., 0] == 0) & (kp[..., 1] == 0)
     out = np.zeros(kp.shape, np.float32)
     out[..., :2] = np.where(unlabelled[..., None], 0.0, kp[..., :2] - 1.0)
     out[..., 2] = np.where(unlabelled, 0, np.where(visible, 2, 1))
     return out
+
+
+def _check_values(p: Path, joints: np.ndarray, variant: str) -> None:
+    """Finite coordinates and 0/1 flags in the stored layout; errors name the element."""
+    flag_axis = 0 if variant == "lsp" else 1
+    coords = np.delete(joints, 2, axis=flag_axis)
+    bad = first_nonfinite32(coords)  # x/y keep their index: the flag row/column is the last
+    if bad is not None:
+        _raise_at(p, joints, bad, "expected a finite coordinate")
+    flags = np.take(joints, 2, axis=flag_axis)
+    bad_flags = np.argwhere(~np.isin(flags, (0, 1)))
+    if bad_flags.size:
+        index = list(bad_flags[0])
+        index.insert(flag_axis, 2)
+        _raise_at(p, joints, tuple(index), "visibility flags must be 0 or 1")
+
+
+def _raise_at(p: Path, joints: np.ndarray, index: tuple[int, ...], expected: str) -> None:
+    where = ",".join(str(int(i) + 1) for i in index)
+    raise FormatError(p, f"is {joints[index].item()!r}; {expected}", f"joints({where})")
 
 
 def write_lsp_joints(path: str | os.PathLike, keypoints: np.ndarray, variant: str = "lsp") -> Path:

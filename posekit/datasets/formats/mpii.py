@@ -14,6 +14,12 @@ Visibility flags:
   visible), 0 -> v=0 with the joint ``[-1, -1]``. The writer writes ``joints_vis = v > 0``, so
   v=1 is exported as labelled and reads back as v=2 (the format cannot hold it).
 * ``gt_valid.mat`` ``jnt_missing``: 1 -> v=0, 0 -> v=2.
+
+Readers refuse (``FormatError`` naming the file, the record and the field) values no MPII file
+holds: NaN/inf or beyond-float32 coordinates, flags other than 0/1, scales <= 0, head boxes
+that are inverted or empty (not ``x1 < x2`` and ``y1 < y2``), half-given head boxes and centres,
+fractional ids and indices, negative ``frame_sec``. Unknown values are absent (``[]``) in
+the ``.mat`` files and ``-1`` in HRNet's JSON (a centre is unknown only as ``[-1, -1]``).
 """
 
 from __future__ import annotations
@@ -29,6 +35,9 @@ import numpy as np
 from posekit.datasets.formats.errors import (
     FormatError,
     check_file,
+    first_nonfinite32,
+    is_finite32,
+    json_floats,
     load_json,
     load_mat,
     mat_array,
@@ -45,6 +54,9 @@ RELEASE_FIELDS = ("annolist", "img_train", "version", "single_person", "act", "v
 TRAIN_RECT_FIELDS = ("x1", "y1", "x2", "y2", "annopoints", "scale", "objpos")
 TEST_RECT_FIELDS = ("scale", "objpos")
 POINT_FIELDS = ("x", "y", "id", "is_visible")
+HEAD_FIELDS = ("x1", "y1", "x2", "y2")
+#: Deepest cell-inside-cell nesting accepted (the real file nests 2 deep).
+MAX_CELL_DEPTH = 32
 
 # ---------------------------------------------------------------------------------------------
 # MATLAB struct access that works for both scipy styles:
@@ -83,8 +95,10 @@ def _get(x: Any, name: str) -> Any:
     return None
 
 
-def _elems(x: Any, path: Path, where: str) -> list[Any]:
+def _elems(x: Any, path: Path, where: str, depth: int = 0) -> list[Any]:
     """The elements of a struct array (MATLAB column-major order); ``[]`` when empty."""
+    if depth > MAX_CELL_DEPTH:
+        raise FormatError(path, f"nests cells more than {MAX_CELL_DEPTH} deep", where)
     if x is None:
         return []
     if _is_struct(x):
@@ -97,7 +111,7 @@ def _elems(x: Any, path: Path, where: str) -> list[Any]:
         if x.dtype == object:
             out: list[Any] = []
             for item in x.ravel(order="F"):
-                out.extend(_elems(item, path, where))
+                out.extend(_elems(item, path, where, depth + 1))
             return out
     raise FormatError(path, f"is a {type(x).__name__} ({_describe(x)}); expected a struct", where)
 
@@ -129,7 +143,23 @@ def _string(x: Any, path: Path, where: str) -> str:
 
 
 def _number(x: Any, path: Path, where: str) -> float | None:
-    """A MATLAB scalar (numeric, 1-char string or empty) as a float; ``None`` when empty."""
+    """A MATLAB scalar (numeric, 1-char string or empty) as a finite float (float32 range);
+    ``None`` when empty."""
+    v = _any_number(x, path, where)
+    if v is not None and not is_finite32(v):
+        raise FormatError(path, f"is {v!r}; expected a finite number (float32 range)", where)
+    return v
+
+
+def _integer(x: Any, path: Path, where: str) -> int | None:
+    """A MATLAB scalar that must be integral; ``None`` when empty."""
+    v = _number(x, path, where)
+    if v is not None and v != int(v):
+        raise FormatError(path, f"is {v!r}; expected an integer", where)
+    return None if v is None else int(v)
+
+
+def _any_number(x: Any, path: Path, where: str) -> float | None:
     x = _unwrap(x)
     if x is None:
         return None
@@ -165,7 +195,22 @@ def _numbers(x: Any, path: Path, where: str) -> list[float]:
         return []
     if arr.dtype.kind not in "biuf":
         raise FormatError(path, f"is {_describe(arr)}; expected numbers", where)
-    return [float(v) for v in arr.ravel(order="F")]
+    values = arr.ravel(order="F")
+    bad = first_nonfinite32(values)
+    if bad is not None:
+        raise FormatError(
+            path, f"has {values[bad].item()!r} at position {bad[0] + 1}; expected finite numbers",
+            where,
+        )  # fmt: skip
+    return [float(v) for v in values]
+
+
+def _integers(x: Any, path: Path, where: str) -> list[int]:
+    values = _numbers(x, path, where)
+    for k, v in enumerate(values):
+        if v != int(v):
+            raise FormatError(path, f"has {v!r} at position {k + 1}; expected integers", where)
+    return [int(v) for v in values]
 
 
 def _require_number(x: Any, path: Path, where: str) -> float:
@@ -230,14 +275,19 @@ def parse_mpii_release(
             raise FormatError(
                 p, f"has {len(img_train)} values for {n} annolist entries", "RELEASE.img_train"
             )
+        for k, v in enumerate(img_train):
+            if v not in (0.0, 1.0):
+                raise FormatError(
+                    p, f"has {v!r} at position {k + 1}; expected 0 or 1", "RELEASE.img_train"
+                )
 
     single_person: list[list[int]] = [[] for _ in range(n)]
     sp_raw = _get(rel, "single_person")
     if sp_raw is not None:
         cells = _cells(sp_raw, n, p, "RELEASE.single_person")
         for i, c in enumerate(cells):
-            ids = _numbers(c, p, f"RELEASE.single_person{{{i + 1}}}")
-            single_person[i] = [int(v) - 1 for v in ids]
+            ids = _integers(c, p, f"RELEASE.single_person{{{i + 1}}}")
+            single_person[i] = [v - 1 for v in ids]
 
     acts: list[dict[str, Any] | None] = [None] * n
     act_raw = _get(rel, "act")
@@ -247,11 +297,11 @@ def parse_mpii_release(
             raise FormatError(p, f"has {len(act_elems)} elements for {n} images", "RELEASE.act")
         for i, a in enumerate(act_elems):
             w = f"RELEASE.act({i + 1})"
-            act_id = _number(_get(a, "act_id"), p, f"{w}.act_id")
+            act_id = _integer(_get(a, "act_id"), p, f"{w}.act_id")
             acts[i] = {
                 "act_name": _string(_get(a, "act_name"), p, f"{w}.act_name"),
                 "cat_name": _string(_get(a, "cat_name"), p, f"{w}.cat_name"),
-                "act_id": -1 if act_id is None else int(act_id),
+                "act_id": -1 if act_id is None else act_id,
             }
 
     videos: list[str] = []
@@ -313,38 +363,24 @@ def _parse_image(
     scales = np.full((n,), np.nan, np.float32)
     for r, rect in enumerate(rects):
         wr = f"{w}.annorect({r + 1})"
-        box = [_number(_get(rect, k), p, f"{wr}.{k}") for k in ("x1", "y1", "x2", "y2")]
-        if all(v is not None for v in box):
-            heads[r] = np.array(box, np.float64).reshape(2, 2) - 1.0
+        heads[r] = _head_box(rect, p, wr)
         s = _number(_get(rect, "scale"), p, f"{wr}.scale")
-        if s is not None:
-            scales[r] = s
-        objpos = _elems(_get(rect, "objpos"), p, f"{wr}.objpos")
-        if objpos:
-            ox = _number(_get(objpos[0], "x"), p, f"{wr}.objpos.x")
-            oy = _number(_get(objpos[0], "y"), p, f"{wr}.objpos.y")
-            if ox is not None and oy is not None:
-                centers[r] = (ox - 1.0, oy - 1.0)
+        if s is not None and s <= 0:
+            raise FormatError(p, f"is {s:g}; expected a scale > 0", f"{wr}.scale")
+        scales[r] = np.nan if s is None else s
+        centers[r] = _objpos(rect, p, wr)
         annopoints = _elems(_get(rect, "annopoints"), p, f"{wr}.annopoints")
-        if not annopoints:
-            continue
-        points = _elems(_get(annopoints[0], "point"), p, f"{wr}.annopoints.point")
-        for k, pt in enumerate(points):
-            wp = f"{wr}.annopoints.point({k + 1})"
-            jid = _require_number(_get(pt, "id"), p, f"{wp}.id")
-            if jid != int(jid) or not 0 <= jid < NUM_JOINTS:
-                raise FormatError(p, f"is {jid:g}; expected a joint id 0..15", f"{wp}.id")
-            jid = int(jid)
-            if kps[r, jid, 2] > 0:
-                raise FormatError(p, f"repeats joint id {jid} within one person", f"{wp}.id")
-            x = _require_number(_get(pt, "x"), p, f"{wp}.x")
-            y = _require_number(_get(pt, "y"), p, f"{wp}.y")
-            vis = _number(_get(pt, "is_visible"), p, f"{wp}.is_visible")
-            kps[r, jid] = (x - 1.0, y - 1.0, 2.0 if vis else 1.0)
+        if annopoints:
+            points = _elems(_get(annopoints[0], "point"), p, f"{wr}.annopoints.point")
+            kps[r] = _points(points, p, f"{wr}.annopoints")
 
     frame_sec = _number(_get(anno, "frame_sec"), p, f"{w}.frame_sec")
-    vididx = _number(_get(anno, "vididx"), p, f"{w}.vididx")
-    video_index = None if vididx is None else int(vididx) - 1
+    if frame_sec is not None and frame_sec < 0:
+        raise FormatError(p, f"is {frame_sec:g}; expected seconds >= 0", f"{w}.frame_sec")
+    vididx = _integer(_get(anno, "vididx"), p, f"{w}.vididx")
+    if vididx is not None and vididx < 1:
+        raise FormatError(p, f"is {vididx}; expected a 1-based index", f"{w}.vididx")
+    video_index = None if vididx is None else vididx - 1
     video_id = None
     if video_index is not None and video_list_raw is not None:
         if not 0 <= video_index < len(videos):
@@ -375,6 +411,63 @@ def _parse_image(
         scales=scales,
         extra=extra,
     )
+
+
+def _head_box(rect: Any, p: Path, wr: str) -> np.ndarray:
+    """``[[x1, y1], [x2, y2]]`` 0-based, NaN when the rect has none; all four or none."""
+    box = [_number(_get(rect, k), p, f"{wr}.{k}") for k in HEAD_FIELDS]
+    if all(v is None for v in box):
+        return np.full((2, 2), np.nan)
+    for k, v in zip(HEAD_FIELDS, box, strict=True):
+        if v is None:
+            raise FormatError(p, "is empty while other head-box corners are given", f"{wr}.{k}")
+    x1, y1, x2, y2 = box
+    for k, lo, hi in (("x2", x1, x2), ("y2", y1, y2)):
+        if not hi > lo:
+            raise FormatError(
+                p, f"is {hi:g} <= {k[0]}1 = {lo:g}; a head box needs x1 < x2 and y1 < y2",
+                f"{wr}.{k}",
+            )  # fmt: skip
+    return np.array(box, np.float64).reshape(2, 2) - 1.0
+
+
+def _bad_head_box(x1: float, y1: float, x2: float, y2: float) -> bool:
+    """Inverted or empty: PCKh needs ``x1 < x2`` and ``y1 < y2``."""
+    return not (x2 > x1 and y2 > y1)
+
+
+def _objpos(rect: Any, p: Path, wr: str) -> tuple[float, float]:
+    """``objpos`` 0-based, NaN when absent; ``x`` and ``y`` both or neither."""
+    objpos = _elems(_get(rect, "objpos"), p, f"{wr}.objpos")
+    if not objpos:
+        return (np.nan, np.nan)
+    xy = [_number(_get(objpos[0], k), p, f"{wr}.objpos.{k}") for k in "xy"]
+    if xy[0] is None and xy[1] is None:
+        return (np.nan, np.nan)
+    for k, v in zip("xy", xy, strict=True):
+        if v is None:
+            raise FormatError(p, "is empty while the other coordinate is given", f"{wr}.objpos.{k}")
+    return (xy[0] - 1.0, xy[1] - 1.0)
+
+
+def _points(points: list[Any], p: Path, wa: str) -> np.ndarray:
+    """``annopoints.point`` as ``(16, 3)`` 0-based ``(x, y, v)``, looked up by ``id``."""
+    kp = np.zeros((NUM_JOINTS, 3), np.float32)
+    for k, pt in enumerate(points):
+        wp = f"{wa}.point({k + 1})"
+        jid = _require_number(_get(pt, "id"), p, f"{wp}.id")
+        if jid != int(jid) or not 0 <= jid < NUM_JOINTS:
+            raise FormatError(p, f"is {jid:g}; expected a joint id 0..15", f"{wp}.id")
+        jid = int(jid)
+        if kp[jid, 2] > 0:
+            raise FormatError(p, f"repeats joint id {jid} within one person", f"{wp}.id")
+        x = _require_number(_get(pt, "x"), p, f"{wp}.x")
+        y = _require_number(_get(pt, "y"), p, f"{wp}.y")
+        vis = _number(_get(pt, "is_visible"), p, f"{wp}.is_visible")
+        if vis not in (None, 0.0, 1.0):
+            raise FormatError(p, f"is {vis:g}; expected 0, 1 or empty", f"{wp}.is_visible")
+        kp[jid] = (x - 1.0, y - 1.0, 2.0 if vis else 1.0)
+    return kp
 
 
 # ---------------------------------------------------------------------------------------------
@@ -454,6 +547,7 @@ def write_mpii_mat(
         image[0, 0]["name"] = str(rec.file_name)
         el = annolist[0, i]
         el["image"] = image
+        _check_rect_values(rec, f"write_mpii_mat: records[{i}]")
         el["annorect"] = _write_rects(rec)
         el["frame_sec"] = _scalar(ex.get("frame_sec"))
         vi = ex.get("video_index")
@@ -489,6 +583,19 @@ def write_mpii_mat(
     out = Path(path)
     scipy.io.savemat(out, {"RELEASE": release}, do_compression=True, oned_as="row")
     return out
+
+
+def _check_rect_values(rec: ImageAnnotation, where: str) -> None:
+    """Refuse what the reader would refuse: inverted/empty head boxes, scales <= 0."""
+    if rec.headboxes is not None:
+        for r, ((x1, y1), (x2, y2)) in enumerate(rec.headboxes.astype(np.float64)):
+            if np.isfinite([x1, y1, x2, y2]).all() and _bad_head_box(x1, y1, x2, y2):
+                raise ValueError(
+                    f"{where}: head box {r} [[{x1:g}, {y1:g}], [{x2:g}, {y2:g}]] is inverted or "
+                    "empty"
+                )
+    if rec.scales is not None and (rec.scales <= 0).any():
+        raise ValueError(f"{where}: scales must be > 0 (NaN = unknown), got {rec.scales}")
 
 
 def _collect_videos(records: Sequence[ImageAnnotation]) -> list[str]:
@@ -587,13 +694,8 @@ def _parse_hrnet_entry(e: Any, i: int, p: Path) -> ImageAnnotation:
             raise FormatError(p, f"is missing (entry has {sorted(e)})", f"{w}.{key}")
     if not isinstance(e["image"], str):
         raise FormatError(p, f"is {type(e['image']).__name__}; expected a string", f"{w}.image")
-    c = e["center"]
-    if not (isinstance(c, list) and len(c) == 2 and all(_is_number(v) for v in c)):
-        raise FormatError(p, f"is {c!r:.60}; expected [x, y]", f"{w}.center")
-    if not _is_number(e["scale"]):
-        raise FormatError(p, f"is {e['scale']!r:.60}; expected a number", f"{w}.scale")
-    center = np.full(2, np.nan, np.float32) if c[0] == -1 else np.array(c, np.float64) - 1.0
-    scale = np.nan if e["scale"] == -1 else float(e["scale"])
+    center = _hrnet_center(e["center"], p, f"{w}.center")
+    scale = _hrnet_scale(e["scale"], p, f"{w}.scale")
     kps = np.zeros((1, NUM_JOINTS, 3), np.float32)
     extra: dict[str, Any] = {}
     has_j, has_v = "joints" in e, "joints_vis" in e
@@ -605,9 +707,7 @@ def _parse_hrnet_entry(e: Any, i: int, p: Path) -> ImageAnnotation:
         if not isinstance(joints, list) or len(joints) != NUM_JOINTS:
             n = len(joints) if isinstance(joints, list) else type(joints).__name__
             raise FormatError(p, f"has {n} rows; expected 16 [x, y]", f"{w}.joints")
-        for j, xy in enumerate(joints):
-            if not (isinstance(xy, list) and len(xy) == 2 and all(_is_number(v) for v in xy)):
-                raise FormatError(p, f"is {xy!r:.60}; expected [x, y]", f"{w}.joints[{j}]")
+        xys = [_finite_pair(xy, p, f"{w}.joints[{j}]") for j, xy in enumerate(joints)]
         if not isinstance(vis, list) or len(vis) != NUM_JOINTS:
             n = len(vis) if isinstance(vis, list) else type(vis).__name__
             raise FormatError(p, f"has {n} values; expected 16 flags", f"{w}.joints_vis")
@@ -616,8 +716,7 @@ def _parse_hrnet_entry(e: Any, i: int, p: Path) -> ImageAnnotation:
                 raise FormatError(p, f"is {v!r}; expected 0 or 1", f"{w}.joints_vis[{j}]")
         for j in range(NUM_JOINTS):
             if vis[j]:
-                x, y = joints[j]
-                kps[0, j] = (x - 1.0, y - 1.0, 2.0)
+                kps[0, j] = (xys[j][0] - 1.0, xys[j][1] - 1.0, 2.0)
     else:
         extra["has_joints"] = False
     return ImageAnnotation(
@@ -628,6 +727,36 @@ def _parse_hrnet_entry(e: Any, i: int, p: Path) -> ImageAnnotation:
         scales=np.array([scale]),
         extra=extra,
     )
+
+
+def _finite_pair(xy: Any, p: Path, field: str) -> np.ndarray:
+    """A JSON ``[x, y]`` of finite numbers (float32 range) as float64."""
+    if not (isinstance(xy, list) and len(xy) == 2 and all(_is_number(v) for v in xy)):
+        raise FormatError(p, f"is {xy!r:.60}; expected [x, y]", field)
+    arr = json_floats(p, xy, field)
+    if first_nonfinite32(arr) is not None:
+        raise FormatError(p, f"is {xy!r:.60}; expected finite numbers (float32)", field)
+    return arr
+
+
+def _hrnet_center(c: Any, p: Path, field: str) -> np.ndarray:
+    """0-based centre; ``[-1, -1]`` (HRNet's "unknown") -> NaN. One -1 coordinate alone is
+    refused: HRNet's loader would read it as unknown and drop the other coordinate."""
+    xy = _finite_pair(c, p, field)
+    if (xy == -1).all():
+        return np.full(2, np.nan)
+    if (xy == -1).any():
+        raise FormatError(
+            p, f"is {c!r:.60}; [-1, -1] marks an unknown centre, a single -1 is ambiguous", field
+        )
+    return xy - 1.0
+
+
+def _hrnet_scale(s: Any, p: Path, field: str) -> float:
+    """Person height / 200 px; -1 (unknown) -> NaN; else finite and > 0."""
+    if not _is_number(s) or not (s == -1 or (is_finite32(s) and s > 0)):
+        raise FormatError(p, f"is {s!r:.60}; expected a number > 0 (or -1: unknown)", field)
+    return np.nan if s == -1 else float(s)
 
 
 def write_hrnet_mpii_json(
@@ -694,7 +823,8 @@ class MPIIGroundTruth(NamedTuple):
 
 def read_mpii_gt_valid(path: str | os.PathLike) -> MPIIGroundTruth:
     """Read ``gt_valid.mat``: ``dataset_joints`` (1, 16), ``jnt_missing`` (16, N),
-    ``pos_gt_src`` (16, 2, N) 1-based, ``headboxes_src`` (2, 2, N) 1-based."""
+    ``pos_gt_src`` (16, 2, N) 1-based, ``headboxes_src`` (2, 2, N) 1-based. Labelled joints
+    and head boxes must be finite (the positions of missing joints are not read)."""
     p = check_file(path)
     data = load_mat(p)
     if "dataset_joints" not in data:
@@ -724,15 +854,44 @@ def read_mpii_gt_valid(path: str | os.PathLike) -> MPIIGroundTruth:
         raise FormatError(p, f"has shape {pos.shape}; expected (16, 2, {n})", "pos_gt_src")
     if heads.shape != (2, 2, n):
         raise FormatError(p, f"has shape {heads.shape}; expected (2, 2, {n})", "headboxes_src")
-    if not np.isin(missing, (0, 1)).all():
-        raise FormatError(p, "has values other than 0 and 1", "jnt_missing")
+    bad = np.argwhere(~np.isin(missing, (0, 1)))
+    if bad.size:
+        j, k = bad[0]
+        raise FormatError(
+            p, f"is {missing[j, k].item()!r}; expected 0 or 1", f"jnt_missing({j + 1},{k + 1})"
+        )
     labelled = missing.T == 0  # (N, 16)
+    _check_finite_mat(p, "pos_gt_src", np.where(labelled.T[:, None, :], pos, 0.0))
+    _check_head_boxes(p, heads)
     kps = np.zeros((n, NUM_JOINTS, 3), np.float32)
     xy = pos.transpose(2, 0, 1).astype(np.float64) - 1.0
     kps[..., :2] = np.where(labelled[..., None], xy, 0.0)
     kps[..., 2] = np.where(labelled, 2.0, 0.0)
     hb = (heads.transpose(2, 0, 1).astype(np.float64) - 1.0).astype(np.float32)
     return MPIIGroundTruth(kps, hb, names)
+
+
+def _check_finite_mat(p: Path, name: str, arr: np.ndarray) -> None:
+    """A ``FormatError`` naming the first NaN/inf/beyond-float32 element, 1-based."""
+    bad = first_nonfinite32(arr)
+    if bad is not None:
+        index = ",".join(str(i + 1) for i in bad)
+        raise FormatError(
+            p, f"is {arr[bad].item()!r}; expected a finite number", f"{name}({index})"
+        )
+
+
+def _check_head_boxes(p: Path, heads: np.ndarray) -> None:
+    """``headboxes_src`` (2, 2, N): rows (x1, y1) and (x2, y2); finite, not inverted, not
+    empty."""
+    _check_finite_mat(p, "headboxes_src", heads)
+    for k in range(heads.shape[2]):
+        (x1, y1), (x2, y2) = heads[:, :, k]
+        if _bad_head_box(x1, y1, x2, y2):
+            raise FormatError(
+                p, f"is [[{x1:g}, {y1:g}], [{x2:g}, {y2:g}]]; expected x1 < x2 and y1 < y2 "
+                "(PCKh divides by its size)", f"headboxes_src(:,:,{k + 1})",
+            )  # fmt: skip
 
 
 def write_mpii_gt_valid(
@@ -751,6 +910,11 @@ def write_mpii_gt_valid(
         )
     if not np.isfinite(hb).all():
         raise ValueError("write_mpii_gt_valid: headboxes must be finite (PCKh needs them)")
+    for r, ((x1, y1), (x2, y2)) in enumerate(hb.astype(np.float64)):
+        if _bad_head_box(x1, y1, x2, y2):
+            raise ValueError(
+                f"write_mpii_gt_valid: head box {r} {hb[r].tolist()} is inverted or empty"
+            )
     missing = kp[..., 2] <= 0
     pos = np.where(missing[..., None], -1.0, kp[..., :2].astype(np.float64) + 1.0)
     names = np.empty((1, NUM_JOINTS), dtype=object)

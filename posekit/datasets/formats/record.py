@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,10 +12,17 @@ import numpy as np
 from posekit.skeletons import get_skeleton
 
 
+def _float32(value: Any, name: str) -> np.ndarray:
+    try:
+        return np.array(value, dtype=np.float32, copy=True)
+    except (TypeError, ValueError, OverflowError) as e:  # ragged lists, strings, huge ints
+        raise ValueError(f"ImageAnnotation.{name}: not a float32 array ({e})") from None
+
+
 def _opt_array(value: Any, shape: tuple[int, ...], name: str) -> np.ndarray | None:
     if value is None:
         return None
-    arr = np.array(value, dtype=np.float32, copy=True)
+    arr = _float32(value, name)
     if arr.shape != shape:
         raise ValueError(f"ImageAnnotation.{name}: expected shape {shape}, got {arr.shape}")
     return arr
@@ -56,9 +64,20 @@ class ImageAnnotation:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if not isinstance(self.file_name, str):
+            raise TypeError(
+                f"ImageAnnotation.file_name must be a str, got {type(self.file_name).__name__}"
+            )
+        for name in ("width", "height", "image_id"):
+            v = getattr(self, name)
+            if v is not None and (not isinstance(v, numbers.Integral) or isinstance(v, bool)):
+                raise TypeError(f"ImageAnnotation.{name} must be an integer or None, got {v!r:.40}")
+        for name in ("width", "height"):
+            if getattr(self, name) is not None and getattr(self, name) <= 0:
+                raise ValueError(f"ImageAnnotation.{name} must be > 0, got {getattr(self, name)}")
         sk = get_skeleton(self.skeleton)
         self.skeleton = sk.name
-        kp = np.array(self.keypoints, dtype=np.float32, copy=True)
+        kp = _float32(self.keypoints, "keypoints")
         if kp.ndim != 3 or kp.shape[1:] != (sk.num_joints, 3):
             raise ValueError(
                 f"ImageAnnotation.keypoints: expected shape (N, {sk.num_joints}, 3) for "

@@ -5,7 +5,9 @@ folder (300 in the release), sorted identically: ``EDG``/``MVH``/``MVV``/``GRA``
 uint8 PNGs (edges; horizontal / vertical motion with 128 = no motion; greyscale), and
 ``pose_change`` holds one ``(13, 2)`` float ``.npy`` per frame: ``(x, y)`` in 640x480 pixels,
 joints in DHP19 order (``posekit.skeletons.SPHP13``). Labels are kept as stored (no pixel
-shift); posekit keypoints get v = 2 (v = 0 for a non-finite label).
+shift); posekit keypoints get v = 2, and v = 0 (x = y = 0) for a ``(NaN, NaN)`` label (what
+the writer stores for v = 0). Any other non-finite label -- inf, a single NaN, a value beyond
+float32 -- raises ``FormatError`` naming the ``.npy`` file and the joint (``label[3]``).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from posekit.datasets.formats.errors import (
     FormatFileNotFoundError,
     check_dir,
     check_file,
+    labelled_rows,
 )
 
 NUM_JOINTS = 13
@@ -108,7 +111,7 @@ class SPHPSequence:
             one per frame.
         label_files: the ``pose_change/*.npy`` paths.
         keypoints: ``(T, 13, 3)`` float32 ``(x, y, v)`` in 640x480 pixels as stored, v = 2
-            (v = 0 and x = y = 0 where a label is not finite).
+            (v = 0 and x = y = 0 where a label is ``(NaN, NaN)``).
     """
 
     folder: Path
@@ -211,7 +214,12 @@ def read_sphp_sequence(
                 f, f"has shape {lab.shape} and dtype {lab.dtype}; expected (13, 2) (x, y) numbers",
                 "label",
             )  # fmt: skip
-        ok = np.isfinite(lab).all(axis=1)
+        ok, bad = labelled_rows(lab)
+        if bad is not None:
+            raise FormatError(
+                f, f"is {lab[bad].tolist()}; expected a finite (x, y), or (nan, nan) for a joint "
+                "not labelled", f"label[{bad[0]}]",
+            )  # fmt: skip
         kps[t, :, :2] = np.where(ok[:, None], lab, 0.0)
         kps[t, :, 2] = np.where(ok, 2.0, 0.0)
     return SPHPSequence(
