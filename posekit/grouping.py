@@ -34,6 +34,11 @@ resolution** with vectorised numpy instead of on maps upsampled ×8 to the image
 
 ``match_people`` pairs predictions with ground truth by OKS (Hungarian); ``noise_robustness``
 measures how grouping degrades when noise is added to clean maps (a lesson plot).
+
+Non-finite maps: every function here that reads heatmaps or PAFs raises a ValueError naming
+the argument, the first NaN / ±inf value and its index (C order), as the decoders of
+``posekit.codecs.heatmap`` do; an inf peak would otherwise give an infinite person score and a
+NaN pixel would silently hide the peak beside it.
 """
 
 from __future__ import annotations
@@ -120,14 +125,30 @@ class People(NamedTuple):
 
 
 def _maps(x, arg: str, ndim: int = 3) -> np.ndarray:
+    """``(C, h, w)`` (or ``(h, w)``) finite float32 maps, else a ValueError naming ``arg``."""
     if hasattr(x, "detach"):
         x = x.detach().cpu().numpy()
-    a = np.asarray(x, dtype=np.float32)
+    a = np.asarray(x)
+    if a.dtype.kind not in "biuf":
+        raise ValueError(f"{arg}: expected real numbers, got dtype {a.dtype}")
+    a = a.astype(np.float32, copy=False)
     if a.ndim != ndim or min(a.shape) == 0:
         raise ValueError(
             f"{arg}: expected a ({'C, ' if ndim == 3 else ''}h, w) array, got {a.shape}"
         )
+    _check_finite(a, arg)
     return a
+
+
+def _check_finite(maps: np.ndarray, arg: str) -> None:
+    """ValueError naming ``arg``, the first NaN / ±inf value and its index (C order)."""
+    if np.isfinite(maps).all():
+        return
+    index = tuple(int(i) for i in np.argwhere(~np.isfinite(maps))[0])
+    raise ValueError(
+        f"{arg}: {maps[index]} at index {index} of shape {maps.shape}; grouping needs finite "
+        "maps (NaN / inf outputs usually mean the network diverged)"
+    )
 
 
 def _local_maxima(hm: np.ndarray, threshold: float):
@@ -224,7 +245,7 @@ def find_peaks(
     """Peaks of every channel of one image's heatmaps (vectorised over all channels).
 
     Args:
-        heatmaps: ``(K, h, w)`` joint maps (without the background channel).
+        heatmaps: ``(K, h, w)`` joint maps (without the background channel), finite.
         threshold: minimum value of a peak (OpenPose: 0.1).
         refine: ``"taylor"`` (Newton step on the log-map, per axis; exact on a Gaussian),
             ``"quarter"`` (±0.25 px toward the higher neighbour, Newell et al.) or
@@ -375,7 +396,7 @@ def score_limbs(
     (``h`` = map height; a limb longer than half the image is penalised).
 
     Args:
-        pafs: ``(2L, h, w)`` fields (channel ``2l`` = x, ``2l + 1`` = y).
+        pafs: ``(2L, h, w)`` fields (channel ``2l`` = x, ``2l + 1`` = y), finite.
         peaks: from ``find_peaks`` on the same map grid.
         limbs: ``(L, 2)`` joint pairs, default ``OPENPOSE18.limbs``.
         num_samples: points per pair (≥ 2).
@@ -667,8 +688,8 @@ def group(
 
     Args:
         heatmaps: ``(18, h, w)`` OpenPose-18 joint maps (a 19th background channel, if
-            present, is ignored), or ``(K, h, w)`` with matching ``limbs``.
-        pafs: ``(2L, h, w)``, channels ``(2l, 2l + 1)`` = limb ``l``'s ``(x, y)``.
+            present, is ignored), or ``(K, h, w)`` with matching ``limbs``; finite.
+        pafs: ``(2L, h, w)``, channels ``(2l, 2l + 1)`` = limb ``l``'s ``(x, y)``; finite.
         stride: input pixels per map pixel (8), number or ``(sx, sy)``; 1 for maps already
             upsampled to the image.
     Returns:
@@ -705,16 +726,15 @@ def match_people(pred, gt, areas) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pair predicted with true people by OKS (optimal assignment, ``linear_sum_assignment``).
 
     Args:
-        pred: ``(P, 17, 2|3)`` predictions in input pixels (COCO-17).
+        pred: ``(P, 17, 2|3)`` predictions in input pixels (COCO-17); a NaN joint is a miss.
         gt: ``(G, 17, 3)`` ground truth ``(x, y, v)``.
-        areas: ``(G,)`` OKS scales (box areas).
+        areas: ``(G,)`` OKS scales (box areas), finite and > 0.
     Returns:
         ``(gt_index, pred_index, oks)`` of the ``min(G, P)`` matched pairs.
     """
     from posekit.metrics import oks
 
-    pred, gt = np.asarray(pred, np.float64), np.asarray(gt, np.float64)
-    areas = np.asarray(areas, np.float64).reshape(-1)
+    pred, gt, areas = _people_arrays(pred, gt, areas)
     g, p = gt.shape[0], pred.shape[0]
     if g == 0 or p == 0:
         e = np.zeros(0, np.int64)
@@ -723,6 +743,20 @@ def match_people(pred, gt, areas) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     sim = oks(pred[pi][..., :2], gt[gi], areas[gi]).reshape(g, p)
     r, c = linear_sum_assignment(sim, maximize=True)
     return r, c, sim[r, c]
+
+
+def _people_arrays(pred, gt, areas) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``match_people``'s inputs as float64 arrays of the documented shapes, else ValueError."""
+    pred, gt = np.asarray(pred, np.float64), np.asarray(gt, np.float64)
+    areas = np.asarray(areas, np.float64)
+    k = COCO17.num_joints
+    if gt.ndim != 3 or gt.shape[1:] != (k, 3):
+        raise ValueError(f"gt: expected shape (G, {k}, 3) (x, y, v), got {gt.shape}")
+    if pred.ndim != 3 or pred.shape[1] != k or pred.shape[2] not in (2, 3):
+        raise ValueError(f"pred: expected shape (P, {k}, 2 or 3), got {pred.shape}")
+    if areas.shape != (gt.shape[0],):
+        raise ValueError(f"areas: expected shape ({gt.shape[0]},), one per gt, got {areas.shape}")
+    return pred, gt, areas
 
 
 def noise_robustness(

@@ -80,6 +80,9 @@ def _per_sample(x, name: str, n: int) -> np.ndarray:
 
 def _evaluated(gt: np.ndarray, visible) -> np.ndarray:
     """(N, K) bool: labelled in ``gt`` (``v > 0`` when gt has a v column) and ``visible``."""
+    if gt.shape[2] == 3 and not np.isfinite(gt[..., 2]).all():
+        n, k = np.argwhere(~np.isfinite(gt[..., 2]))[0]
+        raise ValueError(f"gt: joint {k} of sample {n} has visibility v = {gt[n, k, 2]}")
     mask = gt[..., 2] > 0 if gt.shape[2] == 3 else np.ones(gt.shape[:2], dtype=bool)
     if visible is not None:
         vis = np.asarray(visible)
@@ -596,7 +599,25 @@ def _sigmas(sigmas, k: int | None = None) -> np.ndarray:
     if s.ndim != 1 or (k is not None and s.size != k):
         want = "(K,)" if k is None else f"({k},)"
         raise ValueError(f"sigmas: expected shape {want}, one per joint, got {s.shape}")
+    bad = np.flatnonzero(~(np.isfinite(s) & (s > 0)))
+    if bad.size:
+        raise ValueError(f"sigmas: joint {bad[0]} is {s[bad[0]]} (need finite and > 0)")
     return s
+
+
+def _areas(area, n: int, name: str = "area") -> np.ndarray:
+    """``area`` (scalar or ``(n,)``) as float64 ``(n,)``, each finite and > 0 (the OKS s²)."""
+    try:
+        a = np.asarray(area, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: expected a number or ({n},) numbers, got {area!r}") from None
+    a = np.full(n, float(a)) if a.ndim == 0 else _per_sample(a, name, n)
+    bad = np.flatnonzero(~(np.isfinite(a) & (a > 0)))
+    if bad.size:
+        raise ValueError(
+            f"{name}: sample {bad[0]} is {a[bad[0]]} (the OKS scale s² must be finite and > 0)"
+        )
+    return a
 
 
 def oks(pred, gt, area, sigmas=COCO_SIGMAS, bbox=None) -> np.ndarray | float:
@@ -606,12 +627,14 @@ def oks(pred, gt, area, sigmas=COCO_SIGMAS, bbox=None) -> np.ndarray | float:
     ``v > 0`` (COCO keypoint evaluation, formats.md 3.4). For a gt with no labelled joint,
     pycocotools measures each predicted joint's distance to the box ``[x - w, x + 2w] x
     [y - h, y + 2h]`` around ``bbox``; pass ``bbox`` for that case, otherwise such a gt is a
-    ValueError (COCOeval ignores those gts anyway).
+    ValueError (COCOeval ignores those gts anyway). A predicted joint with a NaN coordinate is
+    a miss (its term is 0, as a joint infinitely far away); labelled gt joints must be finite.
 
     Args:
         pred: ``(N, K, 2|3)`` or ``(K, 2|3)``; only x, y are used.
         gt: ``(N, K, 3)`` or ``(K, 3)`` ``(x, y, v)``.
-        area: ``(N,)`` or scalar, the gt object area (COCO: segmentation area) = s^2.
+        area: ``(N,)`` or scalar, the gt object area (COCO: segmentation area) = s^2; finite
+            and > 0.
         sigmas: ``(K,)`` per-joint constants, default COCO-17's.
         bbox: optional ``(N, 4)`` or ``(4,)`` gt boxes ``[x, y, w, h]``.
     Returns:
@@ -623,13 +646,15 @@ def oks(pred, gt, area, sigmas=COCO_SIGMAS, bbox=None) -> np.ndarray | float:
     _same_people(pred, gt)
     n, k = gt.shape[:2]
     sig = _sigmas(sigmas, k)
-    area = np.full(n, float(area)) if np.ndim(area) == 0 else _per_sample(area, "area", n)
+    area = _areas(area, n)
+    lab = _evaluated(gt, None)  # labelled joints must be finite
     dx, dy = _oks_offsets(pred, gt, bbox, single)
     var = (sig * 2) ** 2
-    e = (dx**2 + dy**2) / var / (area[:, None] + np.spacing(1)) / 2
-    lab = gt[..., 2] > 0
+    with np.errstate(invalid="ignore", over="ignore"):
+        e = (dx**2 + dy**2) / var / (area[:, None] + np.spacing(1)) / 2
+    e = np.where(np.isnan(e), np.inf, e)  # a NaN prediction is a miss: exp(-inf) = 0
     use = np.where(lab.any(axis=1)[:, None], lab, True)
-    out = (np.exp(-e) * use).sum(axis=1) / use.sum(axis=1)
+    out = np.where(use, np.exp(-e), 0.0).sum(axis=1) / use.sum(axis=1)
     return float(out[0]) if single else out
 
 
@@ -648,12 +673,23 @@ def _oks_offsets(pred, gt, bbox, single: bool) -> tuple[np.ndarray, np.ndarray]:
     bb = bb[None] if single and bb.shape == (4,) else bb
     if bb.shape != (gt.shape[0], 4):
         raise ValueError(f"bbox: expected shape ({gt.shape[0]}, 4) [x, y, w, h], got {bb.shape}")
+    _check_boxes(bb[empty], "bbox", np.flatnonzero(empty))
     x0, x1 = bb[:, :1] - bb[:, 2:3], bb[:, :1] + 2 * bb[:, 2:3]
     y0, y1 = bb[:, 1:2] - bb[:, 3:4], bb[:, 1:2] + 2 * bb[:, 3:4]
     px, py = pred[..., 0], pred[..., 1]
     bx = np.maximum(0, x0 - px) + np.maximum(0, px - x1)
     by = np.maximum(0, y0 - py) + np.maximum(0, py - y1)
     return np.where(empty[:, None], bx, dx), np.where(empty[:, None], by, dy)
+
+
+def _check_boxes(boxes: np.ndarray, name: str, ids: np.ndarray, who: str = "sample") -> None:
+    """Boxes ``[x, y, w, h]`` must be finite with ``w, h >= 0``; ``ids`` label the rows."""
+    bad = ~np.isfinite(boxes).all(axis=1) | (boxes[:, 2:] < 0).any(axis=1)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ValueError(
+            f"{name}: {who} {ids[i]} has box {boxes[i].tolist()} (need finite, w and h >= 0)"
+        )
 
 
 def _tight_boxes(kp: np.ndarray) -> np.ndarray:
@@ -709,7 +745,15 @@ def _boxes_and_areas(kp, bboxes, areas) -> tuple[np.ndarray, np.ndarray]:
         boxes = np.asarray(bboxes, dtype=np.float64)
         if boxes.shape != (n, 4):
             raise ValueError(f"bboxes: expected shape ({n}, 4) [x, y, w, h], got {boxes.shape}")
+        _check_boxes(boxes, "bboxes", np.arange(n), "person")
     area = boxes[:, 2] * boxes[:, 3] if areas is None else _per_sample(areas, "areas", n)
+    bad = np.flatnonzero(~(np.isfinite(area) & (area > 0)))
+    if bad.size:
+        src = "the box w * h" if areas is None else "given"
+        raise ValueError(
+            f"areas: person {bad[0]} has area {area[bad[0]]} ({src}); the OKS scale must be "
+            "finite and > 0"
+        )
     return boxes, area
 
 
@@ -786,6 +830,9 @@ def coco_results(keypoints, scores, image_ids) -> list[dict]:
     if not np.isfinite(kp).all():
         raise ValueError("keypoints: contains NaN or inf (COCO results must be finite)")
     sc = _per_sample(scores, "scores", n)
+    bad = np.flatnonzero(~np.isfinite(sc))
+    if bad.size:
+        raise ValueError(f"scores: detection {bad[0]} has score {sc[bad[0]]} (need finite)")
     ids = np.asarray(image_ids)
     if ids.shape != (n,) or (n and not np.issubdtype(ids.dtype, np.integer)):
         raise ValueError(f"image_ids: expected ({n},) integers, got {ids.shape} {ids.dtype}")
@@ -800,27 +847,101 @@ def coco_results(keypoints, scores, image_ids) -> list[dict]:
     ]
 
 
-def _check_results(gt: dict, results, k: int) -> None:
+def _numbers(value, record: str, field: str = "keypoints", size: int | None = None):
+    """``value`` as a 1-D float64 array of real numbers (``size`` of them), else a ValueError
+    naming ``record`` and ``field``; the first non-finite entry is named too (as
+    ``keypoints[i]``, joint ``i // 3``, x/y/v)."""
+    arr = np.asarray(value) if isinstance(value, (list, tuple, np.ndarray)) else None
+    if arr is None or arr.dtype.kind not in "iuf" or arr.ndim != 1:
+        raise ValueError(f"{record}: {field}: expected a flat list of numbers, got {_brief(value)}")
+    if size is not None and arr.size != size:
+        raise ValueError(
+            f"{record}: expected {size} {field} values (x, y, v) * {size // 3}, got {arr.size}"
+        )
+    bad = np.flatnonzero(~np.isfinite(arr))
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(f"{record}: {field}[{i}] (joint {i // 3} {'xyv'[i % 3]}) is {arr[i]}; "
+                         "keypoints must be finite (a NaN is not a position)")  # fmt: skip
+    return arr.astype(np.float64)
+
+
+def _brief(value) -> str:
+    text = repr(value)
+    return f"{type(value).__name__} {text if len(text) <= 60 else text[:57] + '...'}"
+
+
+def _real(value, where: str) -> float:
+    """One finite real number (a score, an area, a box value), else a ValueError."""
+    arr = np.asarray(None if isinstance(value, (str, bytes)) else value)
+    if arr.ndim != 0 or arr.dtype.kind not in "iuf" or not np.isfinite(arr):
+        raise ValueError(f"{where}: expected a finite number, got {_brief(value)}")
+    return float(arr)
+
+
+def _check_gt(gt: dict, k: int) -> tuple[set, set]:
+    """Checks a COCO keypoint ground truth; returns its image ids and category ids."""
+    if not isinstance(gt, dict):
+        raise ValueError(f"gt_dict: expected a dict (coco_gt_dict), got {_brief(gt)}")
     for key in ("images", "annotations", "categories"):
         if key not in gt:
             raise ValueError(f"gt_dict: missing key {key!r} (build it with coco_gt_dict)")
+    need = {"id", "image_id", "category_id", "keypoints", "num_keypoints", "area", "bbox"}
+    for n, ann in enumerate(gt["annotations"]):
+        where = f"gt_dict['annotations'][{n}]"
+        if not isinstance(ann, dict):
+            raise ValueError(f"{where}: expected a dict, got {_brief(ann)}")
+        where += f" (id {ann.get('id')!r})"
+        missing = need - set(ann)
+        if missing:
+            raise ValueError(f"{where}: missing keys {sorted(missing)}")
+        _check_annotation(ann, where, k)
+    ids = [[x.get("id") if isinstance(x, dict) else None for x in gt[key]]
+           for key in ("images", "categories")]  # fmt: skip
+    return set(ids[0]), set(ids[1])
+
+
+def _check_annotation(ann: dict, where: str, k: int) -> None:
+    """3K finite keypoint values (COCO writes unlabelled joints as 0, 0, 0), a finite
+    positive area (the OKS scale s²) and a finite box."""
+    _numbers(ann["keypoints"], where, size=3 * k)
+    area = _real(ann["area"], f"{where}: area")
+    if area <= 0:
+        raise ValueError(f"{where}: area {area} (the OKS scale s² must be > 0)")
+    box = ann["bbox"]
+    if not isinstance(box, (list, tuple, np.ndarray)) or len(box) != 4:
+        raise ValueError(f"{where}: bbox: expected [x, y, w, h], got {_brief(box)}")
+    for i, v in enumerate(box):
+        _real(v, f"{where}: bbox[{i}]")
+
+
+def _check_results(results, images: set, categories: set, k: int) -> None:
+    """Every detection: a dict with a known image and category, 3K finite keypoint values
+    and a finite score."""
     if not isinstance(results, list) or len(results) == 0:
         raise ValueError("results: expected a non-empty list of detections (coco_results)")
-    known = {img["id"] for img in gt["images"]}
     for n, r in enumerate(results):
-        missing = {"image_id", "keypoints", "score"} - set(r)
+        if not isinstance(r, dict):
+            raise ValueError(f"results[{n}]: expected a dict {{image_id, category_id, keypoints,"
+                             f" score}}, got {_brief(r)}")  # fmt: skip
+        missing = {"image_id", "category_id", "keypoints", "score"} - set(r)
         if missing:
             raise ValueError(f"results[{n}]: missing keys {sorted(missing)}")
-        if len(r["keypoints"]) != 3 * k:
-            raise ValueError(
-                f"results[{n}]: expected {3 * k} keypoint values (x, y, v) * {k}, "
-                f"got {len(r['keypoints'])}"
-            )
-        if r["image_id"] not in known:
-            raise ValueError(
-                f"results[{n}]: image_id {r['image_id']!r} is not in gt_dict images "
-                f"(known ids: {sorted(known)[:10]}...)"
-            )
+        _numbers(r["keypoints"], f"results[{n}]", size=3 * k)
+        _real(r["score"], f"results[{n}]: score")
+        _known(r, "image_id", images, f"results[{n}]")
+        _known(r, "category_id", categories, f"results[{n}]")
+
+
+def _known(r: dict, key: str, ids: set, where: str) -> None:
+    try:
+        ok = r[key] in ids
+    except TypeError:  # unhashable
+        ok = False
+    if not ok:
+        raise ValueError(f"{where}: {key} {r[key]!r} is not in gt_dict's "
+                         f"{'images' if key == 'image_id' else 'categories'} "
+                         f"(known ids: {sorted(ids, key=repr)[:10]}...)")  # fmt: skip
 
 
 def oks_ap(gt_dict: dict, results: list[dict], sigmas=COCO_SIGMAS, verbose: bool = False) -> dict:
@@ -831,6 +952,13 @@ def oks_ap(gt_dict: dict, results: list[dict], sigmas=COCO_SIGMAS, verbose: bool
     summarize: OKS thresholds .50:.05:.95, 20 detections per image, area ranges all / medium /
     large; gts with ``num_keypoints == 0`` are ignored. Same numbers as the official
     file-based path. Inputs are copied (pycocotools adds keys to the dicts it is given).
+
+    Inputs are checked first, since pycocotools accepts a NaN detection as a perfect match and
+    a zero area as a scale: every result needs ``image_id`` and ``category_id`` known to
+    ``gt_dict``, 3K finite keypoint values and a finite ``score``; every annotation 3K finite
+    keypoint values, a finite ``bbox`` and a finite ``area > 0``. A violation is a ValueError
+    naming ``results[i]`` / ``gt_dict['annotations'][i]`` and the field (for results read with
+    ``json.load``, where Python writes NaN as ``NaN``, too).
 
     Args:
         gt_dict: from ``coco_gt_dict`` (or a loaded ``person_keypoints_*.json``).
@@ -845,7 +973,7 @@ def oks_ap(gt_dict: dict, results: list[dict], sigmas=COCO_SIGMAS, verbose: bool
     from pycocotools.cocoeval import COCOeval
 
     sig = _sigmas(sigmas)
-    _check_results(gt_dict, results, sig.size)
+    _check_results(results, *_check_gt(gt_dict, sig.size), sig.size)
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         coco_gt = COCO()

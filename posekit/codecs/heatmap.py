@@ -53,6 +53,12 @@ softmax). Losses: ``heatmap_mse_loss`` (HRNet's ``JointsMSELoss``) and ``integra
 on the soft-argmax coordinates). ``HeatmapCodec`` bundles an encoder, a decoder and a loss for
 ``posekit.engine``. Functions accept numpy arrays or torch tensors and return the input's type
 (the losses return torch scalars).
+
+Non-finite maps: the decoders and ``heatmap_nms`` raise a ValueError naming ``heatmaps``, the
+first NaN / ±inf value and its index (C order) — a NaN is not a position and an inf is not a
+score, and such maps mean the network diverged (to mask a logit, use a large negative finite
+number, not ``-inf``). The losses do not check: a NaN loss stops ``posekit.engine.train``
+with its own message.
 """
 
 from __future__ import annotations
@@ -113,19 +119,42 @@ def _size2(size, arg: str) -> tuple[int, int]:
 def _to_tensor(x, arg: str) -> tuple[torch.Tensor, bool]:
     """``x`` as a floating tensor, and whether it came as numpy (to convert back)."""
     is_numpy = not isinstance(x, torch.Tensor)
-    t = torch.as_tensor(np.asarray(x) if is_numpy else x)
+    if is_numpy:
+        x = np.asarray(x)
+        if x.dtype.kind not in "biuf":
+            raise ValueError(f"{arg}: expected real numbers, got dtype {x.dtype}")
+    t = torch.as_tensor(x)
+    if t.is_complex():
+        raise ValueError(f"{arg}: expected real numbers, got dtype {t.dtype}")
     if not t.is_floating_point():
         t = t.float()
     return t, is_numpy
 
 
-def _maps(heatmaps, arg: str = "heatmaps") -> tuple[torch.Tensor, tuple, bool]:
-    """``(..., h, w)`` → ``(P, h, w)`` tensor, the leading shape, and numpy-ness."""
+def _maps(heatmaps, arg: str = "heatmaps", finite: bool = True) -> tuple[torch.Tensor, tuple, bool]:
+    """``(..., h, w)`` → ``(P, h, w)`` tensor, the leading shape, and numpy-ness; with
+    ``finite`` a NaN / ±inf value is a ValueError (module docstring)."""
     t, is_numpy = _to_tensor(heatmaps, arg)
     if t.ndim < 2 or t.shape[-1] == 0 or t.shape[-2] == 0:
         raise ValueError(f"{arg}: expected (..., h, w), e.g. (B, K, h, w), got {tuple(t.shape)}")
+    if finite:
+        _check_finite(t, arg)
     lead = tuple(t.shape[:-2])
     return t.reshape(-1, *t.shape[-2:]), lead, is_numpy
+
+
+def _check_finite(t: torch.Tensor, arg: str) -> None:
+    """ValueError naming ``arg``, the first non-finite value and its index (C order)."""
+    t = t.detach()
+    if torch.isfinite(t.sum()):  # NaN and inf propagate: a fast test for the usual case
+        return
+    bad = ~torch.isfinite(t)  # or only an overflow of the sum
+    if bad.any():
+        index = tuple(int(i) for i in torch.nonzero(bad)[0])
+        raise ValueError(
+            f"{arg}: {t[index].item()} at index {index} of shape {tuple(t.shape)}; decoders "
+            "need finite maps (NaN / inf outputs usually mean the network diverged)"
+        )
 
 
 def _finish(uv: torch.Tensor, score: torch.Tensor, lead, stride, is_numpy: bool):
@@ -257,7 +286,7 @@ def heatmap_nms(heatmaps, kernel: int = 3):
 
     Newell's test-time peak finder (``utils/group.py``), also used bottom-up (lesson 04). For
     one person per map the global argmax survives it, so the top-down decoders below need not
-    call it. ``(..., h, w)`` in and out.
+    call it. ``(..., h, w)`` in and out; non-finite maps are a ValueError.
     """
     maps, lead, is_numpy = _maps(heatmaps)
     pooled = F.max_pool2d(maps[:, None], kernel, stride=1, padding=kernel // 2)[:, 0]
@@ -272,7 +301,8 @@ def decode_argmax(heatmaps, stride):
     half a heatmap pixel per axis, on average ``≈ 0.38`` heatmap px (``0.38·s`` input px).
 
     Args:
-        heatmaps: ``(..., h, w)``, e.g. ``(B, K, h, w)`` (numpy or torch).
+        heatmaps: ``(..., h, w)``, e.g. ``(B, K, h, w)`` (numpy or torch), finite (a NaN or
+            inf value is a ValueError naming its index, as for every decoder here).
         stride: the output stride, a number or ``(sx, sy)``; 1 gives heatmap pixels.
     """
     maps, lead, is_numpy = _maps(heatmaps)
@@ -289,8 +319,11 @@ def decode_quarter_offset(heatmaps, stride, offset: float = 0.25):
     of its neighbours exist (HRNet requires ``1 < px < w - 1``, a known off-by-one that skips
     column 1) and not when they are equal.
 
-    Args: as ``decode_argmax``. Returns ``(..., 3)`` in input pixels.
+    Args: as ``decode_argmax`` (finite maps), ``offset`` finite. Returns ``(..., 3)`` in
+    input pixels.
     """
+    if not np.isfinite(offset):
+        raise ValueError(f"offset: expected a finite number of heatmap pixels, got {offset!r}")
     maps, lead, is_numpy = _maps(heatmaps)
     _, h, w = maps.shape
     px, py, score = _argmax(maps)
@@ -350,9 +383,9 @@ def decode_dark(
     ≈ 3σ on); ``blur=False`` has no such bias on clean maps.
 
     Args:
-        heatmaps: ``(..., h, w)`` (numpy or torch).
+        heatmaps: ``(..., h, w)`` (numpy or torch), finite.
         stride: output stride (number or ``(sx, sy)``).
-        sigma: the σ of the training targets, in heatmap pixels.
+        sigma: the σ of the training targets, in heatmap pixels (> 0).
         blur: apply step 2 (False: Taylor step on the raw log map — exact for noise-free
             Gaussians, fragile on network outputs).
         kernel_size: blur kernel size (odd); default ``blur_kernel_size(sigma)``.
@@ -360,6 +393,10 @@ def decode_dark(
     Returns:
         ``(..., 3)`` ``(x, y, score)`` in input pixels.
     """
+    if blur and not (np.isfinite(sigma) and sigma > 0):
+        raise ValueError(f"sigma: expected a positive number of heatmap pixels, got {sigma!r}")
+    if max_offset is not None and not (np.isfinite(max_offset) and max_offset >= 0):
+        raise ValueError(f"max_offset: expected None or a number >= 0, got {max_offset!r}")
     maps, lead, is_numpy = _maps(heatmaps)
     n, h, w = maps.shape
     px, py, score = _argmax(maps)
@@ -420,13 +457,20 @@ def soft_argmax(heatmaps, stride, beta: float = 1.0):
     with ``σ / √β ≈ 1``.
 
     Args:
-        heatmaps: ``(..., h, w)`` logits (numpy or torch; torch keeps the graph).
+        heatmaps: ``(..., h, w)`` logits (numpy or torch; torch keeps the graph), finite.
         stride: output stride (number or ``(sx, sy)``).
-        beta: softmax temperature.
+        beta: softmax temperature, finite and > 0.
     Returns:
         ``(..., 3)`` ``(x, y, score)`` in input pixels, score = the map's maximum value.
     """
-    maps, lead, is_numpy = _maps(heatmaps)
+    return _soft_argmax(heatmaps, stride, beta, finite=True)
+
+
+def _soft_argmax(heatmaps, stride, beta: float, finite: bool):
+    """``soft_argmax``; ``finite=False`` lets NaN logits through (for ``integral_loss``)."""
+    if not (np.isfinite(beta) and beta > 0):
+        raise ValueError(f"beta: expected a positive finite temperature, got {beta!r}")
+    maps, lead, is_numpy = _maps(heatmaps, finite=finite)
     p_, h, w = maps.shape
     prob = torch.softmax(beta * maps.reshape(p_, -1), dim=-1).reshape(p_, h, w)
     cols = torch.arange(w, dtype=maps.dtype, device=maps.device)
@@ -534,7 +578,7 @@ def integral_loss(heatmap_logits, keypoints, weight=None, stride=4, beta: float 
     size = torch.tensor(
         [logits.shape[-1] * sx, logits.shape[-2] * sy], dtype=logits.dtype, device=logits.device
     )
-    pred = soft_argmax(logits, (sx, sy), beta)[..., :2]
+    pred = _soft_argmax(logits, (sx, sy), beta, finite=False)[..., :2]
     return (w[..., None] * (pred - kp[..., :2]).abs() / size).mean()
 
 

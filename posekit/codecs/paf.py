@@ -395,7 +395,8 @@ class PAFCodec:
         (B, 19, h, w), "pafs": (B, 38, h, w), "mask": (B, 1, h, w)}`` float32 tensors on the
         image's device. ``loss(outputs, targets, batch=None)``: ``paf_loss`` over all stages.
         ``decode(outputs)``: the last stage → list of B ``grouping.People`` (COCO-17
-        ``(N, 17, 3)`` ``(x, y, score)`` in input pixels and ``(N,)`` person scores).
+        ``(N, 17, 3)`` ``(x, y, score)`` in input pixels and ``(N,)`` person scores); the
+        maps must be finite (``grouping``: NaN / inf is a ValueError naming the index).
     """
 
     num_joints = OPENPOSE18.num_joints
@@ -489,16 +490,21 @@ class PAFCodec:
 
     def decode(self, outputs) -> list:
         """Last stage ``(heatmaps, pafs)`` → list of B ``grouping.People`` (COCO-17)."""
-        from posekit.grouping import group
+        from posekit.grouping import _check_finite, group
 
         hm, paf = _stages(outputs)[-1]
         hm = hm.detach().float().cpu().numpy() if torch.is_tensor(hm) else np.asarray(hm)
         paf = paf.detach().float().cpu().numpy() if torch.is_tensor(paf) else np.asarray(paf)
-        if hm.ndim != 4 or hm.shape[1] < self.num_joints or paf.shape[1] != 2 * len(self.limbs):
+        if hm.ndim != 4 or hm.shape[1] < self.num_joints:
             raise ValueError(
-                f"outputs: expected heatmaps (B, >= {self.num_joints}, h, w) and pafs "
-                f"(B, {2 * len(self.limbs)}, h, w), got {hm.shape} and {paf.shape}"
+                f"outputs: expected heatmaps (B, >= {self.num_joints}, h, w), got {hm.shape}"
             )
+        want = (hm.shape[0], 2 * len(self.limbs), *hm.shape[2:])
+        if paf.shape != want:
+            raise ValueError(f"outputs: pafs: expected {want} (B, 2L, h, w) like the heatmaps "
+                             f"{hm.shape}, got {paf.shape}")  # fmt: skip
+        _check_finite(hm, "heatmaps")
+        _check_finite(paf, "pafs")
         return [
             group(hm[i, : self.num_joints], paf[i], self.stride, **self.group_kwargs)
             for i in range(hm.shape[0])
