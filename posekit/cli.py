@@ -7,8 +7,11 @@ params / GMACs), ``posekit bench latency MODEL`` (eager vs inference-optimised l
 from __future__ import annotations
 
 import argparse
+import contextlib
+import math
 import sys
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
 
 TRAIN_RECIPES = ("deeppose", "heatmap", "hourglass", "simple_baseline", "lightweight_openpose")
 """``posekit train`` names (``posekit.recipes.RECIPES``; kept here so that ``--help`` stays
@@ -71,6 +74,27 @@ def _positive_int(text: str) -> int:
         value = 0
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _nonneg_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    """A finite number > 0 (``nan``, ``inf``, 0 and negatives are refused)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
     return value
 
 
@@ -240,21 +264,52 @@ def _size_or_side(text: str) -> int | tuple[int, int]:
     return _positive_int(text)
 
 
-def _train(args: argparse.Namespace) -> int:
-    from posekit import config, recipes
+@contextlib.contextmanager
+def _warnings_as_lines(prog: str) -> Iterator[None]:
+    """Show each warning as one ``PROG: warning: ...`` line on stderr."""
 
-    config.setup(seed=args.seed, verbose=False)
-    out = args.out or config.data_path("runs", f"{args.model}.pt")
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        print(f"{prog}: warning: {message}", file=sys.stderr)
+
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        yield
+
+
+def _check_train(args: argparse.Namespace, out) -> str | None:
+    """The error line of unusable ``posekit train`` arguments or ``--out``, else None."""
+    from posekit import recipes
+
     try:
-        recipes.recipe(args.model, args.size, args.width)
+        recipes.check_train_args(
+            args.model, args.size, args.width, args.lr, epochs=args.epochs,
+            batch_size=args.batch_size, n_train=args.n_train, n_val=args.n_val, seed=args.seed,
+        )  # fmt: skip
+        recipes.check_output(out)
     except ValueError as err:
+        return str(err)
+    return None
+
+
+def _train(args: argparse.Namespace) -> int:
+    from posekit import config, engine, recipes
+
+    out = args.out or config.data_path("runs", f"{args.model}.pt", create=False)
+    error = _check_train(args, out)
+    if error:
+        print(f"posekit train: error: {error}", file=sys.stderr)
+        return 2
+    config.setup(seed=args.seed, verbose=False)
+    try:
+        with _warnings_as_lines("posekit train"):
+            _, history, path = recipes.train_recipe(
+                args.model, out=out, epochs=args.epochs, n_train=args.n_train,
+                n_val=args.n_val, input_size=args.size, batch_size=args.batch_size,
+                width=args.width, lr=args.lr, seed=args.seed, resume=args.resume,
+            )  # fmt: skip
+    except engine.CheckpointError as err:  # --resume of a broken or foreign --out
         print(f"posekit train: error: {err}", file=sys.stderr)
         return 2
-    _, history, path = recipes.train_recipe(
-        args.model, out=out, epochs=args.epochs, n_train=args.n_train, n_val=args.n_val,
-        input_size=args.size, batch_size=args.batch_size, width=args.width, lr=args.lr,
-        seed=args.seed, resume=args.resume,
-    )  # fmt: skip
     last = history.evals[-1] if history.evals else {}
     scores = ", ".join(f"{k} {v:.1f}" for k, v in last.items() if k.startswith("PCK"))
     scores = scores or ", ".join(f"OKS {k} {v:.3f}" for k, v in last.items()
@@ -278,9 +333,13 @@ def format_coco(ap: dict) -> str:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from posekit import recipes
+    from posekit import engine, recipes
 
-    result = recipes.evaluate_checkpoint(args.checkpoint, n_val=args.n_val, coco=args.coco)
+    try:
+        result = recipes.evaluate_checkpoint(args.checkpoint, n_val=args.n_val, coco=args.coco)
+    except engine.CheckpointError as err:
+        print(f"posekit eval: error: {err}", file=sys.stderr)
+        return 2
     if result["kind"] == "bottom_up":
         print(
             f"{result['recipe']} on {result['n']} SynthPose val scenes "
@@ -380,12 +439,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="default: the recipe's (32; lightweight_openpose: 8)",
     )  # fmt: skip
     train.add_argument(
-        "--width", type=float,
+        "--width", type=_positive_float,
         help="network width (DeepPose width_mult, ...; lightweight_openpose: num_channels, 32; "
         "the published network is 128)",
     )  # fmt: skip
-    train.add_argument("--lr", type=float, help="learning rate (default: the recipe's)")
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--lr", type=_positive_float, help="learning rate (default: the recipe's)")
+    train.add_argument("--seed", type=_nonneg_int, default=0)
     train.add_argument("--out", help="checkpoint file (default: $POSEKIT_DATA/runs/NAME.pt)")
     train.add_argument("--resume", action="store_true", help="continue --out if it exists")
     train.set_defaults(func=_train)

@@ -43,12 +43,13 @@ Training recipe and conventions
   bit for bit (on CPU; CUDA kernels may not be deterministic).
 * Checkpoints hold only tensors, numbers, strings, lists and dicts, so that
   ``torch.load(path, weights_only=True)`` (the safe loader) reads them; they are written
-  atomically (a temporary file, then ``os.replace``).
+  atomically (a temporary file, then ``os.replace``; the next save to the folder removes
+  what a killed save left). A file that cannot be used raises ``CheckpointError`` naming it.
 
 Public API: ``Codec``, ``TrainConfig``, ``History``, ``train``, ``predict``,
 ``evaluate_pckh``, ``make_optimizer``, ``make_scheduler``, ``LRSchedule``, ``clip_gradients``,
 ``resolve_device``, ``to_device``, ``get_model_config``, ``save_checkpoint``,
-``load_checkpoint``, ``load_model``, ``get_rng_state``, ``set_rng_state``.
+``load_checkpoint``, ``load_model``, ``CheckpointError``, ``get_rng_state``, ``set_rng_state``.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ import functools
 import math
 import os
 import random
+import re
 import time
 import warnings
 from collections.abc import Callable, Iterable, Mapping
@@ -629,9 +631,14 @@ def save_checkpoint(
     return _atomic_save(ckpt, Path(path))
 
 
+_TEMP_SUFFIX = ".posekit-tmp"
+"""A save writes ``<name>.posekit-tmp<pid>`` beside the checkpoint, then ``os.replace``."""
+
+
 def _atomic_save(obj: Any, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
+    started = time.time()
+    tmp = path.with_name(f"{path.name}{_TEMP_SUFFIX}{os.getpid()}")
     try:
         with open(tmp, "wb") as f:
             torch.save(obj, f)
@@ -641,23 +648,168 @@ def _atomic_save(obj: Any, path: Path) -> Path:
     finally:
         if tmp.exists():
             tmp.unlink()
+    _remove_orphan_temps(path, started)
     return path
 
 
-def load_checkpoint(path: str | Path, map_location: Any = "cpu") -> dict:
-    """Read a checkpoint of ``save_checkpoint`` with ``torch.load(weights_only=True)``."""
-    path = Path(path)
+def _pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs on this machine (True when unsure: never guess dead)."""
+    if os.name == "nt" or pid <= 0:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def _remove_orphan_temps(path: Path, started: float) -> None:
+    """Delete what killed saves left in ``path``'s folder: posekit's temporary names only
+    (``*.posekit-tmp<pid>``; ``<path name>.tmp<pid>`` of older versions), from a process that
+    is gone and older than this save (``started``)."""
+    names = re.compile(rf"(.+{re.escape(_TEMP_SUFFIX)}|{re.escape(path.name)}\.tmp)(\d+)")
+    for p in path.parent.iterdir():
+        m = names.fullmatch(p.name)
+        if not m or _pid_alive(int(m.group(2))):
+            continue
+        try:
+            if p.is_file() and not p.is_symlink() and p.stat().st_mtime < started:
+                p.unlink()
+        except OSError:
+            pass  # another save removed it first, or no permission: leave it
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file that cannot be used; the message names the file and the problem."""
+
+
+class CheckpointNotFoundError(CheckpointError, FileNotFoundError):
+    """The checkpoint file does not exist. Also a ``FileNotFoundError``."""
+
+
+def _unreadable(path: Path, err: Exception) -> CheckpointError:
+    """The ``CheckpointError`` of a file ``torch.load(weights_only=True)`` could not read."""
+    text = str(err)
+    culprit = re.search(r"GLOBAL ([\w.]+)", text)
+    if culprit:
+        why = (f"refused by the safe loader (weights_only=True): it needs the python object "
+               f"{culprit.group(1)} (a whole model saved with torch.save(model)? an unsafe "
+               "file?), not only tensors and plain values")  # fmt: skip
+    elif isinstance(err, EOFError) or "central directory" in text:
+        why = "truncated, or not a torch file (it ends before its index)"
+    else:
+        stop = re.search(r"WeightsUnpickler error:\s*(\S.*)", text)
+        first = stop.group(1) if stop else (text.splitlines() or [""])[0]
+        why = f"not a torch checkpoint ({type(err).__name__}: {first.strip()[:120]})"
+    return CheckpointError(f"{path}: cannot be read: {why}")
+
+
+def _read(path: Path, map_location: Any) -> Any:
+    """``torch.load(path, weights_only=True)``; every failure as a one-line error."""
     if not path.exists():
-        raise FileNotFoundError(f"checkpoint {path} does not exist")
-    ckpt = torch.load(path, map_location=map_location, weights_only=True)
+        raise CheckpointNotFoundError(f"checkpoint {path} does not exist")
+    if path.is_dir():
+        raise CheckpointError(f"checkpoint {path} is a folder, not a file")
+    if path.stat().st_size == 0:
+        raise CheckpointError(f"{path}: cannot be read: the file is empty (0 bytes)")
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Detected pickle protocol")
+            return torch.load(path, map_location=map_location, weights_only=True)
+    except OSError as err:
+        raise CheckpointError(f"{path}: cannot be read: {err.strerror or err}") from None
+    except Exception as err:  # any failure of the loader means a bad file
+        raise _unreadable(path, err) from None
+
+
+_FIELDS = {"version": int, "model": Mapping, "epoch": int, "step": int}
+_OPTIONAL = {"model_config": Mapping, "optimizer": Mapping, "scheduler": Mapping,
+             "history": Mapping, "config": Mapping, "rng": Mapping, "extra": Mapping}  # fmt: skip
+
+
+def _check_field(path: Path, ckpt: dict, key: str, kind: type) -> None:
+    """``ckpt[key]`` is a ``kind`` (None allowed for the optional fields)."""
+    if key not in ckpt and key in _FIELDS:
+        raise CheckpointError(f"{path}: field {key!r} is missing")
+    value = ckpt.get(key)
+    if value is None and key in _OPTIONAL:
+        return
+    if not isinstance(value, kind) or isinstance(value, bool) or (kind is int and value < 0):
+        expected = "a dict" if kind is Mapping else "an integer >= 0"
+        got = f"{type(value).__name__} {value!r:.40}"
+        raise CheckpointError(f"{path}: field {key!r} should be {expected}, got {got}")
+
+
+def _check_contents(path: Path, ckpt: Any) -> None:
+    """Format, version and the type of every field ``train`` and ``load_model`` read."""
     if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"{path} is not a posekit checkpoint (no format={CHECKPOINT_FORMAT!r})")
-    if ckpt.get("version", 0) > CHECKPOINT_VERSION:
-        raise ValueError(
-            f"{path}: checkpoint version {ckpt['version']} is newer than this "
+        raise CheckpointError(
+            f"{path} is not a posekit checkpoint (no format={CHECKPOINT_FORMAT!r})"
+        )
+    _check_field(path, ckpt, "version", int)
+    version = ckpt["version"]
+    if version > CHECKPOINT_VERSION:
+        raise CheckpointError(
+            f"{path}: checkpoint version {version!r} is newer than this "
             f"posekit ({CHECKPOINT_VERSION}); update posekit"
         )
+    for key, kind in {**_FIELDS, **_OPTIONAL}.items():
+        _check_field(path, ckpt, key, kind)
+    bad = [k for k, v in ckpt["model"].items() if not isinstance(v, torch.Tensor)]
+    if bad:
+        raise CheckpointError(f"{path}: field 'model' holds non-tensor entries {bad[:3]}")
+
+
+def load_checkpoint(path: str | Path, map_location: Any = "cpu") -> dict:
+    """Read a checkpoint of ``save_checkpoint`` with ``torch.load(weights_only=True)``.
+
+    A missing, empty, truncated, foreign or malformed file raises ``CheckpointError`` (a
+    ``ValueError``; ``CheckpointNotFoundError`` is also a ``FileNotFoundError``), one line
+    naming the file and what is wrong."""
+    path = Path(path)
+    ckpt = _read(path, map_location)
+    _check_contents(path, ckpt)
     return ckpt
+
+
+class _UnknownModelError(CheckpointError, KeyError):
+    """The checkpoint's model name is not among the builders (also a ``KeyError``)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def _build(path, spec: Any, builders: Mapping) -> nn.Module:
+    """``builders[name](**kwargs)`` of a checkpoint's ``model_config``."""
+    if not spec:
+        raise CheckpointError(
+            f"{path} has no model_config (the model had no .config dict); build "
+            "the model yourself and load_state_dict(ckpt['model'])"
+        )
+    name, kwargs = spec.get("name"), spec.get("kwargs")
+    if not isinstance(name, str) or not isinstance(kwargs, Mapping):
+        raise CheckpointError(f"{path}: model_config should be {{'name': str, 'kwargs': dict}}")
+    if name not in builders:
+        raise _UnknownModelError(f"{path} holds a {name}; builders has {sorted(builders)}")
+    try:
+        return builders[name](**kwargs)
+    except (TypeError, ValueError) as err:
+        raise CheckpointError(f"{path}: model_config {name}(**kwargs) fails: {err}") from None
+
+
+def _load_weights(path, model: nn.Module, state: Mapping, strict: bool = True) -> None:
+    """``model.load_state_dict(state)``; a mismatch names the file and the first problem."""
+    try:
+        model.load_state_dict(state, strict=strict)
+    except RuntimeError as err:
+        lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+        lines = [line for line in lines if not line.startswith("Error(s) in loading")]
+        first = (lines or [type(err).__name__])[0][:240]
+        raise CheckpointError(
+            f"{path}: the weights do not fit {type(model).__name__}: {first}"
+        ) from None
 
 
 def load_model(
@@ -668,20 +820,13 @@ def load_model(
 ) -> nn.Module:
     """Rebuild the model of a checkpoint: ``builders[name](**kwargs)`` from its
     ``model_config``, then its weights. ``builders`` maps names to classes / functions (or is
-    a list of classes, keyed by ``__name__``). Returns the model in eval mode."""
+    a list of classes, keyed by ``__name__``). Returns the model in eval mode. A checkpoint
+    that does not fit raises ``CheckpointError`` (an unknown name: also a ``KeyError``)."""
     if not isinstance(builders, Mapping):
         builders = {b.__name__: b for b in builders}
     ckpt = load_checkpoint(path, map_location)
-    spec = ckpt.get("model_config")
-    if not spec:
-        raise ValueError(
-            f"{path} has no model_config (the model had no .config dict); build "
-            "the model yourself and load_state_dict(ckpt['model'])"
-        )
-    if spec["name"] not in builders:
-        raise KeyError(f"{path} holds a {spec['name']}; builders has {sorted(builders)}")
-    model = builders[spec["name"]](**spec["kwargs"])
-    model.load_state_dict(ckpt["model"], strict=strict)
+    model = _build(path, ckpt.get("model_config"), builders)
+    _load_weights(path, model, ckpt["model"], strict)
     if isinstance(map_location, (str, torch.device)):
         model.to(map_location)
     return model.eval()
@@ -845,19 +990,80 @@ def _scheduler_for(optimizer, config: TrainConfig, steps_per_epoch: int):
     )
 
 
-def _resume(path, model, optimizer, scheduler, config, device, steps_per_epoch):
-    """Load a checkpoint into the run; returns ``(epoch, step, history)``."""
-    ckpt = load_checkpoint(path, map_location=device)
-    model.load_state_dict(ckpt["model"])
-    if ckpt.get("optimizer") is not None:
-        optimizer.load_state_dict(ckpt["optimizer"])
-    if ckpt.get("scheduler") is not None:
-        scheduler.load_state_dict(ckpt["scheduler"])
+def _resume(path, run: _Run, steps_per_epoch: int) -> None:
+    """Load a checkpoint into ``run``: weights, optimiser, schedule, RNG, history, counters."""
+    ckpt = load_checkpoint(path, map_location=run.device)
+    _load_weights(path, run.model, ckpt["model"])
+    run.resumed_from = Path(path)
+    run.history = History.from_dict(ckpt.get("history") or {})
+    run.epoch = ckpt["epoch"]
+    run.step = ckpt["step"] or len(run.history.step_loss)  # older posekit re-saved step 0
+    old = ckpt.get("config") or {}
+    _warn_changes(old, run.config.as_dict(), run.history, steps_per_epoch)
+    _load_optimizer(path, run, ckpt.get("optimizer"))
+    _load_schedule(path, run, ckpt.get("scheduler"), old.get("epochs"))
     if ckpt.get("rng") is not None:
         set_rng_state(ckpt["rng"])
-    history = History.from_dict(ckpt["history"] or {})
-    _warn_changes(ckpt.get("config") or {}, config.as_dict(), history, steps_per_epoch)
-    return int(ckpt["epoch"]), int(ckpt["step"]), history
+
+
+def _load_optimizer(path, run: _Run, state: Mapping | None) -> None:
+    """The checkpoint's optimiser state (Adam's moments...), or a warning that it restarts."""
+    if state is None:
+        name = type(run.optimizer).__name__
+        warnings.warn(
+            f"{path} holds no optimizer state (saved by an older posekit): {name} restarts "
+            f"from zero moments at step {run.step}",
+            stacklevel=5,
+        )
+        return
+    try:
+        run.optimizer.load_state_dict(state)
+    except (ValueError, KeyError, RuntimeError) as err:
+        raise CheckpointError(f"{path}: its optimizer state does not fit: {err}") from None
+
+
+def _set_lrs(optimizer, scheduler) -> list[float]:
+    """Give every param group the lr of the scheduler's current step; returns them."""
+    t, lambdas = scheduler.last_epoch, scheduler.lr_lambdas
+    lrs = [base * fn(t) for base, fn in zip(scheduler.base_lrs, lambdas, strict=True)]
+    for group, lr in zip(optimizer.param_groups, lrs, strict=True):
+        group["lr"] = lr
+    scheduler._last_lr = lrs
+    return lrs
+
+
+def _load_schedule(path, run: _Run, state: Mapping | None, old_epochs: int | None) -> None:
+    """The checkpoint's schedule at ``run.step``, re-planned over ``config.epochs`` (one
+    warning when that changes the cosine); without a state, the config's at ``run.step``."""
+    sched, cfg = run.scheduler, run.config
+    if state is None:
+        sched.last_epoch = run.step
+        _set_lrs(run.optimizer, sched)
+        warnings.warn(
+            f"{path} holds no scheduler state: the {cfg.scheduler} schedule is rebuilt from "
+            f"the config and goes on from step {run.step}",
+            stacklevel=5,
+        )
+        return
+    planned = [getattr(fn, "total_steps", None) for fn in sched.lr_lambdas]
+    sched.load_state_dict(state)
+    was = getattr(sched.lr_lambdas[0], "total_steps", None)
+    for fn, total in zip(sched.lr_lambdas, planned, strict=True):
+        if total is not None:
+            fn.total_steps = total
+    if cfg.scheduler != "cosine" or was == planned[0] or run.epoch >= cfg.epochs:
+        return  # nothing changes (or nothing is left to train)
+    before = run.optimizer.param_groups[0]["lr"]
+    after = _set_lrs(run.optimizer, sched)[0]
+    what = f"steps per epoch changed ({was} -> {planned[0]} steps)"
+    if old_epochs is not None and old_epochs != cfg.epochs:
+        verb = "extending" if cfg.epochs > old_epochs else "shortening"
+        what = f"{verb} from {old_epochs} to {cfg.epochs} epochs"
+    warnings.warn(
+        f"{what}: the cosine schedule is re-planned over {cfg.epochs} epochs ({planned[0]} "
+        f"steps) from step {run.step} (lr {before:.3g} -> {after:.3g})",
+        stacklevel=5,
+    )
 
 
 _RUN_ONLY = {"epochs", "checkpoint", "log_every", "eval_every", "num_workers", "device"}
@@ -871,13 +1077,11 @@ def _warn_changes(old: Mapping, new: Mapping, history: History, steps_per_epoch:
     ]
     if history.steps_per_epoch and history.steps_per_epoch != steps_per_epoch:
         diff.append(f"steps_per_epoch: {history.steps_per_epoch} -> {steps_per_epoch}")
-    if old and old.get("epochs") != new.get("epochs") and new.get("scheduler") == "cosine":
-        diff.append("epochs changed: the cosine schedule keeps the checkpoint's length")
     if diff:
         warnings.warn(
             "resuming with other settings than the checkpoint (the run will not "
             "match an uninterrupted one): " + "; ".join(diff),
-            stacklevel=3,
+            stacklevel=5,
         )
 
 
@@ -902,6 +1106,7 @@ class _Run:
     history: History
     epoch: int = 0
     step: int = 0
+    resumed_from: Path | None = None
 
 
 def _train_step(run: _Run, batch: dict) -> tuple[float, float, float]:
@@ -950,7 +1155,7 @@ def _train_epoch(run: _Run, train_set, collate_fn, bar) -> float:
     return float(np.mean(losses))
 
 
-def _end_epoch(run: _Run, val_set, evaluate_fn, spec, seconds: float) -> str:
+def _end_epoch(run: _Run, val_set, evaluate_fn, spec, seconds: float, extra=None) -> str:
     """Evaluate when due, record the epoch, write the checkpoint; returns the log line."""
     cfg, hist, e = run.config, run.history, run.epoch
     line = f"epoch {e}/{cfg.epochs}: train loss {hist.epoch_loss[-1]:.4g}"
@@ -969,6 +1174,7 @@ def _end_epoch(run: _Run, val_set, evaluate_fn, spec, seconds: float) -> str:
             run.step,
             hist,
             spec,
+            extra=extra,
             config=cfg,
         )
     return line
@@ -1000,10 +1206,21 @@ def _start(model, codec, loss_fn, train_set, config, optimizer, resume) -> _Run:
             raise ValueError("resume=True: set config.checkpoint (the file to continue from)")
         resume = config.checkpoint if Path(config.checkpoint).exists() else None
     if resume:
-        run.epoch, run.step, run.history = _resume(
-            resume, model, optimizer, scheduler, config, device, spe
-        )
+        _resume(resume, run, spe)
     return run
+
+
+def _say_if_done(run: _Run, last: int, progress: bool) -> None:
+    """A resumed run with nothing left to train says so (and keeps its checkpoint)."""
+    epochs = run.config.epochs
+    if run.epoch > epochs:
+        warnings.warn(
+            f"{run.resumed_from} holds {run.epoch} epochs, more than epochs={epochs}: "
+            "nothing to train, the checkpoint is kept as it is",
+            stacklevel=3,
+        )
+    elif run.epoch >= last and run.resumed_from is not None and progress:
+        print(f"nothing to train: {run.resumed_from} already holds {run.epoch}/{epochs} epochs")
 
 
 def train(
@@ -1021,6 +1238,7 @@ def train(
     collate_fn: Callable | None = None,
     model_config: Mapping | None = None,
     stop_after: int | None = None,
+    checkpoint_extra: Mapping | None = None,
 ) -> History:
     """Train ``model`` in place; returns the ``History`` (the model ends in eval mode, on
     ``config.device``).
@@ -1047,6 +1265,11 @@ def train(
             ``get_model_config(model)``.
         stop_after: stop once this many epochs are finished (the schedule still spans
             ``config.epochs``): train in chunks, ``resume`` later.
+        checkpoint_extra: plain values stored as every checkpoint's ``extra``.
+
+    Resuming with other ``config.epochs`` than the checkpoint's re-plans a cosine schedule
+    over the new length from the checkpoint's step (one warning says so); a checkpoint with
+    ``config.epochs`` or more finished epochs is left as it is (nothing to train).
     """
     from tqdm.auto import tqdm
 
@@ -1061,14 +1284,17 @@ def train(
             collate_fn=collate_fn,
         )
     last = config.epochs if stop_after is None else min(int(stop_after), config.epochs)
+    _say_if_done(run, last, progress)
     total = config.epochs * run.history.steps_per_epoch
-    bar = tqdm(total=total, initial=run.step, disable=not progress, unit="step")
+    quiet = not progress or run.epoch >= last
+    bar = tqdm(total=total, initial=run.step, disable=quiet, unit="step")
     try:
         while run.epoch < last:
             t0 = time.perf_counter()
             run.history.epoch_loss.append(_train_epoch(run, train_set, collate_fn, bar))
             run.epoch += 1
-            line = _end_epoch(run, val_set, evaluate_fn, spec, time.perf_counter() - t0)
+            seconds = time.perf_counter() - t0
+            line = _end_epoch(run, val_set, evaluate_fn, spec, seconds, checkpoint_extra)
             if progress:
                 bar.write(line)
     finally:
@@ -1078,7 +1304,8 @@ def train(
 
 
 __all__ = [
-    "CHECKPOINT_FORMAT", "OPTIMIZERS", "SCHEDULERS", "Codec", "History", "LRSchedule",
+    "CHECKPOINT_FORMAT", "OPTIMIZERS", "SCHEDULERS", "CheckpointError", "CheckpointNotFoundError",
+    "Codec", "History", "LRSchedule",
     "TrainConfig", "clip_gradients", "evaluate_pckh", "get_model_config", "get_rng_state",
     "load_checkpoint", "load_model", "make_optimizer", "make_scheduler", "predict",
     "resolve_device", "save_checkpoint", "set_rng_state", "to_device", "train",

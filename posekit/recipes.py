@@ -11,6 +11,9 @@ everything from the file alone (``weights_only=True``).
 from __future__ import annotations
 
 import functools
+import inspect
+import math
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,6 +81,11 @@ def _size2(input_size, name: str) -> tuple[int, int]:
     return w, h
 
 
+def _width(width: float | None, default: float) -> float:
+    """``width``, or the recipe's ``default`` when None (0 is not a default: it is refused)."""
+    return default if width is None else width
+
+
 def recipe(name: str, input_size=None, width: float | None = None) -> Recipe:
     """The scaled lesson configuration of ``deeppose`` (lesson 01), ``heatmap`` (lesson 02),
     ``hourglass`` or ``simple_baseline`` (lesson 03) at a square ``input_size`` (default
@@ -91,7 +99,7 @@ def recipe(name: str, input_size=None, width: float | None = None) -> Recipe:
     if name == "lightweight_openpose":
         if w % 8 or h % 8 or w < 8 or h < 8:
             raise ValueError(f"input_size: expected (W, H) multiples of 8, got {(w, h)}")
-        channels = int(width or 32)
+        channels = int(_width(width, 32))
         return Recipe(
             "lightweight_openpose", "LightweightOpenPose",
             dict(num_refinement_stages=1, num_channels=channels, width_mult=channels / 128),
@@ -107,25 +115,27 @@ def recipe(name: str, input_size=None, width: float | None = None) -> Recipe:
     if name == "deeppose":
         return Recipe(
             "deeppose", "DeepPose",
-            dict(num_joints=16, input_size=input_size, width_mult=width or 0.25, dropout=0.3),
+            dict(num_joints=16, input_size=input_size, width_mult=_width(width, 0.25),
+                 dropout=0.3),
             "RegressionCodec", dict(input_size=size, mode="box"), lr=1e-3,
         )  # fmt: skip
     if name == "heatmap":
         return Recipe(
-            "heatmap", "HeatmapNet", dict(num_joints=16, width=int(width or 16), stride=4),
+            "heatmap", "HeatmapNet", dict(num_joints=16, width=int(_width(width, 16)), stride=4),
             "HeatmapCodec", dict(input_size=size, stride=4, sigma=2.0, decoder="dark"), lr=2e-3,
         )  # fmt: skip
     if name == "hourglass":
         return Recipe(
             "hourglass", "HourglassNet",
-            dict(num_joints=16, num_stacks=2, features=int(width or 96), depth=4,
+            dict(num_joints=16, num_stacks=2, features=int(_width(width, 96)), depth=4,
                  stem_channels=[16, 32]),
             "HeatmapCodec", dict(input_size=size, stride=4, sigma=2.0, decoder="dark"), lr=4e-3,
         )  # fmt: skip
     if name == "simple_baseline":
         return Recipe(
             "simple_baseline", "SimpleBaseline",
-            dict(num_joints=16, backbone_depth=18, width=int(width or 16), deconv_channels=64),
+            dict(num_joints=16, backbone_depth=18, width=int(_width(width, 16)),
+                 deconv_channels=64),
             "HeatmapCodec", dict(input_size=size, stride=4, sigma=2.0, decoder="dark"), lr=4e-3,
         )  # fmt: skip
     raise ValueError(f"recipe: unknown name {name!r}; choose one of {', '.join(RECIPES)}")
@@ -147,6 +157,168 @@ def build_codec(name: str, kwargs: dict[str, Any]):
     if name not in classes:
         raise ValueError(f"codec {name!r} is not known; known: {', '.join(classes)}")
     return classes[name](**kwargs)
+
+
+_RESNET_STRIDE = 32
+"""Stride of SimpleBaseline's ResNet backbone: its input sides are multiples of 32."""
+
+
+def _default(cls: type, kwargs: dict[str, Any], name: str) -> Any:
+    """``kwargs[name]``, else the default of ``cls``'s constructor argument ``name``."""
+    if name in kwargs:
+        return kwargs[name]
+    return inspect.signature(cls).parameters[name].default
+
+
+@functools.cache
+def _alexnet_minimum() -> int:
+    """The smallest input side AlexNet (DeepPose's trunk) turns into a usable map."""
+    from posekit.models.alexnet import feature_size
+
+    for side in range(1, 1024):
+        try:
+            feature_size(side)
+            return side
+        except ValueError:
+            continue
+    raise AssertionError("AlexNet accepts no side below 1024")
+
+
+def input_rule(r: Recipe | str) -> tuple[int, int]:
+    """``(multiple, minimum)`` of the input sides recipe ``r`` can train on, read from its
+    model: DeepPose (1, AlexNet's smallest side, 37); HeatmapNet (its codec's stride,
+    ``2^depth``: the coarsest level keeps a pixel); hourglass (``4·2^depth`` twice);
+    SimpleBaseline (32, 32: the ResNet stride); Lightweight OpenPose (8, 8: its stride)."""
+    r = recipe(r) if isinstance(r, str) else r
+    cls, kw = _model_classes()[r.model], r.model_kwargs
+    if r.model == "DeepPose":
+        return 1, _alexnet_minimum()
+    if r.model == "HeatmapNet":
+        return r.codec_kwargs["stride"], 2 ** _default(cls, kw, "depth")
+    if r.model == "HourglassNet":
+        unit = cls.stride * 2 ** _default(cls, kw, "depth")
+        return unit, unit
+    if r.model == "SimpleBaseline":
+        return _RESNET_STRIDE, _RESNET_STRIDE
+    return cls.stride, cls.stride
+
+
+def _fits(side: int, rule: tuple[int, int]) -> bool:
+    return side >= rule[1] and side % rule[0] == 0
+
+
+def _check_size(r: Recipe, size: tuple[int, int]) -> None:
+    """Every side of ``size`` fits ``input_rule(r)``; else name the nearest sides that do."""
+    rule = input_rule(r)
+    bad = [side for side in size if not _fits(side, rule)]
+    if not bad:
+        return
+    up = max(rule[1], math.ceil(bad[0] / rule[0]) * rule[0])
+    down = next((v for v in range(up - rule[0], rule[1] - 1, -rule[0]) if _fits(v, rule)), None)
+    near = f"{down} or {up}" if down else f"{up}"
+    sides = f"multiples of {rule[0]} and at least" if rule[0] > 1 else "at least"
+    raise ValueError(
+        f"--size / input_size={bad[0]}: {r.name} needs sides {sides} {rule[1]} "
+        f"(its {r.model}); try {near}"
+    )
+
+
+def _check_number(flag: str, value: Any, whole: bool = False) -> None:
+    """``value`` is a finite number > 0 (and a whole number with ``whole``)."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not ok or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{flag}={value!r}: expected a finite number > 0")
+    if whole and not float(value).is_integer():
+        raise ValueError(f"{flag}={value!r}: expected a whole number")
+
+
+def _check_model(r: Recipe, width: float | None) -> None:
+    """The model's own constructor checks, run on the meta device (nothing allocated)."""
+    try:
+        with torch.device("meta"):
+            _model_classes()[r.model](**r.model_kwargs)
+    except (TypeError, ValueError) as err:
+        where = f"--width / width={width!r}" if width is not None else r.name
+        raise ValueError(f"{where}: {r.model} refuses it ({err})") from None
+
+
+def check_train_args(
+    name: str,
+    input_size=None,
+    width: float | None = None,
+    lr: float | None = None,
+    *,
+    epochs: int = 1,
+    batch_size: int | None = None,
+    n_train: int = 1,
+    n_val: int = 1,
+    seed: int = 0,
+) -> Recipe:
+    """The recipe of ``train_recipe``'s arguments, once every one of them is usable: a
+    ``ValueError`` naming the argument (``--size / input_size=...``) otherwise. Nothing is
+    built: the size rule comes from ``input_rule``, the model's checks run on ``meta``."""
+    if name not in RECIPES:
+        raise ValueError(f"recipe: unknown name {name!r}; choose one of {', '.join(RECIPES)}")
+    counts = {"--epochs / epochs": epochs, "--n-train / n_train": n_train,
+              "--n-val / n_val": n_val, "--batch-size / batch_size": batch_size}  # fmt: skip
+    for flag, value in counts.items():
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+            raise ValueError(f"{flag}={value!r}: expected an integer >= 1")
+        if value is not None:
+            _check_number(flag, value)
+    if not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"--seed / seed={seed!r}: expected an integer >= 0")
+    if lr is not None:
+        _check_number("--lr / lr", lr)
+    if width is not None:
+        _check_number("--width / width", width, whole=name != "deeppose")
+    r = recipe(name, input_size, width)
+    _check_size(r, _size2(input_size, name))
+    _check_model(r, width)
+    return r
+
+
+def check_output(out: str | Path) -> Path:
+    """``out`` as a Path once its folder exists and takes a file (a probe file is written
+    and removed), so that an unwritable ``--out`` fails before training, not after an epoch."""
+    out = Path(out)
+    if out.is_dir():
+        raise ValueError(f"--out {out}: is a folder; name the checkpoint file, e.g. {out}/run.pt")
+    blocker = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        raise ValueError(f"--out {out}: {blocker} is a file, not a folder")
+    probe = out.with_name(f".{out.name}.posekit-probe{os.getpid()}")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        raise ValueError(f"--out {out}: cannot write in {out.parent} ({err.strerror})") from None
+    return out
+
+
+def _differences(old: dict, new: dict) -> list[str]:
+    """``"key old -> new"`` for every key whose value differs."""
+    keys = sorted(set(old) | set(new))
+    return [f"{k} {old.get(k)!r} -> {new.get(k)!r}" for k in keys if old.get(k) != new.get(k)]
+
+
+def _check_resume(out: Path, r: Recipe) -> None:
+    """``--resume`` of an existing ``out`` must find the model and codec ``r`` builds."""
+    ckpt = engine.load_checkpoint(out)
+    model = ckpt.get("model_config") or {}
+    codec = (ckpt.get("extra") or {}).get("codec") or {}
+    diff = _differences(
+        {"model": model.get("name"), **(model.get("kwargs") or {}), "codec": codec.get("name"),
+         **{f"codec.{k}": v for k, v in (codec.get("kwargs") or {}).items()}},
+        {"model": r.model, **r.model_kwargs, "codec": r.codec,
+         **{f"codec.{k}": v for k, v in r.codec_kwargs.items()}},
+    )  # fmt: skip
+    if diff:
+        raise engine.CheckpointError(
+            f"--resume: {out} holds another model ({'; '.join(diff)}): resume with the "
+            "arguments it was trained with, or choose another --out"
+        )
 
 
 def synth_split(split: str, length: int, input_size: int, seed: int):
@@ -196,16 +368,22 @@ def train_recipe(
     ``lightweight_openpose`` trains on ``n_train`` scenes of ``input_size = (W, H)`` with
     ``PAFCodec`` (``collate_bottom_up``) and logs COCO OKS AP / AR (``evaluate_oks_ap``).
     ``batch_size`` / ``lr`` None: the recipe's. Returns ``(model, history, checkpoint
-    path)``; ``resume=True`` continues ``out``.
+    path)``; ``resume=True`` continues ``out`` (same model and codec; Adam and the schedule
+    carry on, ``engine.train``). Every argument and ``out`` are checked before anything is
+    built (``check_train_args``, ``check_output``); every checkpoint is complete.
     """
-    r = recipe(name, input_size, width)
+    r = check_train_args(name, input_size, width, lr, epochs=epochs, batch_size=batch_size,
+                         n_train=n_train, n_val=n_val, seed=seed)  # fmt: skip
+    out = check_output(out)
+    if resume and out.exists():
+        _check_resume(out, r)
     size = _size2(input_size, name)
     model = build_model(r.model, r.model_kwargs)
     codec = build_codec(r.codec, r.codec_kwargs)
     config = engine.TrainConfig(
-        epochs=epochs, batch_size=batch_size or r.batch_size, lr=lr or r.lr, optimizer="adam",
-        scheduler="cosine", warmup_steps=100, grad_clip=5.0, seed=seed, channels_last=True,
-        checkpoint=str(out),
+        epochs=epochs, batch_size=batch_size or r.batch_size, lr=r.lr if lr is None else lr,
+        optimizer="adam", scheduler="cosine", warmup_steps=100, grad_clip=5.0, seed=seed,
+        channels_last=True, checkpoint=str(out),
     )  # fmt: skip
     model_config = {"name": r.model, "kwargs": r.model_kwargs}
     if r.kind == "bottom_up":
@@ -227,24 +405,42 @@ def train_recipe(
         options = {}
         data = {"kind": "top_down", "input_size": size[0], "joint_set": "mpii16",
                 "seed": seed, "n_val": n_val}  # fmt: skip
+    extra = {"recipe": name, "codec": {"name": r.codec, "kwargs": r.codec_kwargs}, "data": data}
     history = engine.train(
         model, codec, codec.loss, train_set, val_set, config, resume=resume or None,
-        progress=progress, model_config=model_config, **options,
+        progress=progress, model_config=model_config, checkpoint_extra=extra, **options,
     )  # fmt: skip
-    extra = {"recipe": name, "codec": {"name": r.codec, "kwargs": r.codec_kwargs}, "data": data}
-    engine.save_checkpoint(
-        out, model, epoch=epochs, history=history, model_config=model_config, extra=extra
-    )
-    return model, history, Path(out)
+    return model, history, out
+
+
+_DATA_FIELDS = {"top_down": ("input_size", "seed", "n_val"),
+                "bottom_up": ("size", "num_people", "seed", "n_val")}  # fmt: skip
+
+
+def _check_extra(path, extra: dict) -> None:
+    """The ``extra`` of a ``posekit train`` checkpoint: codec and data to rebuild."""
+    if "codec" not in extra or "data" not in extra:
+        raise engine.CheckpointError(
+            f"{path}: not a `posekit train` checkpoint (no codec/data in 'extra')"
+        )
+    codec, data = extra["codec"], extra["data"]
+    if not isinstance(codec, dict) or not isinstance(codec.get("kwargs"), dict):
+        raise engine.CheckpointError(f"{path}: extra 'codec' should be {{'name', 'kwargs'}}")
+    kind = data.get("kind") if isinstance(data, dict) else None
+    missing = [f for f in _DATA_FIELDS.get(kind, ("kind",)) if f not in data]
+    if kind not in _DATA_FIELDS or missing:
+        raise engine.CheckpointError(f"{path}: extra 'data' lacks {', '.join(missing)}")
 
 
 def _load(path: str | Path) -> tuple[torch.nn.Module, Any, dict, dict]:
     ckpt = engine.load_checkpoint(path)
     extra = ckpt.get("extra") or {}
-    if "codec" not in extra or "data" not in extra:
-        raise ValueError(f"{path}: not a `posekit train` checkpoint (no codec/data in 'extra')")
+    _check_extra(path, extra)
     model = engine.load_model(path, _model_classes())
-    codec = build_codec(extra["codec"]["name"], extra["codec"]["kwargs"])
+    try:
+        codec = build_codec(extra["codec"].get("name"), extra["codec"]["kwargs"])
+    except (TypeError, ValueError) as err:
+        raise engine.CheckpointError(f"{path}: extra 'codec' fails: {err}") from None
     return model, codec, extra["data"], extra
 
 
