@@ -46,14 +46,25 @@ annotations in ``meta.npz``, all generation arguments and the generator version
 ``posekit.synth.SYNTH_VERSION`` in ``manifest.json``);
 ``CachedDataset`` reads them back and applies the very same crop/augmentation code, so it
 returns identical items, for every epoch, without rendering.
+
+Several processes may build the same cache at once (lessons run side by side): each renders
+into its own hidden sibling folder ``.<name>.building-<host>.<pid>-*`` and renames it into
+place in one step, so a reader finds no cache or a complete one, never a half-written one.
+The first builder to finish wins; a later one whose rename fails checks the winner's manifest
+and keeps it (see ``cache_dataset``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import errno
 import hashlib
 import json
+import os
+import re
 import shutil
+import socket
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -673,8 +684,13 @@ def default_cache_path(dataset) -> Path:
 
 
 def _manifest(path: Path) -> dict | None:
+    """The cache's manifest, or None when it has none (or an unreadable one: incomplete)."""
     f = Path(path) / "manifest.json"
-    return json.loads(f.read_text()) if f.exists() else None
+    try:
+        manifest = json.loads(f.read_text())
+    except (OSError, ValueError):  # missing, not a file, not JSON
+        return None
+    return manifest if isinstance(manifest, dict) else None
 
 
 def _diff(a: dict, b: dict) -> list[str]:
@@ -683,49 +699,86 @@ def _diff(a: dict, b: dict) -> list[str]:
             for k in keys if a.get(k) != b.get(k)]  # fmt: skip
 
 
-def cache_dataset(
-    dataset, path: str | Path | None = None, progress: bool = True, batch_size: int = 64,
-    overwrite: bool = False,
-) -> Path:  # fmt: skip
-    """Render a SynthPose dataset once and store it on disk.
+_CACHE_FILES = {"images.npy", "meta.npz", "manifest.json"}
+_HOST = re.sub(r"[^A-Za-z0-9]", "", socket.gethostname())[:32] or "host"
 
-    Layout of ``path``: ``images.npy`` — every render, uint8, one array ``(L, ...)`` written
-    through a memory map; ``meta.npz`` — the annotations (fixed-shape fields stacked, a
-    variable number of people concatenated with ``<field>__offsets``); ``manifest.json`` —
-    the class, all generation arguments and ``SYNTH_VERSION`` (written last: a cache without
-    it is incomplete).
-    The renders are stored, not the crops, so ``CachedDataset`` applies the same augmentation
-    as the original for any epoch.
 
-    Args:
-        dataset: a ``SynthPoseTopDown`` / ``SynthPoseBottomUp`` / ``SynthPoseSequences``.
-        path: folder; default ``default_cache_path(dataset)`` under ``posekit.config``.
-        progress: show a tqdm bar.
-        batch_size: renders per batch (person crops use SynthPose's batched path).
-        overwrite: replace a cache made with other arguments (else a ValueError).
-    Returns:
-        the folder. An existing cache with the same manifest is reused as is; one of the same
-        arguments made by another ``SYNTH_VERSION`` (stale renders) is rebuilt.
+def _current(manifest: dict | None, args: dict) -> bool:
+    """``manifest`` is a complete cache of ``args`` by this generator version: reuse it."""
+    return (
+        manifest is not None
+        and manifest.get("args") == args
+        and manifest.get("format") == CACHE_FORMAT
+        and manifest.get("synth_version") == SYNTH_VERSION
+    )
+
+
+def _check_replaceable(path: Path, manifest: dict | None, args: dict, overwrite: bool) -> None:
+    """Raise a ValueError naming ``path`` when ``cache_dataset`` may not replace what is there.
+
+    Nothing there, an incomplete cache (cache files without a manifest), a stale cache (same
+    arguments, another ``SYNTH_VERSION``): yes. A cache of other arguments: only with
+    ``overwrite``. A file, or a folder holding anything but cache files: never.
     """
+    if not path.exists():
+        return
+    if not path.is_dir():
+        raise ValueError(f"cache_dataset: {path} is a file, not a cache folder")
+    if manifest is None:
+        foreign = sorted(p.name for p in path.iterdir() if p.name not in _CACHE_FILES)
+        if foreign:
+            raise ValueError(
+                f"cache_dataset: {path} is not a SynthPose cache (it holds {', '.join(foreign)}"
+                "); choose another path"
+            )
+        return
+    same = manifest.get("args") == args and manifest.get("format") == CACHE_FORMAT
+    if same or overwrite:
+        return
+    raise ValueError(
+        f"cache_dataset: {path} holds a cache made with other arguments:\n  "
+        + "\n  ".join(_diff(manifest.get("args", {}), args))
+        + "\npass overwrite=True to replace it, or another path"
+    )
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (on Windows: assumed, os.kill would end it)."""
+    if os.name == "nt":
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. PermissionError: it exists, owned by someone else
+        return True
+    return True
+
+
+def _sibling(path: Path, kind: str) -> Path:
+    """A fresh hidden folder beside ``path`` (same file system, so a rename moves it), named
+    after this host and process so that ``_remove_orphans`` knows when it is abandoned."""
+    prefix = f".{path.name}.{kind}-{_HOST}.{os.getpid()}-"
+    tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=path.parent))
+    os.chmod(tmp, 0o755)  # mkdtemp makes it 0o700; it becomes the cache
+    return tmp
+
+
+def _remove_orphans(path: Path) -> None:
+    """Delete the build / trash folders of ``path`` left by killed processes of this host
+    (those of a process still running, or of another host, are left alone)."""
+    pattern = re.compile(rf"\.{re.escape(path.name)}\.(building|old)-{_HOST}\.(\d+)-")
+    for entry in path.parent.iterdir():
+        match = pattern.match(entry.name)
+        if match and int(match.group(2)) != os.getpid() and not _alive(int(match.group(2))):
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def _render_into(ds: _SynthDataset, folder: Path, progress: bool, batch_size: int) -> None:
+    """Render every item of ``ds`` into ``folder``: ``images.npy``, ``meta.npz``, then
+    ``manifest.json`` (written last)."""
     from tqdm.auto import tqdm
 
-    ds = _base(dataset)
-    path = Path(path) if path is not None else default_cache_path(ds)
-    args = ds.generation_args()
-    old = _manifest(path)
-    if old is not None and old.get("args") == args and old.get("format") == CACHE_FORMAT:
-        if old.get("synth_version") == SYNTH_VERSION:
-            return path
-        overwrite = True  # the same dataset rendered by another generator version: stale
-    if old is not None and not overwrite:
-        raise ValueError(
-            f"cache_dataset: {path} holds a cache made with other arguments:\n  "
-            + "\n  ".join(_diff(old.get("args", {}), args))
-            + "\npass overwrite=True to replace it, or another path"
-        )
-    if path.exists():
-        shutil.rmtree(path)
-    path.mkdir(parents=True)
     n = len(ds)
     images = None
     fields: dict[str, list[np.ndarray]] = {}
@@ -739,7 +792,7 @@ def cache_dataset(
                 img = np.asarray(r["image"], np.uint8)
                 if images is None:
                     images = np.lib.format.open_memmap(
-                        path / "images.npy", mode="w+", dtype=np.uint8, shape=(n, *img.shape)
+                        folder / "images.npy", mode="w+", dtype=np.uint8, shape=(n, *img.shape)
                     )
                 images[i] = img
                 for k, v in r.items():
@@ -758,9 +811,95 @@ def cache_dataset(
         else:
             meta[k] = np.concatenate(vals, axis=0)
             meta[f"{k}__offsets"] = np.cumsum([0] + [len(v) for v in vals]).astype(np.int64)
-    np.savez(path / "meta.npz", **meta)
-    manifest = {"format": CACHE_FORMAT, "length": n, "args": args, "synth_version": SYNTH_VERSION}
-    (path / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True))
+    np.savez(folder / "meta.npz", **meta)
+    manifest = {"format": CACHE_FORMAT, "length": n, "args": ds.generation_args(),
+                "synth_version": SYNTH_VERSION}  # fmt: skip
+    (folder / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True))
+
+
+def _renamed(built: Path, path: Path) -> bool:
+    """``os.rename(built, path)``; False when ``path`` is taken (a non-empty folder, a file)."""
+    try:
+        os.rename(built, path)
+    except OSError as err:
+        if err.errno in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR):
+            return False
+        raise
+    return True
+
+
+def _publish(built: Path, path: Path, args: dict, overwrite: bool, tries: int = 20) -> None:
+    """Rename the complete cache ``built`` to ``path`` in one step.
+
+    When ``path`` is taken: a current cache of the same arguments is another builder's win,
+    kept as is (``built`` is left for the caller to delete); a replaceable one is moved aside
+    into a trash sibling, the rename tried again, and the trash deleted afterwards.
+    """
+    trash = None
+    try:
+        for attempt in range(tries):
+            if _renamed(built, path):
+                return
+            there = _manifest(path)
+            if _current(there, args):
+                return
+            _check_replaceable(path, there, args, overwrite)
+            trash = trash or _sibling(path, "old")
+            try:
+                os.rename(path, trash / str(attempt))
+            except FileNotFoundError:  # another process moved it away meanwhile
+                pass
+        raise RuntimeError(f"cache_dataset: {path} kept changing ({tries} tries); run again")
+    finally:
+        if trash is not None:
+            shutil.rmtree(trash, ignore_errors=True)
+
+
+def cache_dataset(
+    dataset, path: str | Path | None = None, progress: bool = True, batch_size: int = 64,
+    overwrite: bool = False,
+) -> Path:  # fmt: skip
+    """Render a SynthPose dataset once and store it on disk.
+
+    Layout of ``path``: ``images.npy`` — every render, uint8, one array ``(L, ...)`` written
+    through a memory map; ``meta.npz`` — the annotations (fixed-shape fields stacked, a
+    variable number of people concatenated with ``<field>__offsets``); ``manifest.json`` —
+    the class, all generation arguments and ``SYNTH_VERSION`` (written last: a cache without
+    it is incomplete).
+    The renders are stored, not the crops, so ``CachedDataset`` applies the same augmentation
+    as the original for any epoch.
+
+    Safe with several builders at once: the cache is rendered into a hidden sibling folder and
+    renamed into place when complete. If another process published the same cache first, that
+    one is kept (its manifest checked) and this render discarded. Replacing a stale cache
+    leaves ``path`` missing for an instant (between two renames), never half-written.
+
+    Args:
+        dataset: a ``SynthPoseTopDown`` / ``SynthPoseBottomUp`` / ``SynthPoseSequences``.
+        path: folder; default ``default_cache_path(dataset)`` under ``posekit.config``.
+        progress: show a tqdm bar.
+        batch_size: renders per batch (person crops use SynthPose's batched path).
+        overwrite: replace a cache made with other arguments (else a ValueError).
+    Returns:
+        the folder. An existing cache with the same manifest is reused as is; one of the same
+        arguments made by another ``SYNTH_VERSION`` (stale renders) is rebuilt.
+    """
+    ds = _base(dataset)
+    path = Path(path) if path is not None else default_cache_path(ds)
+    args = ds.generation_args()
+    old = _manifest(path)
+    if _current(old, args):
+        return path
+    _check_replaceable(path, old, args, overwrite)  # before any rendering
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_orphans(path)
+    built = _sibling(path, "building")
+    try:
+        _render_into(ds, built, progress, batch_size)
+        _publish(built, path, args, overwrite)
+    finally:
+        if built.exists():  # failed, interrupted, or another builder won
+            shutil.rmtree(built, ignore_errors=True)
     return path
 
 
@@ -815,7 +954,7 @@ class CachedDataset(Dataset):
         manifest = _manifest(self.path)
         if manifest is None or not (self.path / "meta.npz").exists():
             raise FileNotFoundError(
-                f"{self.path} is not a complete SynthPose cache (no manifest.json); "
+                f"{self.path} is not a complete SynthPose cache (no readable manifest.json); "
                 "make it with posekit.datasets.synthpose.cache_dataset(dataset, path)"
             )
         if manifest.get("format") != CACHE_FORMAT:
