@@ -30,7 +30,7 @@ DATASET = "coco"
 
 # CHECKSUMS: the md5 of the official 2017 zips. The same three values appear independently in
 # many independent public download scripts and md5sum checks (PaddleDetection's tests,
-# MLCommons/MLPerf scripts, the R torchvision package, ...). Sizes are informational only.
+# MLCommons/MLPerf scripts, the R torchvision package, ...). The sizes are checked too.
 ANNOTATIONS = Resource(
     name="annotations_trainval2017.zip",
     url="http://images.cocodataset.org/annotations/annotations_trainval2017.zip",

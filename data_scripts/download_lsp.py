@@ -9,7 +9,9 @@ models on LSP and LSP-extended. Broken downloads resume when you run the command
     python data_scripts/download_lsp.py --url-base /media/usb/lsp   # zips copied by hand
 
 Both zips unpack flat (images/, joints.mat, README.txt), so each goes into its own folder.
-We know of no published checksum for them, so they are not verified (the script says so).
+We know of no published checksum or size for them, so the size of the first complete
+download is recorded and checked afterwards (a truncated file or a corrupt partial download
+is never accepted); the script says so.
 The files were first hosted at www.comp.leeds.ac.uk/mat4saj/, later at sam.johnson.io; if the
 host does not answer, copy the zips from a source you trust and use --url-base.
 """

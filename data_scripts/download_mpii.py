@@ -8,8 +8,9 @@ models on MPII (about 13 GB). Broken downloads resume when you run the command a
     python data_scripts/download_mpii.py                   # fetch, verify, unpack
     python data_scripts/download_mpii.py --url-base /media/usb/mpii   # archives copied by hand
 
-We know of no published checksum for these files, so they are not verified (the script says
-so).
+We know of no published checksum or exact size for these files, so the size of the first
+complete download is recorded and checked afterwards (a truncated file or a corrupt partial
+download is never accepted); the script says so.
 Terms of use: see http://human-pose.mpi-inf.mpg.de/ before you download.
 """
 

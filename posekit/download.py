@@ -4,22 +4,27 @@ The course needs none of this: every lesson trains on SynthPose, generated on th
 helpers back ``data_scripts/download_*.py`` for users with internet access who want MPII, LSP
 or COCO keypoints under ``posekit.config.data_root()``.
 
-* ``download(url, dest, sha256=..., md5=...)``: http(s):// or file:// into ``dest.part``, resumed
-  with a ``Range`` request (or a seek for file://) when a part file is there, checksum-verified,
+* ``download(url, dest, sha256=..., md5=..., size=...)``: http(s):// or file:// into
+  ``dest.part``, resumed with a ``Range`` request (or a seek for file://) when a part file is
+  there, verified (checksum, else size, else the size recorded at the first complete download),
   then moved to ``dest`` atomically. A missing network fails in seconds with a message that says
   what to do instead.
 * ``extract(archive, dest_dir)``: .zip / .tar / .tar.gz / .tgz into a temporary folder that is
-  renamed into place only when complete; refuses absolute paths, ``..`` and links that escape.
+  renamed into place only when complete; refuses absolute paths, ``..``, links that escape and
+  archives that expand past a size limit (bombs).
 * ``Resource`` + ``fetch(resources, root)``: a dataset's file list, downloaded and extracted once.
+  Processes that fetch or download the same file at once take turns (``flock``).
 * ``script_parser`` / ``run_script``: the shared command line of ``data_scripts/download_*.py``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import http.client
 import ipaddress
+import json
 import os
 import re
 import shutil
@@ -41,6 +46,11 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+try:
+    import fcntl
+except ImportError:  # Windows: no locks
+    fcntl = None
+
 __all__ = [
     "CONNECT_TIMEOUT",
     "DownloadError",
@@ -61,6 +71,7 @@ OFFLINE_HINT = "The course itself needs no download: it uses SynthPose."
 _USER_AGENT = "posekit-download/0.1 (python urllib)"
 _HASHES = ("sha256", "md5")
 _HEX_LEN = {"sha256": 64, "md5": 32}
+_OVERLAP = 64 << 10  # bytes of a part file compared with the source before resuming it
 
 Log = Callable[[str], None]
 
@@ -222,7 +233,8 @@ def _unreachable(url: str, dest: Path, err: BaseException) -> DownloadError:
     reason = getattr(err, "reason", None) or err
     return DownloadError(
         f"could not reach {host} (no network?): {reason}. Download {url} by hand on a machine "
-        f"with internet and put it at {dest}, or set POSEKIT_DATA to a folder that has it. "
+        f"with internet, put it in a folder and run again with --url-base FOLDER (url_base=) "
+        f"to copy it to {dest}, or set POSEKIT_DATA to a folder that has it. "
         f"{OFFLINE_HINT}"
     )
 
@@ -266,7 +278,23 @@ def _copy_stream(read, out, hashers, bar, chunk: int, what: str) -> int:
         written += len(buf)
 
 
-def _stream_file(url: str, part: Path, dest: Path, algos, chunk: int, progress: bool) -> dict:
+def _tail(path: Path, end: int, n: int) -> bytes:
+    """The ``n`` bytes of ``path`` that end at byte ``end``."""
+    with open(path, "rb") as f:
+        f.seek(end - n)
+        return f.read(n)
+
+
+def _mismatch(dest: Path, part: Path, url: str, n: int, log: Log) -> None:
+    log(
+        f"{dest.name}: the partial download {part} does not match {url} (its last {n} bytes "
+        f"differ from the source's): starting over"
+    )
+
+
+def _stream_file(
+    url: str, part: Path, dest: Path, algos, chunk: int, progress: bool, log: Log
+) -> tuple[dict, int]:
     parts = urllib.parse.urlsplit(url)
     if parts.netloc not in ("", "localhost"):
         raise DownloadError(f"{url}: file:// URLs must name a path on this machine")
@@ -280,6 +308,10 @@ def _stream_file(url: str, part: Path, dest: Path, algos, chunk: int, progress: 
     offset = part.stat().st_size if part.exists() else 0
     if offset > size:  # not a prefix of this file: start over
         offset = 0
+    overlap = min(_OVERLAP, offset) if not algos else 0
+    if overlap and _tail(part, offset, overlap) != _tail(src, offset, overlap):
+        _mismatch(dest, part, url, overlap, log)
+        offset = 0
     hashers = _new_hashers(algos)
     if offset:
         _hash_into(hashers, part)
@@ -292,7 +324,20 @@ def _stream_file(url: str, part: Path, dest: Path, algos, chunk: int, progress: 
         fout.seek(offset)
         fout.truncate()
         _copy_stream(fin.read, fout, hashers, bar, chunk, f"copy of {src}")
-    return hashers
+    return hashers, size
+
+
+def _read_exactly(response, n: int, what: str) -> bytes:
+    data = b""
+    while len(data) < n:
+        try:
+            buf = response.read(n - len(data))
+        except (OSError, http.client.HTTPException) as err:
+            raise _Interrupted(f"{what} broke off: {err!r}") from err
+        if not buf:
+            raise _Interrupted(f"{what} broke off after {len(data)} of {n} bytes")
+        data += buf
+    return data
 
 
 def _stream_http(
@@ -306,28 +351,32 @@ def _stream_http(
     connect_timeout: float,
     log: Log,
     use_range: bool = True,
-) -> dict:
-    offset = part.stat().st_size if (use_range and part.exists()) else 0
+) -> tuple[dict, int | None]:
+    """Download ``url`` into ``part``, resuming it when there; return the hashers and the size
+    the server announced (None if it did not). Without a checksum (``algos`` empty) the resume
+    starts ``_OVERLAP`` bytes early and those bytes must equal the part's last ones."""
+    have = part.stat().st_size if (use_range and part.exists()) else 0
+    overlap = min(_OVERLAP, have) if not algos else 0
+    offset = have - overlap  # the first byte asked for
     headers = {"User-Agent": _USER_AGENT, "Accept-Encoding": "identity"}
-    if offset:
+    if have:
         headers["Range"] = f"bytes={offset}-"
     request = urllib.request.Request(url, headers=headers)
     host = urllib.parse.urlsplit(url).netloc
+    again = (url, part, dest, algos, chunk, progress, timeout, connect_timeout, log, False)
     try:
         response = _opener(connect_timeout).open(request, timeout=timeout)
     except urllib.error.HTTPError as err:
         with err:
-            if err.code == 416 and offset:  # the part may already hold the whole file
+            if err.code == 416 and have:  # the part may already hold the whole file
                 _, total = _content_range(err.headers.get("Content-Range"))
-                if total == offset:
+                if total == have:
                     hashers = _new_hashers(algos)
                     _hash_into(hashers, part)
-                    return hashers
+                    return hashers, total
                 log(f"{dest.name}: server refused to resume; starting over")
                 part.unlink(missing_ok=True)
-                return _stream_http(
-                    url, part, dest, algos, chunk, progress, timeout, connect_timeout, log, False
-                )
+                return _stream_http(*again)
             raise DownloadError(
                 f"{host} answered HTTP {err.code} {err.reason} for {url}. Check the URL (or the "
                 f"mirror given with --url-base), or download it by hand and put it at {dest}."
@@ -341,33 +390,136 @@ def _stream_http(
 
     with response:
         status = response.status
-        if offset and status == 206:
-            start, _ = _content_range(response.headers.get("Content-Range"))
-            if start != offset:
-                log(f"{dest.name}: server resumed at the wrong byte; starting over")
+        announced = None
+        if have and status == 206:
+            start, announced = _content_range(response.headers.get("Content-Range"))
+            if start != offset or (announced is not None and announced < have):
+                log(f"{dest.name}: server resumed at the wrong byte or the part is longer than "
+                    "the file; starting over")  # fmt: skip
                 part.unlink(missing_ok=True)
-                return _stream_http(
-                    url, part, dest, algos, chunk, progress, timeout, connect_timeout, log, False
-                )
-        elif offset:
+                return _stream_http(*again)
+        elif have:
             log(f"{dest.name}: server ignored the Range request; starting over")
-            offset = 0
+            have = offset = overlap = 0
         length = response.headers.get("Content-Length")
         length = int(length) if length and length.isdigit() else None
         total = offset + length if length is not None else None
+        announced = announced if announced is not None else total
+        if overlap:
+            head = _read_exactly(response, overlap, f"download of {url}")
+            if head != _tail(part, have, overlap):
+                _mismatch(dest, part, url, overlap, log)
+                part.unlink(missing_ok=True)
+                response.close()
+                return _stream_http(*again)
         hashers = _new_hashers(algos)
-        if offset:
+        if have:
             _hash_into(hashers, part)
         with (
-            open(part, "ab" if offset else "wb") as out,
-            _bar(total, offset, dest.name, progress) as bar,
+            open(part, "ab" if have else "wb") as out,
+            _bar(total, have, dest.name, progress) as bar,
         ):
             written = _copy_stream(response.read, out, hashers, bar, chunk, f"download of {url}")
-        if length is not None and written < length:
+        if length is not None and overlap + written < length:
             raise _Interrupted(
-                f"connection to {host} dropped after {offset + written} of {total} bytes"
+                f"connection to {host} dropped after {have + written} of {total} bytes"
             )
-    return hashers
+    return hashers, announced
+
+
+# --------------------------------------------------------------------------------------------
+# sizes, records, locks
+# --------------------------------------------------------------------------------------------
+
+
+def _record_path(dest: Path) -> Path:
+    """Where the size of ``dest``'s first complete download is kept (a file without a known
+    checksum or size is verified by it)."""
+    return dest.with_name(f".{dest.name}.size.json")
+
+
+def _recorded_size(dest: Path) -> int | None:
+    try:
+        size = json.loads(_record_path(dest).read_text())["size"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return size if isinstance(size, int) and size >= 0 else None
+
+
+def _write_record(dest: Path, url: str, size: int) -> None:
+    record = _record_path(dest)
+    tmp = record.with_name(f"{record.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({"size": size, "url": url}) + "\n")
+    os.replace(tmp, record)
+
+
+@contextlib.contextmanager
+def _locked(lock: Path, what: str, log: Log):
+    """Hold an exclusive ``flock`` on the file ``lock`` (created, never deleted): one process
+    at a time downloads / extracts the same thing. Without fcntl (Windows) or a writable
+    folder, no lock is taken."""
+    try:
+        handle = open(lock, "a+b") if fcntl is not None else None
+    except OSError:
+        handle = None
+    if handle is None:
+        yield
+        return
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log(f"{what}: another process is working on it; waiting for it to finish")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+def _existing_state(
+    dest: Path, url: str, expected: dict, want: int | None, record: bool, log: Log
+) -> str:
+    """What to do with the ``dest`` already there: ``"ok"`` (its checksum, else its size, known
+    or recorded, matches), ``"refetch"``, ``"resume"`` (shorter than it should be, no
+    checksum: its last bytes are compared with the source before going on) or ``"check"``
+    (nothing can verify it: resumed too, so the source tells whether it is complete)."""
+    if expected:
+        hashers = _new_hashers(expected)
+        _hash_into(hashers, dest)
+        got = _digests(hashers)
+        if got == expected:
+            log(f"{dest.name}: already at {dest}, checksum ok")
+            return "ok"
+        log(f"{dest.name}: {dest} has {_describe(got)}, expected {_describe(expected)}; refetching")
+        return "refetch"
+    have = dest.stat().st_size
+    if want is not None:
+        if have == want:
+            log(f"{dest.name}: already at {dest}, size ok ({have} bytes)")
+            return "ok"
+        log(f"{dest.name}: {dest} has {have} bytes, expected {want}; refetching")
+        return "resume" if have < want else "refetch"
+    if not record:
+        log(f"{dest.name}: already at {dest} (not verified)")
+        return "ok"
+    log(
+        f"{dest.name}: {dest} is there, but no checksum or size is known to verify it and no "
+        f"complete download of it is recorded: checking it against {url} as a partial download"
+    )
+    return "check"
+
+
+def _check_size(url: str, part: Path, want: int | None, announced: int | None, how: str) -> int:
+    """The size of the finished ``part``; deleted with a DownloadError when it is not ``want``
+    (``how``: where that number comes from) or not what the server announced."""
+    have = part.stat().st_size
+    for size, source in ((want, how), (announced, "announced by the server")):
+        if size is not None and have != size:
+            part.unlink(missing_ok=True)
+            raise DownloadError(
+                f"size mismatch for {url}: expected {size} bytes ({source}), got {have}. "
+                f"Deleted the download ({part}); run again, and if it keeps failing check the "
+                f"source or mirror."
+            )
+    return have
 
 
 def download(
@@ -382,52 +534,55 @@ def download(
     connect_timeout: float = CONNECT_TIMEOUT,
     retries: int = 2,
     log: Log = print,
+    size: int | None = None,
+    record: bool = True,
 ) -> Path:
     """Download ``url`` (http://, https:// or file://) to ``dest``; return ``dest``.
 
     The bytes go to ``dest.part`` first. If a part file is there from an interrupted run, the
     download resumes: ``Range: bytes=N-`` for http(s) (appending on 206, starting over when the
     server answers 200), a seek for file://. A connection that drops midway is resumed up to
-    ``retries`` times; after that the part file stays for the next run. When ``sha256`` and/or
-    ``md5`` are given the file must match: on mismatch the part file is deleted and
-    ``DownloadError`` names the URL, the expected and the actual digest. Only a complete (and
-    verified) file is moved to ``dest``, atomically.
+    ``retries`` times; after that the part file stays for the next run. Only a complete and
+    verified file is moved to ``dest``, atomically. Verification, strongest first:
 
-    If ``dest`` exists with the right checksum (or exists and no checksum is given) nothing is
-    downloaded. Without a network the call fails within about ``connect_timeout`` seconds
-    (immediately when DNS or the connection is refused) with a ``DownloadError`` that says how
-    to get the file by hand.
+    * ``sha256`` / ``md5``: the file must match; on mismatch the part file is deleted and
+      ``DownloadError`` names the URL, the expected and the actual digest.
+    * ``size`` (bytes): the file must have it.
+    * neither (and ``record``): the size of the first complete download is recorded in
+      ``.<name>.size.json`` beside ``dest`` and every later check uses it; a part file is
+      resumed only if its last 64 KiB equal the source's bytes there.
+
+    ``dest`` already there is kept if it passes the same check; a short one is resumed, one
+    that nothing can verify is checked against the source as a partial download. One process at
+    a time works on ``dest`` (a ``flock`` on ``.<name>.lock``): others wait, then find it done.
+    Without a network the call fails within about ``connect_timeout`` seconds (immediately
+    when DNS or the connection is refused) with a ``DownloadError`` that says how to get the
+    file by hand.
     """
     dest = Path(dest)
     expected = _expected(sha256, md5)
-    if dest.exists():
-        if not expected:
-            log(f"{dest.name}: already at {dest} (no checksum to verify)")
-            return dest
-        hashers = _new_hashers(expected)
-        _hash_into(hashers, dest)
-        got = _digests(hashers)
-        if got == expected:
-            log(f"{dest.name}: already at {dest}, checksum ok")
-            return dest
-        log(f"{dest.name}: {dest} has {_describe(got)}, expected {_describe(expected)}; refetching")
-
     dest.parent.mkdir(parents=True, exist_ok=True)
-    part = dest.with_name(dest.name + ".part")
+    with _locked(dest.with_name(f".{dest.name}.lock"), dest.name, log):
+        return _download_locked(
+            url, dest, expected, size, record, chunk, progress, timeout, connect_timeout,
+            retries, log,
+        )  # fmt: skip
+
+
+def _transfer(url, part, dest, expected, chunk, progress, timeout, connect_timeout, retries, log):
+    """Stream ``url`` into ``part`` (resuming), retrying broken transfers; return the hashers
+    and the size the source announced."""
     scheme = urllib.parse.urlsplit(url).scheme.lower()
     if scheme not in ("http", "https", "file"):
         raise DownloadError(f"{url}: unsupported URL scheme; use http://, https:// or file://")
-
     attempt = 0
     while True:
         try:
             if scheme == "file":
-                hashers = _stream_file(url, part, dest, expected, chunk, progress)
-            else:
-                hashers = _stream_http(
-                    url, part, dest, expected, chunk, progress, timeout, connect_timeout, log
-                )
-            break
+                return _stream_file(url, part, dest, expected, chunk, progress, log)
+            return _stream_http(
+                url, part, dest, expected, chunk, progress, timeout, connect_timeout, log
+            )
         except _Interrupted as err:
             attempt += 1
             if attempt > retries:
@@ -438,6 +593,33 @@ def download(
             log(f"{dest.name}: {err}; resuming (retry {attempt} of {retries})")
             time.sleep(min(0.5 * (attempt - 1), 5.0))
 
+
+def _download_locked(
+    url, dest, expected, size, record, chunk, progress, timeout, connect_timeout, retries, log
+) -> Path:
+    part = dest.with_name(dest.name + ".part")
+    recorded = _recorded_size(dest) if (record and not expected and size is None) else None
+    want = size if size is not None else recorded
+    state = _existing_state(dest, url, expected, want, record, log) if dest.exists() else ""
+    if state == "ok":
+        return dest
+    if state in ("resume", "check"):
+        os.replace(dest, part)
+    before = part.stat().st_size if part.exists() else None
+    try:
+        hashers, announced = _transfer(
+            url, part, dest, expected, chunk, progress, timeout, connect_timeout, retries, log
+        )
+    except DownloadError as err:
+        unchanged = part.exists() and part.stat().st_size == before
+        if state == "check" and unchanged and not dest.exists():
+            os.replace(part, dest)  # the source could not tell: leave the file as it was
+            raise DownloadError(
+                f"{err} ({dest} is there, but nothing can verify it without the source: if you "
+                f"copied it by hand, move it into a folder and run again with --url-base FOLDER.)"
+            ) from err
+        raise
+
     got = _digests(hashers)
     if got != expected:
         part.unlink(missing_ok=True)
@@ -445,6 +627,14 @@ def download(
             f"checksum mismatch for {url}: expected {_describe(expected)}, got {_describe(got)}. "
             f"Deleted the download; run again, and if it keeps failing check the source or mirror."
         )
+    if size is not None:
+        how = "given"
+    else:
+        how = f"recorded at its first complete download in {_record_path(dest)}; delete that "
+        how += "file if the source has really changed"
+    have = _check_size(url, part, want, announced, how)
+    if record and not expected and size is None:
+        _write_record(dest, url, have)
     os.replace(part, dest)
     return dest
 
@@ -470,12 +660,34 @@ def _within(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
-class _Extractor:
-    """Writes members under ``root`` (a fresh temporary folder) and refuses any escape."""
+_MAX_RATIO = 100
+"""Default cap on the extracted size: this many times the archive's size (at least
+``_MIN_LIMIT``). Real datasets (JPEGs, JSON) stay far below it; zip / tar bombs do not."""
+_MIN_LIMIT = 64 << 20
+_MAX_LINK = 4096  # bytes of a zip symlink's target
 
-    def __init__(self, archive: Path, root: Path):
+
+def _size_limit(archive: Path, max_size: int | None) -> tuple[int, str]:
+    """The cap on the total extracted bytes and where it comes from (for messages)."""
+    if max_size is not None:
+        return int(max_size), "max_size"
+    size = archive.stat().st_size
+    limit = max(_MIN_LIMIT, _MAX_RATIO * size)
+    return limit, (
+        f"{_MAX_RATIO} x the archive's {size} bytes, at least {_MIN_LIMIT}; pass max_size to "
+        f"extract() if the archive is genuine"
+    )
+
+
+class _Extractor:
+    """Writes members under ``root`` (a fresh temporary folder) and refuses any escape, and
+    more bytes in all than ``limit`` (``why``: where the limit comes from)."""
+
+    def __init__(self, archive: Path, root: Path, limit: int | None = None, why: str = ""):
         self.archive = archive
         self.root = os.path.realpath(root)
+        self.limit, self.why = limit, why
+        self.total = 0
 
     def refuse(self, name: str, why: str) -> DownloadError:
         return DownloadError(
@@ -526,10 +738,32 @@ class _Extractor:
             raise self.refuse(name, "is a folder over a file of the same name")
         os.makedirs(path, exist_ok=True)
 
-    def write(self, name: str, path: str, src, mode: int, mtime: float | None) -> None:
+    def reserve(self, name: str, nbytes: int) -> None:
+        """Count ``nbytes`` more extracted bytes for member ``name``; refuse past the limit."""
+        self.total += nbytes
+        if self.limit is not None and self.total > self.limit:
+            raise self.refuse(
+                name,
+                f"would bring the extracted size to {self.total} bytes, over the limit of "
+                f"{self.limit} bytes ({self.why})",
+            )
+
+    def copy(self, name: str, src, out, size: int | None) -> None:
+        """Copy ``src`` to ``out``, refusing a member with more bytes than its declared
+        ``size`` (the archive's header; None: not declared)."""
+        written = 0
+        while buf := src.read(1 << 20):
+            written += len(buf)
+            if size is not None and written > size:
+                raise self.refuse(name, f"holds more than the {size} bytes it declares")
+            out.write(buf)
+
+    def write(
+        self, name: str, path: str, src, mode: int, mtime: float | None, size: int | None = None
+    ) -> None:
         self.prepare(name, path)
         with open(path, "wb") as out:
-            shutil.copyfileobj(src, out, 1 << 20)
+            self.copy(name, src, out, size)
         os.chmod(path, 0o755 if mode & 0o111 else 0o644)
         if mtime is not None:
             try:
@@ -553,6 +787,7 @@ class _Extractor:
         if source is None or not os.path.isfile(source):
             raise self.refuse(name, f"is a hard link to {linkname!r}, not an earlier file")
         self.inside(name, source, "is a hard link that points")
+        self.reserve(name, os.path.getsize(source))  # copied: it takes room again
         self.prepare(name, path)
         shutil.copy2(source, path)
 
@@ -564,14 +799,30 @@ class _Extractor:
                 if os.path.islink(path):
                     self.inside(os.path.relpath(path, self.root), path, "is a link that points")
 
+    def check_declared(self, infos) -> None:
+        """Refuse a zip whose members declare more bytes in all than the limit."""
+        declared = sum(info.file_size for info in infos if not info.is_dir())
+        if self.limit is not None and declared > self.limit:
+            raise DownloadError(
+                f"refusing to extract {self.archive}: its members declare {declared} bytes in "
+                f"all, over the limit of {self.limit} bytes ({self.why}). A zip bomb? Nothing "
+                f"was extracted."
+            )
+
     def zip(self) -> None:
         with zipfile.ZipFile(self.archive) as zf:
             infos = zf.infolist()
+            self.check_declared(infos)
             links = {}
             for info in infos:  # check every name before writing anything
                 self.target(info.filename)
                 if stat.S_ISLNK(info.external_attr >> 16):
-                    links[info.filename] = zf.read(info).decode("utf-8")
+                    if info.file_size > _MAX_LINK:
+                        raise self.refuse(info.filename, f"is a link of {info.file_size} bytes")
+                    try:
+                        links[info.filename] = zf.read(info).decode("utf-8")
+                    except UnicodeDecodeError:
+                        raise self.refuse(info.filename, "is a link to a non-UTF-8 name") from None
                     self.check_link(info.filename, links[info.filename])
             for info in infos:
                 path = self.target(info.filename)
@@ -587,8 +838,9 @@ class _Extractor:
                         mtime = time.mktime((*info.date_time, 0, 0, -1))
                     except (OverflowError, ValueError):
                         mtime = None
+                    self.reserve(info.filename, info.file_size)
                     with zf.open(info) as src:
-                        self.write(info.filename, path, src, mode, mtime)
+                        self.write(info.filename, path, src, mode, mtime, info.file_size)
 
     def tar(self) -> None:
         # Stream mode: one pass over a (possibly huge) compressed archive, no seeking back.
@@ -604,24 +856,101 @@ class _Extractor:
                 elif member.islnk():
                     self.hardlink(member.name, path, member.linkname)
                 elif member.isreg():
+                    self.reserve(member.name, member.size)
                     src = tf.extractfile(member)
-                    self.write(member.name, path, src, member.mode, member.mtime)
+                    self.write(member.name, path, src, member.mode, member.mtime, member.size)
                 else:
                     raise self.refuse(member.name, "is a device, fifo or other special file")
 
 
+_HOST = re.sub(r"[^A-Za-z0-9]", "", socket.gethostname())[:32] or "host"
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (on Windows: assumed, os.kill would end it)."""
+    if os.name == "nt":
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. PermissionError: it runs, as another user
+        return True
+    return True
+
+
+def _remove_orphans(parent: Path, prefix: str) -> None:
+    """Delete the folders ``<prefix><host>.<pid>-*`` in ``parent`` left by killed processes of
+    this host; those of running processes (a concurrent extraction) or other hosts stay."""
+    pattern = re.compile(rf"{re.escape(prefix)}{_HOST}\.(\d+)-")
+    for entry in parent.iterdir():
+        match = pattern.match(entry.name)
+        if match and entry.is_dir() and not _alive(int(match.group(1))):
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def _unpack(archive: Path, kind: str, tmp: Path, max_size: int | None) -> None:
+    extractor = _Extractor(archive, tmp, *_size_limit(archive, max_size))
+    try:
+        if kind == "zip":
+            extractor.zip()
+        else:
+            extractor.tar()
+    except (zipfile.BadZipFile, tarfile.TarError, EOFError, zlib.error) as err:
+        raise DownloadError(
+            f"could not read {archive} ({err}): truncated or corrupt? Delete it and "
+            f"download it again."
+        ) from err
+    extractor.final_check()
+
+
+def _merge(tmp: Path, dest_dir: Path, archive: Path, overwrite: bool) -> None:
+    """Move the top-level entries of ``tmp`` into the existing ``dest_dir``."""
+    entries = sorted(tmp.iterdir())
+    clashes = [dest_dir / e.name for e in entries if os.path.lexists(dest_dir / e.name)]
+    if clashes and not overwrite:
+        raise DownloadError(
+            f"cannot extract {archive.name} into {dest_dir}: "
+            f"{', '.join(str(c) for c in clashes)} already there. Remove it (or pass "
+            f"overwrite=True / --overwrite) and run again."
+        )
+    for entry in entries:
+        target = dest_dir / entry.name
+        try:
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)
+            elif os.path.lexists(target):
+                target.unlink()
+            os.replace(entry, target)
+        except OSError as err:
+            raise DownloadError(
+                f"cannot move {entry.name} of {archive.name} into {dest_dir} ({err}): is "
+                f"another process extracting into the same folder? Run again when it is done."
+            ) from err
+
+
 def extract(
-    archive: str | os.PathLike, dest_dir: str | os.PathLike, *, overwrite: bool = False
+    archive: str | os.PathLike,
+    dest_dir: str | os.PathLike,
+    *,
+    overwrite: bool = False,
+    max_size: int | None = None,
 ) -> Path:
     """Unpack a .zip / .tar / .tar.gz / .tgz (.tar.bz2, .tar.xz) ``archive`` into ``dest_dir``.
 
     Members with an absolute path or a ``..`` component, links (symbolic or hard) that point
     outside the destination, and device files are refused with a ``DownloadError`` naming the
-    member. Everything is first unpacked into a hidden temporary folder next to ``dest_dir``
-    (inside it when it exists) and moved into place only when complete, so an interrupted or
-    refused extraction leaves no half folder. When ``dest_dir`` exists, the archive's top-level
-    entries are added to it; one that is already there is an error unless ``overwrite``.
-    Returns ``dest_dir``. (Safe on Python 3.10+, without relying on tarfile's ``filter``.)
+    member. So are archives that expand beyond ``max_size`` bytes in all (default: 100 x the
+    archive's size, at least 64 MiB: zip / tar bombs; a zip is checked against its declared
+    sizes before anything is written), members holding more bytes than their header declares,
+    and hard links whose copies would pass the limit.
+    Everything is first unpacked into a hidden temporary folder next to ``dest_dir`` (inside
+    it when it exists), unique to this process, and moved into place only when complete, so an
+    interrupted or refused extraction leaves no half folder; such folders of killed processes
+    are deleted, those of running ones left alone. When ``dest_dir`` exists (or appears
+    meanwhile), the archive's top-level entries are added to it; one that is already there is
+    an error unless ``overwrite``. Returns ``dest_dir``. (Safe on Python 3.10+, without
+    relying on tarfile's ``filter``.)
     """
     archive = Path(archive)
     dest_dir = Path(dest_dir).expanduser().absolute()
@@ -636,42 +965,22 @@ def extract(
     parent = dest_dir if merge else dest_dir.parent
     parent.mkdir(parents=True, exist_ok=True)
     prefix = f".{archive.name}.extracting-"
-    for stale in parent.iterdir():  # left behind by a killed run
-        if stale.name.startswith(prefix) and stale.is_dir():
-            shutil.rmtree(stale, ignore_errors=True)
-    tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+    _remove_orphans(parent, prefix)
+    tmp = Path(tempfile.mkdtemp(prefix=f"{prefix}{_HOST}.{os.getpid()}-", dir=parent))
     os.chmod(tmp, 0o755)  # mkdtemp makes it 0o700; it becomes dest_dir
     try:
-        extractor = _Extractor(archive, tmp)
-        try:
-            if kind == "zip":
-                extractor.zip()
-            else:
-                extractor.tar()
-        except (zipfile.BadZipFile, tarfile.TarError, EOFError, zlib.error) as err:
-            raise DownloadError(
-                f"could not read {archive} ({err}): truncated or corrupt? Delete it and "
-                f"download it again."
-            ) from err
-        extractor.final_check()
+        _unpack(archive, kind, tmp, max_size)
         if not merge:
-            os.replace(tmp, dest_dir)
-            return dest_dir
-        entries = sorted(tmp.iterdir())
-        clashes = [dest_dir / e.name for e in entries if os.path.lexists(dest_dir / e.name)]
-        if clashes and not overwrite:
-            raise DownloadError(
-                f"cannot extract {archive.name} into {dest_dir}: "
-                f"{', '.join(str(c) for c in clashes)} already there. Remove it (or pass "
-                f"overwrite=True / --overwrite) and run again."
-            )
-        for entry in entries:
-            target = dest_dir / entry.name
-            if target.is_dir() and not target.is_symlink():
-                shutil.rmtree(target)
-            elif os.path.lexists(target):
-                target.unlink()
-            os.replace(entry, target)
+            try:
+                os.replace(tmp, dest_dir)
+                return dest_dir
+            except OSError:  # dest_dir appeared meanwhile (another extraction): merge
+                if not dest_dir.is_dir():
+                    raise DownloadError(
+                        f"cannot extract {archive.name}: {dest_dir} appeared meanwhile and is "
+                        f"not a folder"
+                    ) from None
+        _merge(tmp, dest_dir, archive, overwrite)
         return dest_dir
     finally:
         if tmp.exists():
@@ -691,14 +1000,16 @@ class Resource:
         name: file name under the dataset root, e.g. ``"val2017.zip"`` (also the name looked up
             under ``--url-base``).
         url: official download URL.
-        sha256, md5: published digest, or ``None`` when none is known for certain (then the
-            file is not verified).
-        size: size in bytes, informational (shown by ``--dry-run``).
+        sha256, md5: published digest, or ``None`` when none is known for certain.
+        size: published size in bytes, or ``None``; checked when given (also shown by
+            ``--dry-run``). With neither a digest nor a size, the size of the first complete
+            download is recorded and checked afterwards (``download``).
         extract: unpack the archive after download.
         extract_to: folder under the dataset root to unpack into (``"."``: the root itself).
         note: one line on what the file holds.
         expect: paths under the dataset root that must exist once it is extracted
             (``run_script`` warns when one is missing: the archive's layout has changed).
+        verify: False (``unverified()``, ``--no-verify``): no digest, size or record checked.
     """
 
     name: str
@@ -710,6 +1021,7 @@ class Resource:
     extract_to: str = "."
     note: str = ""
     expect: tuple[str, ...] = ()
+    verify: bool = True
 
     def __post_init__(self) -> None:
         if not self.name or "/" in self.name or "\\" in self.name or self.name in (".", ".."):
@@ -721,7 +1033,18 @@ class Resource:
 
     @property
     def verified(self) -> bool:
+        """A published digest is checked."""
         return bool(self.sha256 or self.md5)
+
+    @property
+    def verification(self) -> str:
+        """What the download is checked against: ``"sha256"``, ``"md5"``, ``"size"`` (the
+        published one), ``"recorded size"`` (of the first complete download) or ``"none"``."""
+        if not self.verify:
+            return "none"
+        if self.sha256 or self.md5:
+            return "sha256" if self.sha256 else "md5"
+        return "size" if self.size is not None else "recorded size"
 
     @property
     def checksum(self) -> str:
@@ -729,14 +1052,18 @@ class Resource:
             return f"sha256 {self.sha256}"
         if self.md5:
             return f"md5 {self.md5}"
-        return "none known: verification skipped"
+        if not self.verify:
+            return "none: verification skipped (--no-verify)"
+        if self.size is not None:
+            return f"none known: size checked ({self.size} bytes)"
+        return "none known: size recorded at the first complete download, checked afterwards"
 
     def at(self, url_base: str | os.PathLike) -> Resource:
         """The same file, fetched from ``url_base/name`` (a mirror URL or a local folder)."""
         return replace(self, url=url_join(url_base, self.name))
 
     def unverified(self) -> Resource:
-        return replace(self, sha256=None, md5=None)
+        return replace(self, sha256=None, md5=None, size=None, verify=False)
 
 
 def _marker(root: Path, resource: Resource) -> Path:
@@ -763,7 +1090,9 @@ def fetch(
     Archives land at ``root/<name>``; an extracted one leaves a marker ``root/.<name>.extracted``
     so the next run skips it (even if the archive was deleted with ``keep_archives=False``).
     ``url_base`` fetches every file from ``url_base/<name>`` instead of its official URL;
-    ``verify=False`` skips the checksums.
+    ``verify=False`` skips the checksums and sizes. Several processes may fetch the same
+    resource at once: one works (a ``flock`` on ``root/.<name>.fetch.lock``), the others wait
+    and then find it done.
     """
     root = Path(root).expanduser().absolute()
     root.mkdir(parents=True, exist_ok=True)
@@ -773,35 +1102,46 @@ def fetch(
             res = res.at(url_base)
         if not verify:
             res = res.unverified()
-        archive = root / res.name
-        target = root / res.extract_to if res.extract else archive
-        marker = _marker(root, res)
-        if res.extract and marker.exists():
-            log(f"{res.name}: already extracted into {target} (delete {marker.name} to redo)")
-            out.append(target)
-            continue
-        if not res.verified:
-            log(f"{res.name}: no known checksum, verification skipped")
-        download(
-            res.url,
-            archive,
-            sha256=res.sha256,
-            md5=res.md5,
-            progress=progress,
-            timeout=timeout,
-            connect_timeout=connect_timeout,
-            retries=retries,
-            log=log,
-        )
-        if res.extract:
-            log(f"{res.name}: extracting into {target}")
-            extract(archive, target, overwrite=overwrite)
-            marker.write_text(f"{res.name} extracted into {target} from {res.url}\n")
-            if not keep_archives:
-                archive.unlink()
-                log(f"{res.name}: deleted the archive")
-        out.append(target)
+        with _locked(root / f".{res.name}.fetch.lock", res.name, log):
+            out.append(
+                _fetch_one(res, root, keep_archives, overwrite, progress, timeout,
+                           connect_timeout, retries, log)
+            )  # fmt: skip
     return out
+
+
+def _fetch_one(
+    res, root, keep_archives, overwrite, progress, timeout, connect_timeout, retries, log
+) -> Path:
+    archive = root / res.name
+    target = root / res.extract_to if res.extract else archive
+    marker = _marker(root, res)
+    if res.extract and marker.exists():
+        log(f"{res.name}: already extracted into {target} (delete {marker.name} to redo)")
+        return target
+    if not res.verified:
+        log(f"{res.name}: checksum {res.checksum}")
+    download(
+        res.url,
+        archive,
+        sha256=res.sha256,
+        md5=res.md5,
+        size=res.size,
+        record=res.verify,
+        progress=progress,
+        timeout=timeout,
+        connect_timeout=connect_timeout,
+        retries=retries,
+        log=log,
+    )
+    if res.extract:
+        log(f"{res.name}: extracting into {target}")
+        extract(archive, target, overwrite=overwrite)
+        marker.write_text(f"{res.name} extracted into {target} from {res.url}\n")
+        if not keep_archives:
+            archive.unlink()
+            log(f"{res.name}: deleted the archive")
+    return target
 
 
 # --------------------------------------------------------------------------------------------
@@ -844,7 +1184,9 @@ def script_parser(dataset: str, description: str | None) -> argparse.ArgumentPar
         help="fetch every file as URL_OR_DIR/<official file name>: a mirror (https://...) or a "
         "local folder (file:///path or a plain path) holding the archives",
     )
-    parser.add_argument("--no-verify", action="store_true", help="skip the checksum checks")
+    parser.add_argument(
+        "--no-verify", action="store_true", help="skip the checksum and size checks"
+    )
     parser.add_argument(
         "--delete-archives", action="store_true", help="delete each archive once extracted"
     )
@@ -892,7 +1234,11 @@ def run_script(
         print(_plan_line(res))
     unverified = [r.name for r in resources if not r.verified]
     if unverified:
-        print(f"verification skipped for: {', '.join(unverified)} (no checksum known for certain)")
+        why = "no checksum known for certain; the published size, else the size of the first "
+        why += "complete download, is checked instead"
+        if args.no_verify:
+            why = "--no-verify"
+        print(f"checksum verification skipped for: {', '.join(unverified)} ({why})")
     if args.dry_run:
         print("dry run: nothing downloaded. After a real run the layout will be:")
         print(layout.format(root=root))
