@@ -5,7 +5,9 @@ calls ``check_function``; the notebook's check cell prints one status line (PASS
 the smallest failing case, expected vs got and a diagnosed hint / TODO), and
 ``use(fn, name)`` then hands the rest of the lesson the student's function or posekit's
 reference. ``POSEKIT_CHECK_MODE`` (``student`` | ``strict`` | ``expect-todo``) decides
-whether a check raises; see ``_core`` for the formats and ``diagnose`` for the hints.
+whether a check raises; ``POSEKIT_CHECK_TIMEOUT`` (seconds, default 30) how long one call of
+the student's function may run before TIMEOUT; see ``_core`` for the formats and ``diagnose``
+for the hints.
 
     from posekit.checks import Case, check_function
 
@@ -24,6 +26,7 @@ from typing import Any
 from posekit.checks._core import (
     FAIL,
     PASS,
+    TIMEOUT,
     TODO,
     Case,
     CheckResult,
@@ -43,6 +46,7 @@ __all__ = [
     "DIAGNOSES",
     "FAIL",
     "PASS",
+    "TIMEOUT",
     "TODO",
     "Case",
     "CheckResult",

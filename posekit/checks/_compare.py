@@ -130,7 +130,10 @@ def format_value(x: Any) -> str:
         inner = ", ".join(format_value(v) for v in x)
         return f"[{inner}]" if isinstance(x, list) else f"({inner}{',' if len(x) == 1 else ''})"
     if isinstance(x, (numbers.Number, str, type(None))):
-        return _cut(repr(x), 60)
+        try:
+            return _cut(repr(x), 60)
+        except Exception:  # a subclass whose __repr__ raises
+            return type_name(x)
     return type_name(x)
 
 

@@ -5,17 +5,31 @@ Status lines (details indented 4 spaces below a FAIL)::
     [flip_keypoints] PASS 4/4 cases
     [flip_keypoints] FAIL case 2/4 (one person, 64 px wide): values differ: max abs error ...
     [flip_keypoints] TODO: the function still raises NotImplementedError — fill in the cell above
+    [flip_keypoints] TIMEOUT case 1/4 (one person, 64 px wide): your function did not return ...
 
 Modes (``POSEKIT_CHECK_MODE``, read when a check runs): ``student`` prints and never raises;
-``strict`` raises ``AssertionError`` on FAIL or TODO; ``expect-todo`` raises unless TODO.
+``strict`` raises ``AssertionError`` unless PASS; ``expect-todo`` raises unless TODO.
+
+Hostile functions: each call of the student's function may take ``timeout`` seconds (default
+``POSEKIT_CHECK_TIMEOUT``, else 30; 0 or ``off``: no limit). It runs in a daemon thread and the
+check waits for it (``signal.alarm`` would need the main thread and could not wait out a
+function stuck in C code). Python cannot kill a thread: on TIMEOUT posekit asks it to stop
+(which ends a pure-Python loop) and says whether it is still running. What the function prints
+is shown up to 20 lines / 2000 characters, then cut with a note, so the status line stays in
+view; any exception it raises, even one whose message cannot be printed, is a FAIL.
 """
 
 from __future__ import annotations
 
+import contextvars
 import copy
+import ctypes
 import dataclasses
 import inspect
+import math
 import os
+import sys
+import threading
 import traceback
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -35,7 +49,10 @@ from posekit.checks._compare import (
 from posekit.checks.diagnose import DEFAULT_DIAGNOSES, Diagnosis, diagnose, resolve_diagnoses
 from posekit.config import check_mode
 
-PASS, FAIL, TODO = "PASS", "FAIL", "TODO"
+PASS, FAIL, TODO, TIMEOUT = "PASS", "FAIL", "TODO", "TIMEOUT"
+DEFAULT_TIMEOUT_S = 30.0
+MAX_OUTPUT_LINES, MAX_OUTPUT_CHARS = 20, 2000
+_STOP_WAIT_S = 0.2  # how long a stopped thread gets to end
 TODO_TEXT = "the function still raises NotImplementedError — fill in the cell above"
 INDENT = "    "
 
@@ -79,13 +96,13 @@ class CheckResult:
 
     Attributes:
         name: the checked exercise, e.g. ``"flip_keypoints"``.
-        status: ``"PASS"``, ``"FAIL"`` or ``"TODO"``.
+        status: ``"PASS"``, ``"FAIL"``, ``"TODO"`` or ``"TIMEOUT"``.
         passed: cases passed before the first failure (all of them on PASS).
         total: number of cases.
         message: the status line as printed.
         hint: the diagnosed mistake, if one was recognised.
         details: the indented lines printed under a FAIL (input, expected, got...).
-        case: 1-based index of the failing case (``None`` unless FAIL on a case).
+        case: 1-based index of the failing case (``None`` unless FAIL/TIMEOUT on a case).
     """
 
     name: str
@@ -135,6 +152,16 @@ class _Failure:
     reason: str
     details: list[str] = field(default_factory=list)
     hint: str | None = None
+    status: str = FAIL
+
+
+@dataclass
+class _TimedOut:
+    """What ``_call`` returns when the student's function did not return in time."""
+
+    seconds: float
+    where: str | None
+    stopped: bool
 
 
 @dataclass
@@ -146,6 +173,7 @@ class _Settings:
     allow_mutation: bool
     diagnoses: list[Diagnosis]
     ctx: dict[str, Any]
+    timeout: float | None = None
 
 
 # ------------------------------------------------------------------------------ public API
@@ -163,6 +191,7 @@ def check_function(
     dtype: str = "kind",
     compare: Callable[[Any, Any], str | None] | None = None,
     allow_mutation: bool = False,
+    timeout: float | None = None,
     **ctx: Any,
 ) -> CheckResult:
     """Check a student's ``fn`` on ``cases`` (smallest first) and print one status line.
@@ -180,11 +209,15 @@ def check_function(
         compare: optional ``(expected, got) -> reason | None`` replacing the built-in
             comparison (e.g. when any order of the results is right).
         allow_mutation: accept a function that modifies its inputs (e.g. a training step).
+        timeout: seconds one call of ``fn`` may take (default ``POSEKIT_CHECK_TIMEOUT``, else
+            30; 0: no limit, ``fn`` then runs in the calling thread). A function still running
+            then gives TIMEOUT; Python cannot kill it, posekit only asks it to stop.
         **ctx: context for the diagnoses (``skeleton="coco17"``, ``coord_dims=2``...).
     Returns:
         the ``CheckResult`` (also printed, recorded for ``summary()`` and ``use()``).
     Raises:
-        AssertionError: in ``strict`` mode on FAIL/TODO, in ``expect-todo`` mode unless TODO.
+        AssertionError: in ``strict`` mode unless PASS, in ``expect-todo`` mode unless TODO.
+        ValueError: a bad ``timeout`` or ``POSEKIT_CHECK_TIMEOUT``.
     """
     mode = check_mode()
     cases = list(cases)
@@ -202,8 +235,10 @@ def check_function(
         allow_mutation=allow_mutation,
         diagnoses=resolve_diagnoses([*diagnoses, *DEFAULT_DIAGNOSES]),
         ctx=ctx,
+        timeout=_time_limit(timeout),
     )
-    result = _run_cases(fn, name, cases, reference, settings)
+    with _OutputLimit():
+        result = _run_cases(fn, name, cases, reference, settings)
     return _finish(result, mode)
 
 
@@ -213,16 +248,17 @@ def check_raises(
     cases: Case | Sequence[Case],
     *,
     name: str | None = None,
+    timeout: float | None = None,
 ) -> CheckResult:
     """Check that ``fn`` raises ``exc_type`` on each bad input (``Case`` or list of them).
 
     Prints ``[name] PASS n/n cases`` like ``check_function``; ``name`` defaults to
     ``fn.__name__``. To mix good and bad inputs in one check, give ``Case(..., raises=...)``
-    to ``check_function`` instead.
+    to ``check_function`` instead; ``timeout`` as there.
     """
     cases = [cases] if isinstance(cases, Case) else list(cases)
     cases = [dataclasses.replace(c, raises=exc_type) for c in cases]
-    return check_function(fn, name or getattr(fn, "__name__", "check"), cases)
+    return check_function(fn, name or getattr(fn, "__name__", "check"), cases, timeout=timeout)
 
 
 def check_close(
@@ -235,6 +271,7 @@ def check_close(
     dtype: str = "kind",
     diagnoses: Iterable[str | Diagnosis] = (),
     label: str = "",
+    timeout: float | None = None,
     **ctx: Any,
 ) -> CheckResult:
     """Check a value the student computed (a number, array, tuple...) against ``expected``.
@@ -242,7 +279,7 @@ def check_close(
     ``got`` may be a zero-argument function computing the value (``lambda: pck(pred, gt)``)
     so that a stub raising ``NotImplementedError`` gives TODO instead of an error; ``...``
     (Ellipsis) also counts as TODO. Prints ``[name] PASS``, ``[name] FAIL (label): reason``
-    or the TODO line; modes as in ``check_function``.
+    or the TODO line; modes and ``timeout`` (for the function) as in ``check_function``.
     """
     mode = check_mode()
     if dtype not in DTYPE_RULES:
@@ -255,8 +292,10 @@ def check_close(
         allow_mutation=True,
         diagnoses=resolve_diagnoses([*diagnoses, *DEFAULT_DIAGNOSES]),
         ctx=ctx,
+        timeout=_time_limit(timeout),
     )
-    result = _run_value(name, expected, got, label, settings)
+    with _OutputLimit():
+        result = _run_value(name, expected, got, label, settings)
     return _finish(result, mode)
 
 
@@ -322,8 +361,9 @@ def summary(names: Iterable[str] | None = None) -> CheckResults:
         print(f"  {r.name:<{width}}  {r.status}  {_progress(r)}".rstrip())
     for n in not_run:
         print(f"  {n:<{width}}  not run")
-    counts = {s: sum(r.status == s for r in results) for s in (PASS, FAIL, TODO)}
-    totals = ", ".join(f"{counts[s]} {s}" for s in (PASS, FAIL, TODO))
+    counts = {s: sum(r.status == s for r in results) for s in (PASS, FAIL, TODO, TIMEOUT)}
+    shown = (PASS, FAIL, TODO, TIMEOUT) if counts[TIMEOUT] else (PASS, FAIL, TODO)
+    totals = ", ".join(f"{counts[s]} {s}" for s in shown)
     extra = f", {len(not_run)} not run" if not_run else ""
     checks_word = "check" if len(results) == 1 else "checks"
     print(f"{len(results)} {checks_word}: {totals}{extra}")
@@ -343,7 +383,7 @@ def reset(references: bool = False) -> None:
 def _progress(result: CheckResult) -> str:
     if result.status == PASS:
         return f"{result.passed}/{result.total} cases" if result.total > 1 else ""
-    if result.status == FAIL and result.case is not None:
+    if result.status in (FAIL, TIMEOUT) and result.case is not None:
         return f"case {result.case}/{result.total}"
     return ""
 
@@ -363,13 +403,14 @@ def _finish(result: CheckResult, mode: str) -> CheckResult:
     """Record, print, then raise if the mode says so."""
     _STATE.results[result.name] = result
     print(result.report())
-    if mode == "strict" and result.status != PASS:
+    if mode == "strict" and result.status != PASS:  # TIMEOUT included
         raise AssertionError(f"POSEKIT_CHECK_MODE=strict: every check must PASS\n{result}")
     if mode == "expect-todo" and result.status != TODO:
         raise AssertionError(
             f"POSEKIT_CHECK_MODE=expect-todo: [{result.name}] gave {result.status}, but the "
             "student notebook must still hold a stub raising NotImplementedError (a PASS means "
-            f"a solution leaked into the notebook, a FAIL a stub that does not raise)\n{result}"
+            "a solution leaked into the notebook, a FAIL a stub that does not raise, a TIMEOUT "
+            f"a stub that never returns)\n{result}"
         )
     return result
 
@@ -383,9 +424,9 @@ def _fail(
 ) -> CheckResult:
     where = f" case {case}/{total}" if case is not None else ""
     label = f" ({label})" if label else ""
-    message = f"[{name}] FAIL{where}{label}: {failure.reason}"
+    message = f"[{name}] {failure.status}{where}{label}: {failure.reason}"
     return CheckResult(
-        name, FAIL, passed, total, message, failure.hint, tuple(failure.details), case
+        name, failure.status, passed, total, message, failure.hint, tuple(failure.details), case
     )
 
 
@@ -412,12 +453,10 @@ def _run_value(name: str, expected: Any, got: Any, label: str, settings: _Settin
     if got is Ellipsis:
         return _todo(name, 1)
     if callable(got):
-        try:
-            got = got()
-        except NotImplementedError:
-            return _todo(name, 1)
-        except Exception as err:
-            return _fail(name, _exception_failure(err, []), 0, 1, None, label)
+        got, error = _call(got, (), {}, settings.timeout)
+        if error is not None:
+            outcome = _error_outcome(error, [])
+            return _todo(name, 1) if outcome == TODO else _fail(name, outcome, 0, 1, None, label)
     failure = _judge(expected, got, settings, {}, [])
     if failure is None:
         return CheckResult(name, PASS, 1, 1, f"[{name}] PASS")
@@ -437,15 +476,12 @@ def _run_case(
     """``None`` (pass), ``TODO`` or a ``_Failure`` for one case."""
     call = f"input: {format_call(name, case.args, case.kwargs)}"
     if case.raises is not None:
-        return _run_raising_case(fn, case, call)
+        return _run_raising_case(fn, case, call, settings.timeout)
     expected = _expected(case, reference, name)
     args, kwargs = _deepcopy(case.args), _deepcopy(case.kwargs)
-    try:
-        got = fn(*args, **kwargs)
-    except NotImplementedError:
-        return TODO
-    except Exception as err:
-        return _exception_failure(err, [call])
+    got, error = _call(fn, args, kwargs, settings.timeout)
+    if error is not None:
+        return _error_outcome(error, [call])
     modified = [] if settings.allow_mutation else _modified_inputs(fn, case, args, kwargs)
     failure = _judge(expected, got, settings, case.ctx, [call])
     if failure is None and modified:
@@ -475,16 +511,15 @@ def _exc_name(exc_type: Any) -> str:
     return exc_type.__name__
 
 
-def _run_raising_case(fn: Callable, case: Case, call: str) -> str | _Failure | None:
+def _run_raising_case(
+    fn: Callable, case: Case, call: str, timeout: float | None
+) -> str | _Failure | None:
     wanted = _exc_name(case.raises)
-    try:
-        got = fn(*_deepcopy(case.args), **_deepcopy(case.kwargs))
-    except NotImplementedError:
-        return TODO
-    except case.raises:
+    got, error = _call(fn, _deepcopy(case.args), _deepcopy(case.kwargs), timeout)
+    if isinstance(error, case.raises) and not isinstance(error, NotImplementedError):
         return None
-    except Exception as err:
-        return _exception_failure(err, [call], f"expected {wanted}, but your function raised")
+    if error is not None:
+        return _error_outcome(error, [call], f"expected {wanted}, but your function raised")
     return _Failure(
         f"this input should raise {wanted}, but your function returned {format_value(got)}",
         [call],
@@ -527,29 +562,65 @@ def _modified_inputs(fn: Callable, case: Case, args: tuple, kwargs: dict) -> lis
     return changed
 
 
+def _error_outcome(
+    error: BaseException | _TimedOut, details: list[str], lead: str = "your function raised"
+) -> str | _Failure:
+    """TODO, TIMEOUT or FAIL for what ``_call`` returned instead of a value."""
+    if isinstance(error, NotImplementedError):
+        return TODO
+    if isinstance(error, _TimedOut):
+        return _timeout_failure(error, details)
+    return _exception_failure(error, details, lead)
+
+
+def _timeout_failure(timed_out: _TimedOut, details: list[str]) -> _Failure:
+    details = [*details, *([timed_out.where] if timed_out.where else [])]
+    if timed_out.stopped:
+        details.append("posekit stopped it")
+    else:
+        details.append(
+            "posekit could not stop it (Python cannot kill a thread): it keeps running in the "
+            "background until you restart the kernel"
+        )
+    hint = (
+        "a loop whose condition never changes? If it is only slow: numpy instead of Python "
+        "loops, or more seconds with POSEKIT_CHECK_TIMEOUT"
+    )
+    reason = f"your function did not return within {timed_out.seconds:g} s"
+    return _Failure(reason, details, hint, TIMEOUT)
+
+
 def _exception_failure(
-    err: Exception, details: list[str], lead: str = "your function raised"
+    err: BaseException, details: list[str], lead: str = "your function raised"
 ) -> _Failure:
     """``your function raised ValueError: message`` and the student's line that raised it."""
-    text = " ".join(str(err).split())
+    reason = f"{lead} {type(err).__name__}{_message_suffix(err)}"
+    frame = _student_frame(traceback.extract_tb(err.__traceback__))
+    return _Failure(reason, [*details, *([_frame_text("at", frame)] if frame else [])])
+
+
+def _message_suffix(err: BaseException) -> str:
+    """``: the message`` (200 characters at most), or nothing for an empty one."""
+    try:
+        text = " ".join(str(err).split())
+    except Exception:  # its __str__ raises
+        return " (its message could not be printed)"
     text = text if len(text) <= 200 else text[:196] + " ..."
-    reason = f"{lead} {type(err).__name__}" + (f": {text}" if text else "")
-    frame = _student_frame(err)
-    if frame is not None:
-        code = (frame.line or "").strip()
-        details = [
-            *details,
-            f"at line {frame.lineno} of {frame.name}" + (f": {code}" if code else ""),
-        ]
-    return _Failure(reason, details)
+    return f": {text}" if text else ""
 
 
-def _student_frame(err: BaseException) -> traceback.FrameSummary | None:
-    """The innermost traceback frame in the student's code (not posekit, numpy, torch...)."""
-    for frame in reversed(traceback.extract_tb(err.__traceback__)):
+def _student_frame(frames: list[traceback.FrameSummary]) -> traceback.FrameSummary | None:
+    """The innermost frame in the student's code (not posekit, numpy, torch...)."""
+    for frame in reversed(frames):
         if _is_student_file(frame.filename):
             return frame
     return None
+
+
+def _frame_text(lead: str, frame: traceback.FrameSummary) -> str:
+    """``at line 7 of flip: while i < n:``."""
+    code = (frame.line or "").strip()
+    return f"{lead} line {frame.lineno} of {frame.name}" + (f": {code}" if code else "")
 
 
 def _is_student_file(filename: str) -> bool:
@@ -563,3 +634,186 @@ def _is_student_file(filename: str) -> bool:
 
 
 _POSEKIT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+# ------------------------------------------------------------------ hostile student functions
+
+
+def _time_limit(timeout: float | None) -> float | None:
+    """Seconds one call may take: ``timeout``, else ``POSEKIT_CHECK_TIMEOUT``, else 30;
+    ``None`` (no limit) for 0, inf or ``off``/``none``."""
+    where = f"timeout={timeout!r}"
+    if timeout is None:
+        text = os.environ.get("POSEKIT_CHECK_TIMEOUT", "").strip().lower()
+        where = f"POSEKIT_CHECK_TIMEOUT={text!r}"
+        timeout = {"": DEFAULT_TIMEOUT_S, "off": 0, "none": 0}.get(text, text)
+    try:
+        seconds = float(timeout)
+    except (TypeError, ValueError):
+        seconds = math.nan
+    if not seconds >= 0:
+        raise ValueError(f"{where}: give the time limit in seconds (0 or 'off': no limit)")
+    return None if seconds == 0 or math.isinf(seconds) else seconds
+
+
+class _Stopped(BaseException):
+    """Raised inside a timed-out student function to stop it (see ``_stop``)."""
+
+
+@dataclass
+class _Worker:
+    """A student's call in a daemon thread, and what it gave."""
+
+    value: Any = None
+    error: BaseException | None = None
+    finished: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def _call(
+    fn: Callable, args: tuple, kwargs: dict, timeout: float | None
+) -> tuple[Any, BaseException | _TimedOut | None]:
+    """``(value, None)``, ``(None, exception)`` or ``(None, _TimedOut)`` for ``fn(*args,
+    **kwargs)``, run in a daemon thread waited for ``timeout`` s (no thread when ``None``).
+    The thread sees this thread's context variables (numpy's errstate) and torch grad mode."""
+    if timeout is None:
+        try:
+            return fn(*args, **kwargs), None
+        except KeyboardInterrupt:
+            raise
+        except BaseException as err:
+            return None, err
+    worker, context, grad_mode = _Worker(), contextvars.copy_context(), _grad_mode_setter()
+    thread = threading.Thread(
+        target=_work, args=(worker, context, grad_mode, fn, args, kwargs), daemon=True
+    )
+    thread.start()
+    try:
+        thread.join(timeout)
+    except KeyboardInterrupt:  # the student interrupted the kernel
+        _stop(thread, worker)
+        raise
+    if thread.is_alive():
+        where = _where(thread)
+        return None, _TimedOut(timeout, where, _stop(thread, worker))
+    if isinstance(worker.error, KeyboardInterrupt):
+        raise worker.error
+    return worker.value, worker.error
+
+
+def _work(worker: _Worker, context, grad_mode, fn: Callable, args: tuple, kwargs: dict) -> None:
+    try:
+        try:
+            grad_mode()
+            worker.value = context.run(fn, *args, **kwargs)
+        except BaseException as err:
+            worker.error = err
+        with worker.lock:
+            worker.finished = True
+        for _ in range(2):  # a backward jump: a stop that came as the call ended is raised here
+            pass
+    except _Stopped:
+        pass
+
+
+def _grad_mode_setter() -> Callable[[], None]:
+    """A function setting this thread's torch grad mode in another thread (torch's is
+    per thread); does nothing if torch was never imported."""
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return lambda: None
+    enabled = torch.is_grad_enabled()
+    return lambda: torch.set_grad_enabled(enabled)
+
+
+def _where(thread: threading.Thread) -> str | None:
+    """``it was at line 7 of flip: while i < n:`` for the student's code ``thread`` runs."""
+    frame = sys._current_frames().get(thread.ident)
+    found = _student_frame(traceback.extract_stack(frame)) if frame is not None else None
+    return _frame_text("it was at", found) if found else None
+
+
+def _stop(thread: threading.Thread, worker: _Worker) -> bool:
+    """Ask ``thread`` to raise ``_Stopped`` (CPython; this ends a Python loop, not a function
+    waiting in C code or catching every exception); True if it ended."""
+    with worker.lock:
+        if not worker.finished and thread.ident is not None:
+            try:
+                ident, exc = ctypes.c_ulong(thread.ident), ctypes.py_object(_Stopped)
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(ident, exc)
+            except (AttributeError, OSError):  # not CPython
+                pass
+    thread.join(_STOP_WAIT_S)
+    return not thread.is_alive()
+
+
+class _OutputLimit:
+    """While a check runs: what is printed (stdout and stderr) goes through until
+    ``MAX_OUTPUT_LINES`` lines or ``MAX_OUTPUT_CHARS`` characters, the rest is counted and
+    cut, and a note says so at the end, so that the status line stays in view."""
+
+    def __init__(self) -> None:
+        self.lines = self.chars = self.cut_lines = self.cut_chars = 0
+        self.mid_line = False
+        self.lock = threading.Lock()
+
+    def __enter__(self) -> _OutputLimit:
+        self.saved = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = (
+            None if s is None else _LimitedStream(self, s) for s in self.saved
+        )
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        sys.stdout, sys.stderr = self.saved
+        if self.mid_line:  # the status line starts a line of its own
+            print()
+        if self.cut_chars:
+            full = self.lines >= MAX_OUTPUT_LINES
+            limit = f"{MAX_OUTPUT_LINES} lines" if full else f"{MAX_OUTPUT_CHARS:,} characters"
+            print(
+                f"(posekit cut what your function printed after {limit}: "
+                f"{self.cut_lines:,} more lines, {self.cut_chars:,} more characters)"
+            )
+
+    def write(self, stream: Any, text: str) -> int:
+        """Write the part of ``text`` that fits to ``stream``; count the rest."""
+        with self.lock:
+            keep = text[: self._room(text)]
+            self.lines += keep.count("\n")
+            self.chars += len(keep)
+            self.cut_lines += text.count("\n", len(keep))
+            self.cut_chars += len(text) - len(keep)
+            if keep:
+                stream.write(keep)
+                if stream is self.saved[0]:
+                    self.mid_line = not keep.endswith("\n")
+        return len(text)
+
+    def _room(self, text: str) -> int:
+        """How many characters of ``text`` fit in what is left of the limits."""
+        room = max(0, MAX_OUTPUT_CHARS - self.chars)
+        end = -1
+        for _ in range(max(0, MAX_OUTPUT_LINES - self.lines)):
+            end = text.find("\n", end + 1, room)
+            if end < 0:
+                return room
+        return min(room, end + 1)
+
+
+class _LimitedStream:
+    """``sys.stdout`` / ``sys.stderr`` during a check (see ``_OutputLimit``)."""
+
+    def __init__(self, limit: _OutputLimit, stream: Any) -> None:
+        self._limit, self._stream = limit, stream
+
+    def write(self, text: str) -> int:
+        if not isinstance(text, str):
+            return self._stream.write(text)
+        return self._limit.write(self._stream, text)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
