@@ -80,7 +80,9 @@ def test_load_checkpoint_names_the_file_and_the_problem(tmp_path, good, kind):
         engine.load_checkpoint(path)
     message = str(info.value)
     assert isinstance(info.value, ValueError)
-    assert str(path) in message and "\n" not in message and len(message) < 300, message
+    # one line; the path's length depends on where pytest puts its temporary folders
+    assert str(path) in message and "\n" not in message, message
+    assert len(message.replace(str(path), "")) < 250, message
     assert not (tmp_path / "pwned").exists()  # weights_only refused the payload
 
 
