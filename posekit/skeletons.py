@@ -1,12 +1,14 @@
 """Joint sets of the pose datasets and conversions between them.
 
-Every joint set lists its joints in the dataset's own order (``reference/formats.md``), each
-under a *canonical* name shared by all sets (``left_shoulder``, ``head_top``, ...) so that
-conversion works by name. Keypoint arrays follow posekit's convention ``(N, K, 3)`` =
-``(x, y, v)`` with COCO visibility flags (0 not labelled, 1 occluded, 2 visible).
+Every joint set lists its joints in the dataset's own order (as its annotation files do; the
+datasets are in ``docs/references.md``), each under a *canonical* name shared by all sets
+(``left_shoulder``, ``head_top``, ...) so that conversion works by name. Keypoint arrays
+follow posekit's convention ``(N, K, 3)`` = ``(x, y, v)`` with COCO visibility flags (0 not
+labelled, 1 occluded, 2 visible).
 
 Sets: COCO-17, MPII-16, LSP-14, OpenPose-18 (COCO order with a neck), SPHP/DHP19-13,
-HumanEva-15.
+HumanEva-15; a generator with its own joints adds them with ``register`` (SynthPose's
+``synth``). This module imports no other posekit module.
 """
 
 from __future__ import annotations
@@ -241,21 +243,40 @@ DERIVED: dict[str, tuple[tuple[str, ...], ...]] = {
 }
 
 
+_REGISTERED: dict[str, Skeleton] = {}
+"""Joint sets added by ``register`` (SynthPose's ``synth``, registered when ``posekit.synth``
+is imported)."""
+
+
+def register(skeleton: Skeleton) -> Skeleton:
+    """Make ``get_skeleton(skeleton.name)`` find ``skeleton``; returns it.
+
+    For joint sets that live with their generator rather than here (SynthPose registers its
+    27 joints on import). Registering an equal skeleton again is a no-op; a different one
+    under a taken name is a ``ValueError``."""
+    if not isinstance(skeleton, Skeleton):
+        raise TypeError(f"skeleton: expected a Skeleton, got {type(skeleton).__name__}")
+    key = skeleton.name.lower()
+    known = SKELETONS.get(key, _REGISTERED.get(key))
+    if key in ALIASES or (known is not None and known != skeleton):
+        raise ValueError(f"skeleton: the name {skeleton.name!r} is taken by another joint set")
+    _REGISTERED[key] = skeleton
+    return skeleton
+
+
 def get_skeleton(name: str | Skeleton) -> Skeleton:
     """The joint set registered as ``name`` (``coco17``, ``mpii16``, ``lsp14``,
-    ``openpose18``, ``sphp13``/``dhp19``, ``humaneva15``, SynthPose's ``synth``; short aliases
-    accepted)."""
+    ``openpose18``, ``sphp13``/``dhp19``, ``humaneva15``; short aliases accepted; and any
+    ``register``-ed set, e.g. SynthPose's ``synth`` once ``posekit.synth`` is imported)."""
     if isinstance(name, Skeleton):
         return name
     key = ALIASES.get(str(name).lower(), str(name).lower())
-    if key == "synth":  # SynthPose's own 27 joints live with the body model
-        from posekit.synth.body import SYNTH_SKELETON
-
-        return SYNTH_SKELETON
-    if key not in SKELETONS:
-        known = ", ".join(sorted(SKELETONS) + sorted(ALIASES))
-        raise KeyError(f"unknown joint set {name!r}; known: {known}")
-    return SKELETONS[key]
+    found = SKELETONS.get(key, _REGISTERED.get(key))
+    if found is None:
+        known = ", ".join(sorted(SKELETONS) + sorted(_REGISTERED) + sorted(ALIASES))
+        hint = " (import posekit.synth to register it)" if key == "synth" else ""
+        raise KeyError(f"unknown joint set {name!r}{hint}; known: {known}")
+    return found
 
 
 def _as_keypoints(keypoints: np.ndarray, skeleton: Skeleton, arg: str) -> np.ndarray:

@@ -51,12 +51,9 @@ CORE_MAY_NOT_IMPORT = frozenset({"cli", "lab", "course", "checks", "widgets"})
 PENDING = frozenset(
     {
         "posekit.bench_postprocess -> posekit.grouping -> posekit.bench_postprocess",
-        "posekit.checks -> posekit.checks._core -> posekit.checks",
         "posekit.recipes -> posekit.topdown -> posekit.recipes",
-        "posekit.skeletons -> posekit.synth.body -> posekit.skeletons",
         "posekit.codecs.paf -> posekit.engine (algorithms -> pipelines)",
         "posekit.grouping -> posekit.bench_postprocess (algorithms -> applications)",
-        "posekit.skeletons -> posekit.synth.body (foundation -> data)",
         "posekit.synth.baseline -> posekit.metrics (data -> algorithms)",
         "posekit.codecs.paf -> posekit.engine (codecs must not import engine)",
         "posekit.models.deeppose -> posekit.codecs.regression (models must not import codecs)",

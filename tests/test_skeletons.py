@@ -207,3 +207,26 @@ def test_wrong_shapes_raise_value_error():
         S.convert(np.zeros((2, 17, 2)), "coco", "mpii")
     with pytest.raises(ValueError, match="keypoints"):
         S.flip_keypoints(np.zeros((2, 16, 3)), 100, "coco")
+
+
+# ----------------------------------------------------------------------------- registration
+
+
+def test_register_adds_a_joint_set_and_synth_registers_its_own():
+    import posekit.synth as synth  # registers "synth" on import
+
+    assert S.get_skeleton("SYNTH") is synth.SYNTH_SKELETON
+    assert "synth" not in S.SKELETONS  # the datasets' sets stay as they are
+    assert S.register(synth.SYNTH_SKELETON) is synth.SYNTH_SKELETON  # again: a no-op
+    other = S.Skeleton("coco17", ("a", "b"), ("a", "b"), ((0, 1),))
+    with pytest.raises(ValueError, match="'coco17' is taken"):
+        S.register(other)
+    with pytest.raises(ValueError, match="'coco' is taken"):
+        S.register(S.Skeleton("coco", ("a",), ("a",), ()))
+    with pytest.raises(TypeError):
+        S.register("synth")
+    tail = S.Skeleton("test_tail", ("a", "tail"), ("a", "tail"), ((0, 1),))
+    try:
+        assert S.register(tail) is tail and S.get_skeleton("test_tail") is tail
+    finally:
+        S._REGISTERED.pop("test_tail")

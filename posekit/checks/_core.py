@@ -391,12 +391,11 @@ def _progress(result: CheckResult) -> str:
 def _import_lesson_modules() -> None:
     import importlib
     import pkgutil
+    from pathlib import Path
 
-    import posekit.checks as package
-
-    for module in pkgutil.iter_modules(package.__path__):
+    for module in pkgutil.iter_modules([str(Path(__file__).parent)]):  # this package's folder
         if module.name.startswith("lesson"):
-            importlib.import_module(f"{package.__name__}.{module.name}")
+            importlib.import_module(f"{__package__}.{module.name}")
 
 
 def _finish(result: CheckResult, mode: str) -> CheckResult:

@@ -29,7 +29,7 @@ from functools import cache, lru_cache
 
 import numpy as np
 
-from posekit.skeletons import Skeleton, get_skeleton
+from posekit.skeletons import Skeleton, get_skeleton, register
 
 # fmt: off
 SYNTH_JOINTS: tuple[str, ...] = (
@@ -81,6 +81,7 @@ SYNTH_SKELETON = Skeleton(
         ]
     ),  # fmt: skip
 )
+register(SYNTH_SKELETON)  # get_skeleton("synth") finds it from now on
 
 
 def synth_to(joint_set: str | Skeleton, values: np.ndarray) -> np.ndarray:
