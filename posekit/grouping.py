@@ -51,8 +51,9 @@ from typing import NamedTuple
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from posekit.codecs.heatmap import _stride2, heatmap_to_image
+from posekit.codecs.heatmap import heatmap_to_image
 from posekit.skeletons import COCO17, OPENPOSE18
+from posekit.validate import stride2
 
 __all__ = [
     "OPENPOSE18_TO_COCO17",
@@ -700,7 +701,7 @@ def group(
     paf = _maps(pafs, "pafs")
     if hm.shape[1:] != paf.shape[1:]:
         raise ValueError(f"heatmaps {hm.shape} and pafs {paf.shape}: map sizes differ")
-    stride = _stride2(stride)
+    stride = stride2(stride)
     n_limbs = paf.shape[0] // 2
     k = int(np.max(limbs)) + 1
     if hm.shape[0] == k + 1:  # drop the background channel

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from posekit import engine, metrics
+from posekit.validate import size2
 
 
 @dataclass(frozen=True)
@@ -71,14 +72,11 @@ BOTTOM_UP_DEPTH = (3.0, 7.0)
 scene_depth``; the generator's default is 3-12 m): closer people span more map pixels."""
 
 
-def _size2(input_size, name: str) -> tuple[int, int]:
-    """``input_size`` (an int or ``(W, H)``) as ``(W, H)``; None: the recipe's default."""
+def _input_size(input_size, name: str) -> tuple[int, int]:
+    """``input_size`` (a side or ``(W, H)``) as ``(W, H)``; None: recipe ``name``'s default."""
     if input_size is None:
         return BOTTOM_UP_SIZE if name == "lightweight_openpose" else (128, 128)
-    if np.ndim(input_size) == 0:
-        return int(input_size), int(input_size)
-    w, h = (int(v) for v in input_size)
-    return w, h
+    return size2(input_size, "input_size", square=True)
 
 
 def _width(width: float | None, default: float) -> float:
@@ -95,7 +93,7 @@ def recipe(name: str, input_size=None, width: float | None = None) -> Recipe:
     ``width_mult``; HeatmapNet, SimpleBaseline: base channels; hourglass: ``features``;
     Lightweight OpenPose: ``num_channels`` with the MobileNet ``width_mult = width / 128``,
     default 32 — the published network is ``width=128``)."""
-    w, h = _size2(input_size, name)
+    w, h = _input_size(input_size, name)
     if name == "lightweight_openpose":
         if w % 8 or h % 8 or w < 8 or h < 8:
             raise ValueError(f"input_size: expected (W, H) multiples of 8, got {(w, h)}")
@@ -273,7 +271,7 @@ def check_train_args(
     if width is not None:
         _check_number("--width / width", width, whole=name != "deeppose")
     r = recipe(name, input_size, width)
-    _check_size(r, _size2(input_size, name))
+    _check_size(r, _input_size(input_size, name))
     _check_model(r, width)
     return r
 
@@ -377,7 +375,7 @@ def train_recipe(
     out = check_output(out)
     if resume and out.exists():
         _check_resume(out, r)
-    size = _size2(input_size, name)
+    size = _input_size(input_size, name)
     model = build_model(r.model, r.model_kwargs)
     codec = build_codec(r.codec, r.codec_kwargs)
     config = engine.TrainConfig(

@@ -172,11 +172,11 @@ def compare(
         if where == "output":
             return Mismatch("your function returned None: did you forget the `return` line?")
         return Mismatch(f"{where} is None, expected {format_value(expected)}")
-    if isinstance(expected, np.ndarray) and expected.ndim == 0 and _is_number(got):
+    if isinstance(expected, np.ndarray) and expected.ndim == 0 and _is_scalar(got):
         return _compare_numbers(expected[()], got, atol, rtol, where)
     if is_tensor(expected) or isinstance(expected, np.ndarray):
         return _compare_arrays(expected, got, atol, rtol, dtype, where)
-    if _is_number(expected):
+    if _is_scalar(expected):
         return _compare_numbers(expected, got, atol, rtol, where)
     if isinstance(expected, (tuple, list)):
         return _compare_sequences(expected, got, atol, rtol, dtype, where)
@@ -187,7 +187,7 @@ def compare(
     return Mismatch(f"{_prefix(where)}expected {format_value(expected)}, got {format_value(got)}")
 
 
-def _is_number(x: Any) -> bool:
+def _is_scalar(x: Any) -> bool:
     return isinstance(x, (numbers.Number, np.generic))
 
 

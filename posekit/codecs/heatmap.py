@@ -70,6 +70,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from posekit.validate import size2, stride2
+
 __all__ = [
     "DECODERS",
     "HeatmapCodec",
@@ -93,27 +95,6 @@ DECODERS = ("argmax", "quarter", "dark", "integral")
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _stride2(stride) -> tuple[float, float]:
-    """``stride`` (a number or ``(sx, sy)``) as two positive floats."""
-    s = np.asarray(stride, dtype=np.float64).reshape(-1)
-    if s.size == 1:
-        s = np.repeat(s, 2)
-    if s.size != 2 or not np.all(np.isfinite(s)) or np.any(s <= 0):
-        raise ValueError(f"stride: expected a positive number or (sx, sy), got {stride!r}")
-    return float(s[0]), float(s[1])
-
-
-def _size2(size, arg: str) -> tuple[int, int]:
-    try:
-        w, h = (int(v) for v in size)
-        ok = all(float(v) == int(v) for v in size) and w > 0 and h > 0
-    except (TypeError, ValueError):
-        ok = False
-    if not ok:
-        raise ValueError(f"{arg}: expected (width, height), positive integers, got {size!r}")
-    return w, h
 
 
 def _to_tensor(x, arg: str) -> tuple[torch.Tensor, bool]:
@@ -187,7 +168,7 @@ def image_to_heatmap(xy, stride):
     The pixel-area mapping (module docstring): heatmap pixel ``j`` covers input pixels
     ``[j·s - 0.5, (j + 1)·s - 0.5)``. numpy or torch in, same type out.
     """
-    sx, sy = _stride2(stride)
+    sx, sy = stride2(stride)
     if isinstance(xy, torch.Tensor):
         s = torch.tensor([sx, sy], dtype=xy.dtype if xy.is_floating_point() else torch.float32)
         return (xy + 0.5) / s.to(xy.device) - 0.5
@@ -196,7 +177,7 @@ def image_to_heatmap(xy, stride):
 
 def heatmap_to_image(uv, stride):
     """Heatmap ``(..., 2)`` → input pixels: ``x = (u + 0.5) · s - 0.5`` (inverse of the above)."""
-    sx, sy = _stride2(stride)
+    sx, sy = stride2(stride)
     if isinstance(uv, torch.Tensor):
         s = torch.tensor([sx, sy], dtype=uv.dtype if uv.is_floating_point() else torch.float32)
         return (uv + 0.5) * s.to(uv.device) - 0.5
@@ -249,7 +230,7 @@ def gaussian_heatmaps(
     kp, is_numpy = _to_tensor(keypoints, "keypoints")
     if kp.ndim not in (2, 3) or kp.shape[-1] != 3:
         raise ValueError(f"keypoints: expected (B, K, 3) or (K, 3), got {tuple(kp.shape)}")
-    w, h = _size2(heatmap_size, "heatmap_size")
+    w, h = size2(heatmap_size, "heatmap_size")
     if not (np.isfinite(sigma) and sigma > 0):
         raise ValueError(f"sigma: expected a positive number, got {sigma!r}")
     if truncate is not None and not truncate > 0:
@@ -574,7 +555,7 @@ def integral_loss(heatmap_logits, keypoints, weight=None, stride=4, beta: float 
     if weight is None and kp.shape[-1] == 3:
         weight = (kp[..., 2] > 0).to(logits.dtype)
     w = _weight(weight, logits.shape[:2], logits)
-    sx, sy = _stride2(stride)
+    sx, sy = stride2(stride)
     size = torch.tensor(
         [logits.shape[-1] * sx, logits.shape[-2] * sy], dtype=logits.dtype, device=logits.device
     )
@@ -622,10 +603,10 @@ class HeatmapCodec:
         truncate: float | None = 3.0,
         loss: str = "auto",
     ) -> None:
-        self.input_size = _size2(input_size, "input_size")
+        self.input_size = size2(input_size, "input_size")
         W, H = self.input_size
         if heatmap_size is None:
-            sx, sy = _stride2(4 if stride is None else stride)
+            sx, sy = stride2(4 if stride is None else stride)
             w, h = W / sx, H / sy
             if w != int(w) or h != int(h):
                 raise ValueError(
@@ -633,8 +614,8 @@ class HeatmapCodec:
                 )
             self.heatmap_size = (int(w), int(h))
         else:
-            self.heatmap_size = _size2(heatmap_size, "heatmap_size")
-            if stride is not None and _stride2(stride) != (
+            self.heatmap_size = size2(heatmap_size, "heatmap_size")
+            if stride is not None and stride2(stride) != (
                 W / self.heatmap_size[0],
                 H / self.heatmap_size[1],
             ):

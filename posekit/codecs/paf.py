@@ -38,8 +38,9 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from posekit.codecs.heatmap import _size2, _stride2, gaussian_heatmaps, image_to_heatmap
+from posekit.codecs.heatmap import gaussian_heatmaps, image_to_heatmap
 from posekit.skeletons import COCO17, OPENPOSE18, convert
+from posekit.validate import size2, stride2
 
 __all__ = [
     "PAFCodec",
@@ -100,7 +101,7 @@ def limb_support(keypoints, heatmap_size, stride, limbs, limb_width=1.0, end_mar
         all False when an end is unlabelled or the limb has length 0) and float64
         ``(N, L, 2)`` unit vectors ``(b - a)/|b - a|`` in map pixels.
     """
-    w, h = _size2(heatmap_size, "heatmap_size")
+    w, h = size2(heatmap_size, "heatmap_size")
     kp = _one_image(keypoints, "keypoints")
     lm = _limb_array(limbs, kp.shape[1])
     uv = image_to_heatmap(kp[..., :2], stride)  # (N, K, 2) map pixels
@@ -164,8 +165,8 @@ def paf_targets(
     Returns:
         float32 numpy ``(2L, h, w)`` for one image, ``(B, 2L, h, w)`` for a list.
     """
-    w, h = _size2(heatmap_size, "heatmap_size")
-    stride = _stride2(stride)
+    w, h = size2(heatmap_size, "heatmap_size")
+    stride = stride2(stride)
     if not (np.isfinite(limb_width) and limb_width > 0):
         raise ValueError(
             f"limb_width: expected a positive number of map pixels, got {limb_width!r}"
@@ -205,8 +206,8 @@ def keypoint_heatmaps(
     Returns:
         float32 numpy ``(K(+1), h, w)`` for one image, ``(B, K(+1), h, w)`` for a list.
     """
-    w, h = _size2(heatmap_size, "heatmap_size")
-    stride = _stride2(stride)
+    w, h = size2(heatmap_size, "heatmap_size")
+    stride = stride2(stride)
     if not (np.isfinite(sigma) and sigma > 0):
         raise ValueError(f"sigma: expected a positive number of map pixels, got {sigma!r}")
     images, batched = _batch(keypoints, "keypoints")
@@ -284,8 +285,8 @@ def loss_masks(heatmap_size, stride=8, ignore=None, num_images: int | None = Non
     Returns:
         float32 numpy ``(B, 1, h, w)``.
     """
-    w, h = _size2(heatmap_size, "heatmap_size")
-    sx, sy = _stride2(stride)
+    w, h = size2(heatmap_size, "heatmap_size")
+    sx, sy = stride2(stride)
     if ignore is None:
         ignore = [None] * (1 if num_images is None else int(num_images))
     if not isinstance(ignore, (list, tuple)):
@@ -413,7 +414,7 @@ class PAFCodec:
         group_kwargs: dict | None = None,
         heatmap_weight: float = 1.0,
     ) -> None:
-        self.stride = _stride2(stride)
+        self.stride = stride2(stride)
         if not heatmap_weight > 0:
             raise ValueError(f"heatmap_weight: expected a positive number, got {heatmap_weight!r}")
         self.heatmap_weight = float(heatmap_weight)
@@ -435,7 +436,7 @@ class PAFCodec:
 
     def map_size(self, image_size) -> tuple[int, int]:
         """``(w, h)`` of the maps for an input ``(W, H)`` (each must divide by the stride)."""
-        W, H = _size2(image_size, "image_size")
+        W, H = size2(image_size, "image_size")
         w, h = W / self.stride[0], H / self.stride[1]
         if w != int(w) or h != int(h):
             raise ValueError(f"image_size: {(W, H)} is not a multiple of the stride {self.stride}")

@@ -1,27 +1,14 @@
 """Regression codec: keypoints ↔ normalised coordinate vectors (DeepPose, lesson 01).
 
 A regression model (DeepPose: a CNN ending in a fully connected layer) outputs ``2K``
-numbers per image; the codec says what they mean. Two normalisations are provided:
+numbers per image; the codec says what they mean. Two normalisations, defined in
+``posekit.geometry`` and re-exported here:
 
-* **box** (the paper, Toshev & Szegedy, CVPR 2014): relative to a person box ``b`` with
-  centre ``(b_cx, b_cy)`` and size ``(b_w, b_h)``,
-  ``N(x, y; b) = ((x - b_cx) / b_w, (y - b_cy) / b_h)``; a point inside the box lands in
-  ``[-0.5, 0.5)²``. The cascade's refiners use the same formula with a box around the previous
+* **box** (Toshev & Szegedy, CVPR 2014): ``N(x, y; b) = ((x - b_cx) / b_w, (y - b_cy) / b_h)``
+  relative to a person box; the cascade's refiners use it with a box around the previous
   estimate of one joint.
-* **input** (mmpose's ``RegressionLabel``): relative to the model's input crop of size
-  ``(W, H)``. mmpose divides by ``[W, H]``. posekit uses **pixel centres at integer
-  coordinates** (``DESIGN.md`` §4: pixel (0, 0) covers [-0.5, 0.5)², the input spans
-  [-0.5, W - 0.5)), so we divide the distance from the image's *edge*:
-  ``((x + 0.5) / W, (y + 0.5) / H)``. The input's area maps exactly onto [0, 1)²; 0 is the
-  left/top edge, 1 the right/bottom edge, and 0.5 the crop's centre ``((W - 1) / 2, ...)``.
-  mmpose's plain ``x / W`` is the same map in a convention where the image spans [0, W).
-  In posekit, "input" equals "box" with the crop as the box, plus 0.5.
-
-Both are affine, so ``denormalize_*(normalize_*(kp))`` is the identity (up to float rounding).
-
-Functions take numpy arrays or torch tensors (the result has the input's type), with
-coordinates in the last axis: ``(..., 2)`` = ``(x, y)`` or ``(..., 3)`` = ``(x, y, v)``
-(``v`` is passed through unchanged).
+* **input** (mmpose's ``RegressionLabel`` with integer pixel centres): ``((x + 0.5) / W,
+  (y + 0.5) / H)`` of the model's ``(W, H)`` input, whose area maps onto ``[0, 1)²``.
 
 Losses (``pred``: ``(B, 2K)`` or ``(B, K, 2)``, ``target``: ``(B, K, 2)`` normalised,
 ``weight``: ``(B, K)`` target weights, e.g. 1 for labelled joints inside the crop):
@@ -33,9 +20,16 @@ Losses (``pred``: ``(B, 2K)`` or ``(B, K, 2)``, ``target``: ``(B, K, 2)`` normal
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 import torch.nn.functional as F
+
+from posekit.geometry import (
+    denormalize_from_box,
+    denormalize_from_input,
+    normalize_to_box,
+    normalize_to_input,
+)
+from posekit.validate import size2
 
 __all__ = [
     "RegressionCodec",
@@ -51,101 +45,6 @@ MODES = ("input", "box")
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _pair_like(value, ref, arg: str):
-    """``value`` (a number, (2,) or broadcastable to ``ref[..., :2]``) with ``ref``'s type."""
-    if isinstance(ref, torch.Tensor):
-        v = torch.as_tensor(value, dtype=ref.dtype, device=ref.device)
-        v = v.expand(2) if v.ndim == 0 else v
-    else:
-        v = np.asarray(value, dtype=ref.dtype)
-        v = np.full(2, v, dtype=ref.dtype) if v.ndim == 0 else v
-    if v.shape[-1] != 2:
-        raise ValueError(f"{arg}: expected (2,) or (..., 2) of (x, y), got shape {tuple(v.shape)}")
-    return v
-
-
-def _coords(kp, arg: str = "keypoints"):
-    if isinstance(kp, torch.Tensor):
-        if not kp.is_floating_point():
-            kp = kp.float()
-    else:
-        kp = np.asarray(kp)
-        if kp.dtype.kind != "f":
-            kp = kp.astype(np.float32)
-    if kp.ndim < 1 or kp.shape[-1] not in (2, 3):
-        raise ValueError(f"{arg}: expected (..., 2) or (..., 3) of (x, y[, v]), got {kp.shape}")
-    return kp
-
-
-def _with_xy(kp, xy):
-    """``kp`` with its first two columns replaced by ``xy`` (v, if any, kept)."""
-    if kp.shape[-1] == 2:
-        return xy
-    if isinstance(kp, torch.Tensor):
-        return torch.cat([xy.to(kp.dtype), kp[..., 2:]], dim=-1)
-    return np.concatenate([xy.astype(kp.dtype, copy=False), kp[..., 2:]], axis=-1)
-
-
-def _input_size(input_size, arg: str = "input_size") -> tuple[int, int]:
-    try:
-        w, h = (int(v) for v in input_size)
-        ok = all(float(v) == int(v) for v in input_size) and w > 0 and h > 0
-    except (TypeError, ValueError):
-        ok = False
-    if not ok:
-        raise ValueError(f"{arg}: expected (width, height), positive integers, got {input_size!r}")
-    return w, h
-
-
-# --------------------------------------------------------------------------- normalisation
-
-
-def normalize_to_box(kp, center, size):
-    """DeepPose's box normalisation ``N(x, y; b) = ((x - b_cx) / b_w, (y - b_cy) / b_h)``.
-
-    Args:
-        kp: ``(..., 2)`` or ``(..., 3)`` keypoints in pixels (numpy or torch).
-        center: box centre ``(b_cx, b_cy)`` in pixels, (2,) or broadcastable to
-            ``kp[..., :2]`` (e.g. ``(B, 1, 2)`` for one box per image). For a box covering
-            pixel columns ``x0..x1`` inclusive the centre is ``(x0 + x1) / 2``.
-        size: box ``(b_w, b_h)`` in pixels (the covered area: ``x1 - x0 + 1``), same shapes.
-    Returns:
-        Same shape and type as ``kp``; points inside the box lie in ``[-0.5, 0.5)²``.
-    """
-    kp = _coords(kp)
-    c, s = _pair_like(center, kp, "center"), _pair_like(size, kp, "size")
-    return _with_xy(kp, (kp[..., :2] - c) / s)
-
-
-def denormalize_from_box(kp, center, size):
-    """Inverse of ``normalize_to_box``: ``x = b_cx + u · b_w``, ``y = b_cy + v · b_h``."""
-    kp = _coords(kp)
-    c, s = _pair_like(center, kp, "center"), _pair_like(size, kp, "size")
-    return _with_xy(kp, kp[..., :2] * s + c)
-
-
-def normalize_to_input(kp, input_size):
-    """mmpose's input normalisation with integer pixel centres: ``((x + 0.5) / W, (y + 0.5) / H)``.
-
-    The input image's area ``[-0.5, W - 0.5) × [-0.5, H - 0.5)`` maps onto ``[0, 1)²``
-    (see the module docstring for why ``+ 0.5``).
-
-    Args:
-        kp: ``(..., 2)`` or ``(..., 3)`` keypoints in input pixels (numpy or torch).
-        input_size: ``(W, H)`` of the model's input.
-    Returns:
-        Same shape and type as ``kp``.
-    """
-    w, h = _input_size(input_size)
-    return normalize_to_box(kp, (-0.5, -0.5), (w, h))
-
-
-def denormalize_from_input(kp, input_size):
-    """Inverse of ``normalize_to_input``: ``x = u · W - 0.5``, ``y = v · H - 0.5``."""
-    w, h = _input_size(input_size)
-    return denormalize_from_box(kp, (-0.5, -0.5), (w, h))
 
 
 # --------------------------------------------------------------------------- losses
@@ -223,7 +122,7 @@ class RegressionCodec:
     """
 
     def __init__(self, input_size, mode: str = "input", loss: str = "l2") -> None:
-        self.input_size = _input_size(input_size)
+        self.input_size = size2(input_size, "input_size")
         if mode not in MODES:
             raise ValueError(f"mode: expected one of {MODES}, got {mode!r}")
         if loss not in ("l2", "smooth_l1"):

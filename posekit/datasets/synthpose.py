@@ -78,16 +78,13 @@ from posekit.datasets.transforms import (
     box_to_center_scale,
     in_bounds,
 )
+from posekit.geometry import IMAGENET_MEAN, IMAGENET_STD
 from posekit.skeletons import get_skeleton
 from posekit.synth import SYNTH_VERSION
 from posekit.synth import scenes as _scenes
 from posekit.synth.body import synth_to
 from posekit.synth.scenes import SynthConfig, SynthPose, sample_rng, sample_scene, sample_sequence
-
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-"""RGB mean of ImageNet in [0, 1] (torchvision's normalisation)."""
-IMAGENET_STD = (0.229, 0.224, 0.225)
-"""RGB standard deviation of ImageNet in [0, 1]."""
+from posekit.validate import size2
 
 SPLITS = ("train", "val", "test")
 JOINT_SETS = ("mpii16", "coco17", "lsp14", "sphp13", "openpose18", "humaneva15", "synth")
@@ -195,16 +192,6 @@ def _augment_args(augment) -> dict | bool | None:
     d = _jsonable(augment)
     d["skeleton"] = augment.skeleton.name
     return d
-
-
-def _size2(value, name: str) -> tuple[int, int]:
-    try:
-        w, h = (int(v) for v in value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}: expected (width, height), got {value!r}") from None
-    if w <= 0 or h <= 0:
-        raise ValueError(f"{name}: expected positive (width, height), got {value!r}")
-    return w, h
 
 
 def _joint_set(joint_set: str) -> str:
@@ -356,11 +343,11 @@ class SynthPoseTopDown(_SynthDataset):
         super().__init__()
         _split_code(split)
         self.split, self.length, self.seed = split, int(length), int(seed)
-        self.input_size = _size2(input_size, "input_size")
+        self.input_size = size2(input_size, "input_size")
         self.joint_set = _joint_set(joint_set)
         w, h = self.input_size
         self.render_size = (
-            _size2(render_size, "render_size")
+            size2(render_size, "render_size")
             if render_size is not None
             else (int(round(1.25 * w)), int(round(1.25 * h)))
         )
@@ -495,7 +482,7 @@ class SynthPoseBottomUp(_SynthDataset):
         super().__init__()
         _split_code(split)
         self.split, self.length, self.seed = split, int(length), int(seed)
-        self.size = _size2(size, "size")
+        self.size = size2(size, "size")
         lo, hi = (num_people, num_people) if np.ndim(num_people) == 0 else num_people
         lo, hi = int(lo), int(hi)
         if not 1 <= lo <= hi:
@@ -606,7 +593,7 @@ class SynthPoseSequences(_SynthDataset):
         _split_code(split)
         self.split, self.length, self.seed = split, int(length), int(seed)
         self.n_frames, self.fps = int(n_frames), float(fps)
-        self.size = _size2(size, "size")
+        self.size = size2(size, "size")
         acts = list(range(1, 17)) if actions is None else [int(a) for a in actions]
         if not acts or not all(1 <= a <= 16 for a in acts):
             raise ValueError(f"actions: expected SPHP action ids in 1..16, got {actions!r}")

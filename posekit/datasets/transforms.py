@@ -1,6 +1,6 @@
 """Top-down data transforms: person boxes, affine crops, flips, colour jitter, half-body.
 
-Conventions (``DESIGN.md`` §4):
+Conventions (``docs/conventions.md``; box and crop maths in ``posekit.geometry``):
 
 * Images are numpy ``H×W×3`` uint8 RGB (``H×W`` and ``H×W×C`` with C ≤ 4, uint8 or float32,
   are accepted where noted).
@@ -14,10 +14,10 @@ Conventions (``DESIGN.md`` §4):
 * Rotation angles are in degrees, **positive = counter-clockwise as displayed** (y points
   down), as in HRNet's ``get_affine_transform`` and ``cv2.getRotationMatrix2D``.
 
-The crop geometry is unbiased in the sense of UDP (Huang et al., CVPR 2020, "The Devil is in
-the Details: Delving into Unbiased Data Processing for Human Pose Estimation"): the box centre
-maps to the crop's centre ``((w - 1) / 2, (h - 1) / 2)`` and a horizontal flip maps column x
-to ``W - 1 - x``, so flipping commutes with cropping. Image and keypoints go through the
+The crop geometry is unbiased in the sense of UDP (Huang et al., CVPR 2020): the box centre
+maps to the crop's centre ``((w - 1) / 2, (h - 1) / 2)`` (``geometry.affine_matrix``) and a
+horizontal flip maps column x to ``W - 1 - x``, so flipping commutes with cropping. Image and
+keypoints go through the
 *same* 2×3 matrix (``cv2.warpAffine`` samples output pixel ``p`` at image point
 ``M⁻¹ p``), so a keypoint on a pixel lands exactly on that pixel's copy in the crop.
 """
@@ -29,11 +29,17 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from posekit.geometry import (
+    MAX_SIDE,
+    PIXEL_STD,
+    affine_matrix,
+    box_scale,
+    compose_affine,
+    invert_affine,
+)
 from posekit.skeletons import Skeleton, get_skeleton
 from posekit.skeletons import flip_keypoints as _flip_keypoints_sk
-
-PIXEL_STD = 200.0
-"""Box sizes (``scale``) are in units of 200 px (MPII ``scale`` = person height / 200)."""
+from posekit.validate import affine2x3, point2, size2
 
 LOWER_BODY = frozenset(
     ("pelvis", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle")
@@ -45,40 +51,9 @@ _BORDERS = {
     "replicate": cv2.BORDER_REPLICATE,
     "reflect": cv2.BORDER_REFLECT_101,
 }
-_MAX_SIZE = 32767  # cv2.warpAffine's limit on the output size
 
 
 # --------------------------------------------------------------------------- validation
-
-
-def _vec2(value, arg: str) -> np.ndarray:
-    v = np.asarray(value, dtype=np.float64)
-    if v.shape != (2,) or not np.all(np.isfinite(v)):
-        raise ValueError(f"{arg}: expected 2 finite numbers (x, y), got {np.asarray(value)!r}")
-    return v
-
-
-def _scale2(value, arg: str = "scale") -> np.ndarray:
-    s = np.asarray(value, dtype=np.float64)
-    if s.ndim == 0:
-        s = np.array([s, s])
-    if s.shape != (2,) or not np.all(np.isfinite(s)) or np.any(s <= 0):
-        raise ValueError(
-            f"{arg}: expected a positive number or 2 positive numbers (w, h) in units of "
-            f"{PIXEL_STD:g} px, got {np.asarray(value)!r}"
-        )
-    return s
-
-
-def _size(value, arg: str = "output_size") -> tuple[int, int]:
-    try:
-        w, h = (int(v) for v in value)
-        ok = all(float(v) == int(v) for v in value)
-    except (TypeError, ValueError, OverflowError):
-        ok = False
-    if not ok or not (0 < w <= _MAX_SIZE and 0 < h <= _MAX_SIZE):
-        raise ValueError(f"{arg}: expected (width, height), positive integers, got {value!r}")
-    return w, h
 
 
 def _width(value, arg: str = "width") -> int:
@@ -101,15 +76,6 @@ def _image(image, arg: str = "image", dtypes=(np.uint8, np.float32)) -> np.ndarr
         names = " or ".join(np.dtype(d).name for d in dtypes)
         raise ValueError(f"{arg}: expected dtype {names}, got {image.dtype}")
     return image
-
-
-def _matrix(matrix, arg: str = "matrix") -> np.ndarray:
-    m = np.asarray(matrix, dtype=np.float64)
-    if m.shape != (2, 3) or not np.all(np.isfinite(m)):
-        raise ValueError(f"{arg}: expected a finite 2×3 affine matrix, got shape {m.shape}")
-    if abs(np.linalg.det(m[:, :2])) < 1e-12:
-        raise ValueError(f"{arg}: the affine matrix is singular")
-    return m
 
 
 def _keypoints(keypoints, arg: str = "keypoints", ndims=(2, 3)) -> np.ndarray:
@@ -172,10 +138,10 @@ def mpii_center_scale(
     Returns:
         center (2,) float32 in pixels; scale (2,) float32 = ``(1.25·s, 1.25·s)``.
     """
-    c = _vec2(objpos, "objpos").copy()
+    c = point2(objpos, "objpos").copy()
     if np.ndim(scale) != 0:
         raise ValueError(f"scale: expected one positive number (MPII scale), got {scale!r}")
-    s = float(_scale2(scale)[0])
+    s = float(box_scale(scale)[0])
     c[1] += 15 * s
     if one_based:
         c -= 1
@@ -183,80 +149,6 @@ def mpii_center_scale(
 
 
 # --------------------------------------------------------------------------- affine maps
-
-
-def _cos_sin(deg: float) -> tuple[float, float]:
-    """cos and sin of ``deg`` degrees, exact for multiples of 90°."""
-    if deg % 90 == 0:
-        quarter = int(deg // 90) % 4
-        return ((1.0, 0.0), (0.0, 1.0), (-1.0, 0.0), (0.0, -1.0))[quarter]
-    rad = np.deg2rad(deg)
-    return float(np.cos(rad)), float(np.sin(rad))
-
-
-def _as3(matrix: np.ndarray) -> np.ndarray:
-    return np.vstack([matrix, [0.0, 0.0, 1.0]])
-
-
-def invert_affine(matrix) -> np.ndarray:
-    """Inverse of a 2×3 affine matrix (float64 (2, 3))."""
-    return np.linalg.inv(_as3(_matrix(matrix)))[:2]
-
-
-def compose_affine(outer, inner) -> np.ndarray:
-    """The 2×3 matrix of ``outer ∘ inner`` (apply ``inner`` first)."""
-    return (_as3(_matrix(outer, "outer")) @ _as3(_matrix(inner, "inner")))[:2]
-
-
-def affine_matrix(
-    center,
-    scale,
-    rotation_deg: float,
-    output_size,
-    inverse: bool = False,
-    shift=(0.0, 0.0),
-) -> np.ndarray:
-    """2×3 matrix mapping image pixels to crop pixels (or back with ``inverse=True``).
-
-    The box is ``scale · 200`` px (``(w_box, h_box)``) centred on ``center + shift · box``
-    (``shift`` in units of the box size, as HRNet), rotated by ``rotation_deg`` (positive =
-    counter-clockwise as displayed: a point right of the centre goes above it at +90°). It fills
-    the ``output_size = (w, h)`` crop:
-
-        crop = diag(w / w_box, h / h_box) · R(rotation) · (p - center) + ((w-1)/2, (h-1)/2)
-
-    with ``R = [[cos, sin], [-sin, cos]]`` (= ``cv2.getRotationMatrix2D``'s rotation). So a
-    keypoint at the box centre lands at ``((w-1)/2, (h-1)/2)``, the box's outer corners land on
-    the crop's outer corners (-0.5, -0.5) and (w-0.5, h-0.5), and the crop's pixel centres sit at
-    the centres of a w × h grid over the box: pixels are areas, both before and after.
-
-    HRNet's ``get_affine_transform`` maps the centre to ``(w/2, h/2)`` instead: a half-pixel
-    bias, which a flip mirrors into the opposite direction (hence HRNet's one-pixel
-    ``shift_heatmap`` in flip testing); UDP removes it. UDP's own
-    ``get_warp_matrix`` (mmpose) has the same centre as here but scales by ``(w-1)/w_box``,
-    measuring sizes between first and last pixel centres; both are unbiased and differ only by
-    the factor ``(w-1)/w`` in zoom.
-
-    Args:
-        center: (2,) box centre in image pixels.
-        scale: (2,) or scalar, box ``(width, height)`` / 200.
-        rotation_deg: rotation in degrees, counter-clockwise positive.
-        output_size: crop ``(width, height)`` in pixels.
-        inverse: return the crop → image matrix instead (for mapping predictions back).
-        shift: (2,) box-centre offset as a fraction of the box size.
-    Returns:
-        (2, 3) float64 matrix ``M``; a point ``p`` maps to ``M @ [x, y, 1]``.
-    """
-    box = _scale2(scale) * PIXEL_STD
-    c = _vec2(center, "center") + _vec2(shift, "shift") * box
-    if not np.isfinite(rotation_deg):
-        raise ValueError(f"rotation_deg: expected a finite angle, got {rotation_deg!r}")
-    w, h = _size(output_size)
-    cos, sin = _cos_sin(float(rotation_deg))
-    linear = np.diag([w / box[0], h / box[1]]) @ np.array([[cos, sin], [-sin, cos]])
-    offset = np.array([(w - 1) / 2, (h - 1) / 2]) - linear @ c
-    m = np.hstack([linear, offset[:, None]])
-    return invert_affine(m) if inverse else m
 
 
 def flip_matrix(width: int) -> np.ndarray:
@@ -286,8 +178,8 @@ def warp_image(
         ``(height, width, C)`` (or ``(height, width)``) array of ``image``'s dtype.
     """
     img = _image(image)
-    m = _matrix(matrix)
-    w, h = _size(output_size)
+    m = affine2x3(matrix)
+    w, h = size2(output_size, "output_size", maximum=MAX_SIDE)
     if border not in _BORDERS:
         raise ValueError(f"border: expected one of {sorted(_BORDERS)}, got {border!r}")
     out = cv2.warpAffine(
@@ -316,7 +208,7 @@ def transform_keypoints(keypoints, matrix) -> np.ndarray:
         float32 array of the same shape.
     """
     kp = _keypoints(keypoints)
-    m = _matrix(matrix)
+    m = affine2x3(matrix)
     xy = kp[..., :2].astype(np.float64) @ m[:, :2].T + m[:, 2]
     out = kp.copy()
     labelled = kp[..., 2] > 0
@@ -342,7 +234,7 @@ def in_bounds(keypoints, size) -> np.ndarray:
         bool array of shape ``keypoints.shape[:-1]``.
     """
     kp = _keypoints(keypoints)
-    w, h = _size(size, "size")
+    w, h = size2(size, "size", maximum=MAX_SIDE)
     x, y = kp[..., 0], kp[..., 1]
     inside = (x >= -0.5) & (x < w - 0.5) & (y >= -0.5) & (y < h - 0.5)
     return inside & (kp[..., 2] > 0)
@@ -367,7 +259,7 @@ def flip_keypoints(keypoints, width: int, skeleton: str | Skeleton) -> np.ndarra
 
 def flip_center(center, width: int) -> np.ndarray:
     """Mirror a box centre in an image ``width`` px wide: ``(width - 1 - x, y)``, float32 (2,)."""
-    c = _vec2(center, "center")
+    c = point2(center, "center")
     return np.array([_width(width) - 1 - c[0], c[1]], dtype=np.float32)
 
 
@@ -518,7 +410,7 @@ class TopDownAffine:
     color: bool = True
 
     def __post_init__(self) -> None:
-        self.output_size = _size(self.output_size)
+        self.output_size = size2(self.output_size, "output_size", maximum=MAX_SIDE)
         self.skeleton = get_skeleton(self.skeleton)
         lo, hi = (float(v) for v in self.scale)
         if not 0 < lo <= hi:
@@ -569,7 +461,7 @@ class TopDownAffine:
             raise ValueError(
                 f"keypoints: expected ({k}, 3) for {self.skeleton.name}, got {kp.shape}"
             )
-        center, scale = _vec2(center, "center"), _scale2(scale)
+        center, scale = point2(center, "center"), box_scale(scale)
         rng = _rng(rng)
         center, scale = self._box(kp, center, scale, rng)
         rotation = 0.0

@@ -35,6 +35,8 @@ import math
 import torch
 from torch import nn
 
+from posekit.validate import size2
+
 CHANNELS = (96, 256, 384, 384, 256)
 """Output channels of conv1..conv5 at ``width_mult = 1``."""
 
@@ -53,14 +55,6 @@ def feature_size(input_size: int) -> int:
     if s < 2:
         raise ValueError(f"input_size {input_size} is too small for AlexNet (needs >= 37 px)")
     return _pooled(s)
-
-
-def _size2(input_size) -> tuple[int, int]:
-    """``int`` or ``(width, height)`` → ``(width, height)``."""
-    if isinstance(input_size, int):
-        return input_size, input_size
-    w, h = (int(v) for v in input_size)
-    return w, h
 
 
 class AlexNet(nn.Module):
@@ -94,7 +88,7 @@ class AlexNet(nn.Module):
     ) -> None:
         super().__init__()
         c1, c2, c3, c4, c5 = (max(1, round(c * width_mult)) for c in CHANNELS)
-        w, h = _size2(input_size)
+        w, h = size2(input_size, "input_size", square=True)
         self.input_size = (w, h)
         self.feature_shape = (c5, feature_size(h), feature_size(w))
         self.out_channels = c5

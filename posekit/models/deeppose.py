@@ -37,11 +37,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from posekit.codecs import regression
-from posekit.datasets.transforms import PIXEL_STD, affine_matrix
-from posekit.models.alexnet import AlexNet, _size2
+from posekit import geometry
+from posekit.geometry import PIXEL_STD, affine_matrix
+from posekit.models.alexnet import AlexNet
 from posekit.models.resnet import resnet
 from posekit.skeletons import Skeleton, get_skeleton
+from posekit.validate import size2
 
 FRAMES = ("box", "input")
 
@@ -56,7 +57,7 @@ def _xy_stack(x, y):
 def normalise(xy, size, frame: str = "box"):
     """Pixels → normalised coordinates of an input crop of ``size = (W, H)``.
 
-    Delegates to ``posekit.codecs.regression`` so models and codecs share one definition.
+    Delegates to ``posekit.geometry`` so models and codecs share one definition.
 
     Args:
         xy: ``(..., 2)`` (or ``(..., 3)``; only x, y are used) array or tensor in pixels.
@@ -66,21 +67,21 @@ def normalise(xy, size, frame: str = "box"):
     Returns:
         ``(..., 2)`` of the same type.
     """
-    w, h = _size2(size)
+    w, h = size2(size, "size", square=True)
     if frame == "box":
-        return regression.normalize_to_box(xy[..., :2], ((w - 1) / 2, (h - 1) / 2), (w, h))
+        return geometry.normalize_to_box(xy[..., :2], ((w - 1) / 2, (h - 1) / 2), (w, h))
     if frame == "input":
-        return regression.normalize_to_input(xy[..., :2], (w, h))
+        return geometry.normalize_to_input(xy[..., :2], (w, h))
     raise ValueError(f"frame must be one of {FRAMES}, got {frame!r}")
 
 
 def denormalise(u, size, frame: str = "box"):
     """Inverse of ``normalise``: ``(..., 2)`` normalised → ``(..., 2)`` pixels of ``(W, H)``."""
-    w, h = _size2(size)
+    w, h = size2(size, "size", square=True)
     if frame == "box":
-        return regression.denormalize_from_box(u[..., :2], ((w - 1) / 2, (h - 1) / 2), (w, h))
+        return geometry.denormalize_from_box(u[..., :2], ((w - 1) / 2, (h - 1) / 2), (w, h))
     if frame == "input":
-        return regression.denormalize_from_input(u[..., :2], (w, h))
+        return geometry.denormalize_from_input(u[..., :2], (w, h))
     raise ValueError(f"frame must be one of {FRAMES}, got {frame!r}")
 
 
@@ -115,7 +116,7 @@ class DeepPose(nn.Module):
     ) -> None:
         super().__init__()
         self.num_joints = num_joints
-        self.input_size = _size2(input_size)
+        self.input_size = size2(input_size, "input_size", square=True)
         self.config = dict(
             num_joints=num_joints, input_size=list(self.input_size), dropout=dropout,
             width_mult=width_mult, fc_dim=fc_dim, in_channels=in_channels,
@@ -156,7 +157,7 @@ class DeepPoseResNet(nn.Module):
     ) -> None:
         super().__init__()
         self.num_joints = num_joints
-        self.input_size = _size2(input_size)
+        self.input_size = size2(input_size, "input_size", square=True)
         self.config = dict(
             num_joints=num_joints, depth=depth, input_size=list(self.input_size), width=width,
             zero_init_residual=zero_init_residual,
@@ -214,7 +215,7 @@ def joint_crops(
 ) -> tuple[torch.Tensor, np.ndarray]:
     """Square crops of side ``sigma · diam`` around every joint estimate, resized to ``crop_size``.
 
-    Each crop's 2×3 image → crop matrix is ``posekit.datasets.transforms.affine_matrix``
+    Each crop's 2×3 image → crop matrix is ``posekit.geometry.affine_matrix``
     (centre = the estimate, box = σ·diam px, no rotation), so the estimate lands on the
     crop's centre ``((s − 1) / 2, (s − 1) / 2)`` and pixels are areas on both sides; the
     sampling is ``grid_sample`` (bilinear, zeros outside) of output pixel ``p`` at ``M⁻¹ p``,

@@ -41,7 +41,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from posekit.models._args import check_positive_ints
+from posekit.validate import check_positive_ints
 
 __all__ = ["Hourglass", "HourglassNet", "Residual"]
 

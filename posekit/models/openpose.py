@@ -37,9 +37,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from posekit.models._args import check_int, check_positive_ints
 from posekit.models.mobilenet import MobileNetV1, depthwise_separable
 from posekit.models.vgg import vgg19_openpose
+from posekit.validate import check_int, check_positive_ints
 
 __all__ = [
     "REFERENCE_PAF_IDS",

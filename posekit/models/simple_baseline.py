@@ -25,8 +25,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from posekit.models._args import check_positive_ints
 from posekit.models.resnet import ARCHS, ResNet
+from posekit.validate import check_positive_ints
 
 __all__ = ["SimpleBaseline"]
 

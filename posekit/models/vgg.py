@@ -21,7 +21,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from posekit.models._args import check_positive_ints
+from posekit.validate import check_positive_ints
 
 __all__ = ["VGG", "vgg16", "vgg19", "vgg19_openpose"]
 

@@ -34,6 +34,7 @@ from posekit.datasets.formats.errors import (
 )
 from posekit.datasets.formats.record import ImageAnnotation
 from posekit.skeletons import COCO17
+from posekit.validate import is_json_number
 
 NUM_JOINTS = 17
 PERSON_CATEGORY_ID = 1
@@ -52,10 +53,6 @@ def _is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
-def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
 def _is_id(v: Any) -> bool:
     """A JSON integer that fits the int64 ids of COCO tools."""
     return _is_int(v) and INT64_MIN <= v <= INT64_MAX
@@ -68,7 +65,7 @@ def _check_id(p: Path, v: Any, field: str) -> None:
 
 def _keypoint_values(p: Path, k: Any, field: str) -> np.ndarray:
     """51 finite JSON numbers as a ``(17, 3)`` float64 array, else a ``FormatError``."""
-    if not isinstance(k, list) or not all(_is_number(v) for v in k):
+    if not isinstance(k, list) or not all(is_json_number(v) for v in k):
         raise FormatError(p, "is not a list of numbers", field)
     if len(k) != 3 * NUM_JOINTS:
         raise FormatError(p, f"has {len(k)} values, expected {3 * NUM_JOINTS}", field)
@@ -85,7 +82,7 @@ def _keypoint_values(p: Path, k: Any, field: str) -> np.ndarray:
 
 def _bbox(p: Path, bbox: Any, field: str) -> list[float]:
     """``[x, y, w, h]``: 4 finite numbers, ``w, h >= 0``."""
-    if not (isinstance(bbox, list) and len(bbox) == 4 and all(_is_number(b) for b in bbox)):
+    if not (isinstance(bbox, list) and len(bbox) == 4 and all(is_json_number(b) for b in bbox)):
         raise FormatError(p, f"is {bbox!r:.60}; expected [x, y, w, h]", field)
     box = json_floats(p, bbox, field)
     if first_nonfinite32(box) is not None:
@@ -221,7 +218,7 @@ def _image_record(
             bbox = [0.0, 0.0, 0.0, 0.0]
         boxes[r] = bbox = _bbox(p, bbox, f"{w}.bbox")
         area = ann.get("area", bbox[2] * bbox[3])
-        if not _is_number(area) or not is_finite32(area) or area < 0:
+        if not is_json_number(area) or not is_finite32(area) or area < 0:
             raise FormatError(p, f"is {area!r:.30}; expected a finite number >= 0", f"{w}.area")
         crowd = ann.get("iscrowd", 0)
         if crowd not in (0, 1) or isinstance(crowd, bool):
@@ -421,7 +418,7 @@ def read_coco_results(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, 
         kps[n] = _keypoint_values(p, res["keypoints"], f"{w}.keypoints")
         _check_id(p, res["image_id"], f"{w}.image_id")
         score = res["score"]
-        if not _is_number(score) or not is_finite32(score):
+        if not is_json_number(score) or not is_finite32(score):
             raise FormatError(p, f"is {score!r:.30}; expected a finite number", f"{w}.score")
         ids[n] = res["image_id"]
         scores[n] = score

@@ -45,6 +45,7 @@ from posekit.datasets.formats.errors import (
 )
 from posekit.datasets.formats.record import ImageAnnotation
 from posekit.skeletons import MPII16
+from posekit.validate import is_json_number
 
 NUM_JOINTS = 16
 #: ``gt_valid.mat`` ``dataset_joints`` names in MPII id order (``head`` = head top).
@@ -663,10 +664,6 @@ def _write_rects(rec: ImageAnnotation) -> np.ndarray:
 HRNET_KEYS = ("joints_vis", "joints", "image", "scale", "center")
 
 
-def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
 def read_hrnet_mpii_json(path: str | os.PathLike) -> list[ImageAnnotation]:
     """Read HRNet's ``train.json``/``valid.json``/``trainval.json``/``test.json``.
 
@@ -731,7 +728,7 @@ def _parse_hrnet_entry(e: Any, i: int, p: Path) -> ImageAnnotation:
 
 def _finite_pair(xy: Any, p: Path, field: str) -> np.ndarray:
     """A JSON ``[x, y]`` of finite numbers (float32 range) as float64."""
-    if not (isinstance(xy, list) and len(xy) == 2 and all(_is_number(v) for v in xy)):
+    if not (isinstance(xy, list) and len(xy) == 2 and all(is_json_number(v) for v in xy)):
         raise FormatError(p, f"is {xy!r:.60}; expected [x, y]", field)
     arr = json_floats(p, xy, field)
     if first_nonfinite32(arr) is not None:
@@ -754,7 +751,7 @@ def _hrnet_center(c: Any, p: Path, field: str) -> np.ndarray:
 
 def _hrnet_scale(s: Any, p: Path, field: str) -> float:
     """Person height / 200 px; -1 (unknown) -> NaN; else finite and > 0."""
-    if not _is_number(s) or not (s == -1 or (is_finite32(s) and s > 0)):
+    if not is_json_number(s) or not (s == -1 or (is_finite32(s) and s > 0)):
         raise FormatError(p, f"is {s!r:.60}; expected a number > 0 (or -1: unknown)", field)
     return np.nan if s == -1 else float(s)
 
