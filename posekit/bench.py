@@ -25,6 +25,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from posekit.engine import model_device
 from posekit.models import (
     DeepPose,
     DeepPoseResNet,
@@ -54,8 +55,7 @@ def count_macs(model: nn.Module, input_shape) -> int:
     shape = tuple(int(s) for s in input_shape)
     if len(shape) == 3:
         shape = (1, *shape)
-    param = next(model.parameters(), None)
-    x = torch.zeros(shape, device=param.device if param is not None else "cpu")
+    x = torch.zeros(shape, device=model_device(model))
     was_training = model.training
     model.eval()
     try:

@@ -133,7 +133,8 @@ def to_device(data: Any, device: torch.device | str) -> Any:
     return data
 
 
-def _model_device(model: nn.Module) -> torch.device:
+def model_device(model: nn.Module) -> torch.device:
+    """The device of ``model``'s first parameter; CPU for a model without parameters."""
     p = next(model.parameters(), None)
     return p.device if p is not None else torch.device("cpu")
 
@@ -861,7 +862,7 @@ def _inference(
     """Predictions ``(N, K, 3)`` (CPU float32) and the concatenated batch ``fields``."""
     from tqdm.auto import tqdm
 
-    device = _model_device(model) if device is None else resolve_device(device)
+    device = model_device(model) if device is None else resolve_device(device)
     model.to(device).eval()
     preds, kept = [], {f: [] for f in fields}
     loader = _loader(data, batch_size, collate_fn)
@@ -1307,6 +1308,6 @@ __all__ = [
     "CHECKPOINT_FORMAT", "OPTIMIZERS", "SCHEDULERS", "CheckpointError", "CheckpointNotFoundError",
     "Codec", "History", "LRSchedule",
     "TrainConfig", "clip_gradients", "evaluate_pckh", "get_model_config", "get_rng_state",
-    "load_checkpoint", "load_model", "make_optimizer", "make_scheduler", "predict",
+    "load_checkpoint", "load_model", "make_optimizer", "make_scheduler", "model_device", "predict",
     "resolve_device", "save_checkpoint", "set_rng_state", "to_device", "train",
 ]  # fmt: skip

@@ -45,6 +45,7 @@ from posekit.datasets.transforms import (
     invert_affine,
     warp_image,
 )
+from posekit.engine import model_device
 from posekit.skeletons import COCO17, convert, get_skeleton
 
 __all__ = [
@@ -231,8 +232,7 @@ def top_down_predict(
     sk = get_skeleton(joint_set)
     crops, mats = person_crops(image, boxes, size, padding)
     if device is None:
-        p = next(model.parameters(), None)
-        device = p.device if p is not None else torch.device("cpu")
+        device = model_device(model)
     model.eval()
     if len(mats) == 0:
         empty = np.zeros((0, sk.num_joints, 3), np.float32)
@@ -373,14 +373,9 @@ def _oracle_maps(codec, keypoints: np.ndarray, size) -> list[tuple[torch.Tensor,
     return [(torch.from_numpy(t["heatmaps"]), torch.from_numpy(t["pafs"]))]
 
 
-def _device_of(model) -> torch.device:
-    p = next(model.parameters(), None)
-    return p.device if p is not None else torch.device("cpu")
-
-
 def _time_top_down(model, codec, joint_set, scene, runs):
     size = _input_size(None, codec)
-    dev = _device_of(model)
+    dev = model_device(model)
     boxes = scene["bboxes"]
     crop_ms, (crops, mats) = _median_ms(lambda: person_crops(scene["image"], boxes, size), runs)
     model_ms, outputs = _median_ms(lambda: model(crops.to(dev)), runs)
@@ -390,7 +385,7 @@ def _time_top_down(model, codec, joint_set, scene, runs):
 
 
 def _time_bottom_up(model, codec, scene, runs, group_on: str):
-    dev = _device_of(model)
+    dev = model_device(model)
     x = scene["image"][None].to(dev)
     model_ms, outputs = _median_ms(lambda: model(x), runs)
     if group_on == "oracle":

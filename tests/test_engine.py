@@ -510,3 +510,9 @@ def test_channels_last_trains_the_same_model_in_nhwc():
     for key, value in weights[False].items():
         if key not in noise:
             torch.testing.assert_close(weights[True][key], value, rtol=1e-4, atol=1e-5)
+
+
+def test_model_device_is_the_first_parameters_device():
+    assert engine.model_device(nn.Linear(2, 2)) == torch.device("cpu")
+    assert engine.model_device(nn.ReLU()) == torch.device("cpu")  # no parameters
+    assert engine.model_device(nn.Linear(2, 2).to("meta")) == torch.device("meta")

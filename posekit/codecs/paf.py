@@ -554,10 +554,10 @@ def evaluate_oks_ap(
     from torch.utils.data import DataLoader
 
     from posekit.datasets.synthpose import collate_bottom_up
-    from posekit.engine import _model_device, resolve_device, to_device
+    from posekit.engine import model_device, resolve_device, to_device
     from posekit.metrics import coco_gt_dict, coco_results, oks_ap
 
-    device = _model_device(model) if device is None else resolve_device(device)
+    device = model_device(model) if device is None else resolve_device(device)
     model.to(device).eval()
     if not isinstance(dataset, DataLoader):
         dataset = DataLoader(dataset, batch_size=batch_size, collate_fn=collate_bottom_up)
