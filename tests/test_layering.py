@@ -10,7 +10,8 @@ submodule that ``posekit.<name>`` cannot reach.
 from __future__ import annotations
 
 import ast
-import importlib
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -283,8 +284,22 @@ def _top_level_names() -> list[str]:
     return sorted(n for n in names if not n.startswith("_"))
 
 
-@pytest.mark.parametrize("name", _top_level_names())
-def test_submodule_reachable_as_attribute(name):
-    import posekit
-
-    assert getattr(posekit, name) is importlib.import_module(f"posekit.{name}")
+def test_every_submodule_reachable_as_attribute():
+    """``posekit.<name>`` after a bare ``import posekit``, in a fresh interpreter (here, an
+    earlier test's import would already have set the attribute)."""
+    names = _top_level_names()
+    code = (
+        "import importlib, sys, posekit\n"
+        f"for name in {names!r}:\n"
+        "    try:\n"
+        "        ok = getattr(posekit, name) is importlib.import_module('posekit.' + name)\n"
+        "    except AttributeError:\n"
+        "        ok = False\n"
+        "    print(name, ok)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True
+    ).stdout.split("\n")
+    unreachable = [line.split()[0] for line in out if line.endswith(" False")]
+    assert len([line for line in out if line]) == len(names)
+    assert not unreachable, f"posekit.<name> raises AttributeError for {unreachable}"
