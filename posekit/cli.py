@@ -18,7 +18,7 @@ TRAIN_RECIPES = ("deeppose", "heatmap", "hourglass", "simple_baseline", "lightwe
 fast without importing torch)."""
 
 LATENCY_MODELS = ("lightweight_openpose", "openpose", "hourglass", "simple_baseline")
-"""``posekit bench latency`` names (``posekit.bench.LATENCY_MODELS``)."""
+"""``posekit bench latency`` names (``posekit.lab.inference.LATENCY_MODELS``)."""
 
 
 def _course(args: argparse.Namespace) -> int:
@@ -174,26 +174,6 @@ def _synth(args: argparse.Namespace) -> int:
     return 0
 
 
-#: ``posekit bench synth`` rows: (bench_synth key, setting, target images/s).
-BENCH_ROWS = (
-    ("person_128", "128×128 person crops, one by one", 500),
-    ("person_128_batched", "128×128 person crops, batched (as a DataLoader gets them)", 500),
-    ("scene_456x256_5p", "456×256 scenes, 5 people", 100),
-)
-
-
-def bench_table(result: dict) -> str:
-    """The ``posekit bench synth`` table of a ``bench_synth`` result."""
-    head = ("setting", "images/s (median)", "target", "✓/✗")
-    rows = [(name, f"{result[key]:.1f}", f"{target}", "✓" if result[key] >= target else "✗")
-            for key, name, target in BENCH_ROWS]  # fmt: skip
-    widths = [max(len(r[c]) for r in (head, *rows)) for c in range(4)]
-    lines = [" | ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip()
-             for r in (head, *rows)]  # fmt: skip
-    lines.insert(1, "-|-".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
 def _bench(args: argparse.Namespace) -> int:
     if args.what == "params":
         return _bench_params()
@@ -201,7 +181,7 @@ def _bench(args: argparse.Namespace) -> int:
         return _bench_latency(args)
     if args.what == "postprocess":
         return _bench_postprocess(args)
-    from posekit.synth.bench import bench_synth
+    from posekit.lab.synth_speed import bench_synth, bench_table
 
     print(f"SynthPose throughput, threads forced to 1 (torch and cv2), median of "
           f"{args.repeats} repeat(s) of {args.n} crops / {max(1, args.n // 3)} scenes")  # fmt: skip
@@ -231,20 +211,20 @@ def _hw_arg(text: str) -> tuple[int, int]:
 
 
 def _bench_latency(args: argparse.Namespace) -> int:
-    from posekit import bench
+    from posekit.lab import inference
 
     name = args.model or "lightweight_openpose"
     if name not in LATENCY_MODELS:
         print(f"posekit bench latency: error: model must be one of {', '.join(LATENCY_MODELS)}, "
               f"got {name!r}", file=sys.stderr)  # fmt: skip
         return 2
-    result = bench.latency(name, size=args.size, runs=args.runs, threads=args.threads)
-    print(bench.format_latency(result))
+    result = inference.latency(name, size=args.size, runs=args.runs, threads=args.threads)
+    print(inference.format_latency(result))
     return 0 if result["outputs_equal"] else 1
 
 
 def _bench_postprocess(args: argparse.Namespace) -> int:
-    from posekit.bench_postprocess import bench_postprocess, format_report
+    from posekit.lab.postprocess import bench_postprocess, format_report
 
     size = args.size or (456, 256)  # typed as WxH here: --size 456x256
     try:

@@ -925,7 +925,7 @@ def evaluate_pckh(
     MPII-16 joints the value is ``metrics.pckh``'s Mean (14 joints, pelvis and thorax out);
     for other joint sets ``metrics.pck`` over all evaluated joints with that normaliser.
     Evaluated joints: labelled (``v > 0``) and, with ``inside_only`` (as
-    ``posekit.synth.baseline``), inside the crop (``target_weight > 0``).
+    ``posekit.lab.synth_baseline``), inside the crop (``target_weight > 0``).
 
     Returns:
         ``{"PCKh@0.5": ..., "PCKh@0.1": ...}`` (one key per ``alpha``), in %.

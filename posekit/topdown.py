@@ -6,16 +6,16 @@ crops each one with the affine crop it was trained on (``posekit.datasets.transf
 box grown to the input's aspect ratio and padded 1.25×, HRNet's ``_xywh2cs``) and runs the
 single-person network once per person. A **bottom-up** method (Cao et al. 2017's OpenPose,
 Osokin 2018's Lightweight OpenPose) runs one network pass on the whole image and groups the
-joints into people afterwards (``posekit.grouping``). So the top-down cost grows with the
+joints into people afterwards (``posekit.codecs.grouping``). So the top-down cost grows with the
 number of people K (K crops through the network), the bottom-up cost mostly does not (one
-pass; the grouping grows mildly with K). ``people_scaling_benchmark`` measures both.
+pass; the grouping grows mildly with K); ``posekit.lab.people_scaling`` measures both.
 
 * ``person_crops(image, boxes, input_size)``: the crops and their image → crop matrices.
 * ``top_down_predict(model, codec, image, boxes, input_size)``: crop → model (one batch) →
-  ``codec.decode`` → inverse affine map → COCO-17 keypoints in image pixels.
+  ``decode_crops`` (``codec.decode`` → inverse affine map → COCO-17 keypoints in image
+  pixels).
 * ``shared_joint_ground_truth`` / ``scene_oks_ap``: COCO keypoint AP of either method on the
   joints both joint sets have.
-* ``people_scaling_benchmark(...)``: time (and accuracy) against K; ``format_scaling_table``.
 
 **Joint sets and OKS.** The top-down models of lesson 03 are trained on MPII-16; COCO-17 has
 5 face joints (nose, eyes, ears) that MPII-16 lacks, MPII-16 has 4 joints COCO lacks (pelvis,
@@ -32,8 +32,7 @@ and pycocotools ignores them — the COCO sigmas of the 12 joints are used uncha
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -47,11 +46,12 @@ from posekit.datasets.transforms import (
 )
 from posekit.engine import model_device
 from posekit.skeletons import COCO17, convert, get_skeleton
+from posekit.validate import size2
 
 __all__ = [
     "TopDownPrediction",
-    "format_scaling_table",
-    "people_scaling_benchmark",
+    "crop_size",
+    "decode_crops",
     "person_crops",
     "scene_oks_ap",
     "shared_joint_ground_truth",
@@ -86,14 +86,13 @@ def _boxes(boxes) -> np.ndarray:
     return b
 
 
-def _input_size(input_size, codec) -> tuple[int, int]:
+def crop_size(codec, input_size=None) -> tuple[int, int]:
+    """The model's input ``(W, H)``: ``input_size`` (a side or ``(W, H)``), else
+    ``codec.input_size``."""
     size = input_size if input_size is not None else getattr(codec, "input_size", None)
     if size is None:
         raise ValueError("input_size: give the model's input (W, H) (the codec has none)")
-    w, h = (int(size), int(size)) if np.ndim(size) == 0 else (int(size[0]), int(size[1]))
-    if w < 1 or h < 1:
-        raise ValueError(f"input_size: expected (W, H) > 0, got {size!r}")
-    return w, h
+    return size2(size, "input_size", square=True)
 
 
 # --------------------------------------------------------------------------- crops
@@ -123,7 +122,7 @@ def person_crops(
 
     img = _uint8_image(image)
     b = _boxes(boxes)
-    w, h = _input_size(input_size, None)
+    w, h = size2(input_size, "input_size", square=True)
     mats = np.zeros((len(b), 2, 3))
     crops = np.zeros((len(b), h, w, 3), np.uint8)
     for i, box in enumerate(b):
@@ -195,6 +194,19 @@ def _decode(codec, outputs) -> np.ndarray:
     return kp
 
 
+def decode_crops(codec, outputs, matrices, joint_set: str = "mpii16") -> TopDownPrediction:
+    """The model's ``outputs`` on the crops of ``matrices`` (``person_crops``) → people in
+    image pixels: ``codec.decode``, each crop's inverse affine map, COCO-17 conversion."""
+    sk = get_skeleton(joint_set)
+    crop_kp = _decode(codec, outputs)
+    if crop_kp.shape[:2] != (len(matrices), sk.num_joints):
+        raise ValueError(
+            f"joint_set: the codec decoded {crop_kp.shape[1]} joints per person, "
+            f"{sk.name} has {sk.num_joints}"
+        )
+    return _decode_people(crop_kp, matrices, sk)
+
+
 def top_down_predict(
     model,
     codec,
@@ -228,7 +240,7 @@ def top_down_predict(
         ``TopDownPrediction`` (``keypoints`` COCO-17 in image pixels, ``native``, ``scores``,
         ``matrices``). No box: empty arrays.
     """
-    size = _input_size(input_size, codec)
+    size = crop_size(codec, input_size)
     sk = get_skeleton(joint_set)
     crops, mats = person_crops(image, boxes, size, padding)
     if device is None:
@@ -237,13 +249,7 @@ def top_down_predict(
     if len(mats) == 0:
         empty = np.zeros((0, sk.num_joints, 3), np.float32)
         return _decode_people(empty, mats, sk)
-    crop_kp = _decode(codec, _run(model, crops, device))
-    if crop_kp.shape[:2] != (len(mats), sk.num_joints):
-        raise ValueError(
-            f"joint_set: the codec decoded {crop_kp.shape[1]} joints per person, "
-            f"{sk.name} has {sk.num_joints}"
-        )
-    return _decode_people(crop_kp, mats, sk)
+    return decode_crops(codec, _run(model, crops, device), mats, sk)
 
 
 # --------------------------------------------------------------------------- accuracy
@@ -319,194 +325,3 @@ def scene_oks_ap(
         return {k: 0.0 for k in keys}
     scores = np.concatenate([np.asarray(s, np.float64).reshape(-1) for _, s in predictions])
     return oks_ap(gt, coco_results(np.concatenate(det_kp), scores, det_ids))
-
-
-# --------------------------------------------------------------------------- benchmark
-
-
-def _median_ms(fn: Callable[[], Any], runs: int) -> tuple[float, Any]:
-    """Median wall time of ``fn()`` over ``runs`` calls (after one untimed call) in ms,
-    under ``torch.inference_mode()``, and the last result."""
-    with torch.inference_mode():
-        out = fn()
-        times = []
-        for _ in range(runs):
-            start = time.perf_counter()
-            out = fn()
-            times.append(time.perf_counter() - start)
-    return 1000.0 * float(np.median(times)), out
-
-
-def _default_models(size: tuple[int, int]):
-    """The lessons' scaled recipes, untrained: hourglass (lesson 03, 128²) and lightweight
-    OpenPose at ``size`` (timing only)."""
-    from posekit import recipes
-
-    td = recipes.recipe("hourglass")
-    bu = recipes.recipe("lightweight_openpose", size)
-    return (
-        (recipes.build_model(td.model, td.model_kwargs).eval(),
-         recipes.build_codec(td.codec, td.codec_kwargs)),
-        (recipes.build_model(bu.model, bu.model_kwargs).eval(),
-         recipes.build_codec(bu.codec, bu.codec_kwargs)),
-    )  # fmt: skip
-
-
-def _scenes(k: int, count: int, size, seed: int) -> list[dict]:
-    from posekit.datasets.synthpose import SynthPoseBottomUp
-
-    ds = SynthPoseBottomUp("val", count, size=size, num_people=k, seed=seed)
-    items = []
-    for i in range(count):
-        it = ds[i]
-        items.append({
-            "image": it["image"], "keypoints": it["keypoints"].numpy(),
-            "bboxes": it["bboxes"].numpy(), "areas": it["areas"].numpy(),
-            "size": (int(size[1]), int(size[0])),
-        })  # fmt: skip
-    return items
-
-
-def _oracle_maps(codec, keypoints: np.ndarray, size) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """The codec's targets for one image: perfect network outputs (one stage)."""
-    t = codec.targets([keypoints], size)
-    return [(torch.from_numpy(t["heatmaps"]), torch.from_numpy(t["pafs"]))]
-
-
-def _time_top_down(model, codec, joint_set, scene, runs):
-    size = _input_size(None, codec)
-    dev = model_device(model)
-    boxes = scene["bboxes"]
-    crop_ms, (crops, mats) = _median_ms(lambda: person_crops(scene["image"], boxes, size), runs)
-    model_ms, outputs = _median_ms(lambda: model(crops.to(dev)), runs)
-    sk = get_skeleton(joint_set)
-    decode_ms, pred = _median_ms(lambda: _decode_people(_decode(codec, outputs), mats, sk), runs)
-    return crop_ms, model_ms, decode_ms, pred
-
-
-def _time_bottom_up(model, codec, scene, runs, group_on: str):
-    dev = model_device(model)
-    x = scene["image"][None].to(dev)
-    model_ms, outputs = _median_ms(lambda: model(x), runs)
-    if group_on == "oracle":
-        H, W = scene["size"]
-        outputs = _oracle_maps(codec, scene["keypoints"], (W, H))
-    group_ms, people = _median_ms(lambda: codec.decode(outputs)[0], runs)
-    return model_ms, group_ms, people
-
-
-def people_scaling_benchmark(
-    people: Sequence[int] = (1, 2, 5, 10, 20),
-    top_down=None,
-    bottom_up=None,
-    size: tuple[int, int] = (456, 256),
-    scenes: int = 2,
-    runs: int = 3,
-    seed: int = 0,
-    joint_set: str = "mpii16",
-    group_on: str | None = None,
-    progress: bool = False,
-) -> list[dict[str, float]]:
-    """Time (and accuracy) of top-down vs bottom-up as the number of people K grows.
-
-    For each K, ``scenes`` ``SynthPoseBottomUp("val", size=size, num_people=K)`` scenes are
-    rendered (people without any labelled joint are dropped, so a scene may hold fewer than
-    K). Per scene, the median over ``runs`` calls (after one untimed call) of:
-
-    * top-down: ``person_crops`` on the ground-truth boxes (a perfect, free detector — a real
-      one adds its own time), the model on the K crops in one batch, ``codec.decode`` + the
-      inverse affine maps + the COCO-17 conversion;
-    * bottom-up: one network pass on the image, then ``codec.decode`` (peaks, line integral,
-      matching, assembly: ``posekit.grouping``).
-
-    Args:
-        people: the values of K.
-        top_down: ``(model, codec)`` of a top-down model (``codec.input_size`` is its crop
-            size; joints in ``joint_set``), or None for lesson 03's hourglass recipe,
-            untrained (timing only).
-        bottom_up: ``(model, codec)`` with a ``PAFCodec``, or None for the
-            ``lightweight_openpose`` recipe at ``size``, untrained (timing only).
-        size: scene ``(W, H)`` (a multiple of the bottom-up stride).
-        scenes, runs: scenes per K and timed calls per step.
-        joint_set: the top-down model's joints; accuracy is measured on the COCO-17 joints
-            this set has (``scene_oks_ap``), for both methods.
-        group_on: ``"model"`` groups the bottom-up network's maps, ``"oracle"`` the codec's
-            targets of the scene (what a perfect network gives: an untrained network's maps
-            are noise and would time an unrealistic grouping). Default: ``"model"`` when
-            ``bottom_up`` is given, else ``"oracle"``.
-        progress: print one line per K.
-    Returns:
-        one dict per K: ``people`` (K), ``mean_people`` (people per scene actually present),
-        ``top_down_ms`` = ``top_down_crop_ms + top_down_model_ms + top_down_decode_ms``,
-        ``bottom_up_ms`` = ``bottom_up_model_ms + bottom_up_group_ms`` (means over the
-        scenes), ``top_down_AP`` / ``top_down_AP50`` / ``bottom_up_AP`` / ``bottom_up_AP50``
-        (OKS AP in [0, 1] over the K's scenes; NaN for a method whose model was not given).
-    """
-    if group_on not in (None, "model", "oracle"):
-        raise ValueError(f"group_on: expected None, 'model' or 'oracle', got {group_on!r}")
-    ks = [int(k) for k in people]
-    if not ks or min(ks) < 1:
-        raise ValueError(f"people: expected positive numbers of people, got {people!r}")
-    if int(scenes) < 1 or int(runs) < 1:
-        raise ValueError(f"scenes, runs: expected >= 1, got {scenes!r}, {runs!r}")
-    defaults = _default_models(size) if top_down is None or bottom_up is None else None
-    td_given, bu_given = top_down is not None, bottom_up is not None
-    td_model, td_codec = top_down if td_given else defaults[0]
-    bu_model, bu_codec = bottom_up if bu_given else defaults[1]
-    group_on = group_on or ("model" if bu_given else "oracle")
-    td_model.eval()
-    bu_model.eval()
-    rows = []
-    for k in ks:
-        items = _scenes(k, int(scenes), size, seed)
-        times = {key: [] for key in ("tc", "tm", "td", "bm", "bg")}
-        td_pred, bu_pred = [], []
-        for scene in items:
-            tc, tm, td, pred = _time_top_down(td_model, td_codec, joint_set, scene, runs)
-            bm, bg, ppl = _time_bottom_up(bu_model, bu_codec, scene, runs, group_on)
-            for key, v in zip(times, (tc, tm, td, bm, bg), strict=True):
-                times[key].append(v)
-            td_pred.append((pred.keypoints, pred.scores))
-            bu_pred.append((ppl.keypoints, ppl.scores))
-        mean = {key: float(np.mean(v)) for key, v in times.items()}
-        nan = float("nan")
-        td_ap = scene_oks_ap(items, td_pred, joint_set) if td_given else {"AP": nan, "AP50": nan}
-        bu_ap = scene_oks_ap(items, bu_pred, joint_set) if bu_given else {"AP": nan, "AP50": nan}
-        row = {
-            "people": k,
-            "mean_people": float(np.mean([len(s["keypoints"]) for s in items])),
-            "top_down_ms": mean["tc"] + mean["tm"] + mean["td"],
-            "top_down_crop_ms": mean["tc"], "top_down_model_ms": mean["tm"],
-            "top_down_decode_ms": mean["td"],
-            "bottom_up_ms": mean["bm"] + mean["bg"],
-            "bottom_up_model_ms": mean["bm"], "bottom_up_group_ms": mean["bg"],
-            "top_down_AP": td_ap["AP"], "top_down_AP50": td_ap["AP50"],
-            "bottom_up_AP": bu_ap["AP"], "bottom_up_AP50": bu_ap["AP50"],
-        }  # fmt: skip
-        rows.append(row)
-        if progress:
-            print(f"K={k}: top-down {row['top_down_ms']:.1f} ms, "
-                  f"bottom-up {row['bottom_up_ms']:.1f} ms")  # fmt: skip
-    return rows
-
-
-def format_scaling_table(rows: Sequence[dict]) -> str:
-    """A text table of ``people_scaling_benchmark`` rows (times in ms, AP in %)."""
-
-    def ap(v: float) -> str:
-        return "-" if v != v else f"{100 * v:.1f}"
-
-    head = ("K", "people", "top-down ms", "(crop/model/decode)", "bottom-up ms",
-            "(model/group)", "AP top-down", "AP bottom-up")  # fmt: skip
-    body = [
-        (str(r["people"]), f"{r['mean_people']:.1f}", f"{r['top_down_ms']:.1f}",
-         f"{r['top_down_crop_ms']:.1f}/{r['top_down_model_ms']:.1f}/"
-         f"{r['top_down_decode_ms']:.1f}", f"{r['bottom_up_ms']:.1f}",
-         f"{r['bottom_up_model_ms']:.1f}/{r['bottom_up_group_ms']:.1f}",
-         ap(r["top_down_AP"]), ap(r["bottom_up_AP"]))
-        for r in rows
-    ]  # fmt: skip
-    widths = [max(len(x[c]) for x in (head, *body)) for c in range(len(head))]
-    lines = [" | ".join(v.rjust(w) for v, w in zip(r, widths, strict=True)) for r in (head, *body)]
-    lines.insert(1, "-+-".join("-" * w for w in widths))
-    return "\n".join(lines)

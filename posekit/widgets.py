@@ -828,7 +828,7 @@ class PAFExplorer(Explorer):
     For one image and its OpenPose-18 maps (a network's last stage, or the codec's targets),
     pick a limb: the figure shows its part affinity field (arrows), the peaks of its two joint
     types, and every candidate pair (a, b) coloured by what grouping does with it. Each pair
-    is scored by the PAF line integral (``posekit.grouping.pair_scores``: ``num_samples``
+    is scored by the PAF line integral (``posekit.codecs.grouping.pair_scores``: ``num_samples``
     points from a to b, dot products with the unit vector a → b, *valid* when above
     ``min_paf``; score = mean over the valid samples); it is **accepted** when its valid
     fraction exceeds ``min_fraction`` and its score is > 0, and the accepted pairs are then
@@ -950,7 +950,7 @@ class PAFExplorer(Explorer):
         self, *, limb: str, threshold: float, min_paf: float, min_fraction: float
     ) -> dict[str, Any]:
         """Peaks, scored candidate pairs and greedy matches of one limb (see the class doc)."""
-        from posekit import grouping
+        from posekit.codecs import grouping
         from posekit.codecs.heatmap import heatmap_to_image
         from posekit.skeletons import OPENPOSE18
 

@@ -8,6 +8,7 @@ import torch
 from posekit import checks
 from posekit.checks import lesson02 as L
 from posekit.codecs import heatmap as hm
+from posekit.lab.quantization import quantization_error_curve
 
 
 @pytest.fixture(autouse=True)
@@ -220,14 +221,14 @@ def test_plain_argmax_is_not_a_refinement(capsys):
 
 
 def test_reference_refine_is_exact_on_clean_targets():
-    errors = hm.quantization_error_curve((1, 2, 4, 8), L.reference_dark_refine, num_samples=64)
+    errors = quantization_error_curve((1, 2, 4, 8), L.reference_dark_refine, num_samples=64)
     assert np.all(errors < 1e-3)
-    errors = hm.quantization_error_curve((1, 2, 4, 8), dark_refine, num_samples=64)
+    errors = quantization_error_curve((1, 2, 4, 8), dark_refine, num_samples=64)
     assert np.all(errors < 1e-3)
 
 
 def test_argmax_error_grows_with_the_stride():
-    errors = hm.quantization_error_curve((1, 2, 4, 8), L.reference_argmax_decode, num_samples=400)
+    errors = quantization_error_curve((1, 2, 4, 8), L.reference_argmax_decode, num_samples=400)
     np.testing.assert_allclose(errors / np.array([1, 2, 4, 8]), 0.38, atol=0.03)
 
 

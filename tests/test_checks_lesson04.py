@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 from scipy.optimize import linear_sum_assignment
 
-from posekit import checks, grouping
+from posekit import checks
 from posekit.checks import lesson04 as L
+from posekit.codecs import grouping
 from posekit.codecs.paf import paf_targets
 
 

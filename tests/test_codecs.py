@@ -27,7 +27,6 @@ from posekit.codecs import (
     l2_loss,
     normalize_to_box,
     normalize_to_input,
-    quantization_error_curve,
     smooth_l1_loss,
     soft_argmax,
 )
@@ -309,22 +308,6 @@ def test_heatmap_mse_loss_hand_case():
     assert unweighted.item() == pytest.approx((0.5 * 0.25 + 0.5 * 9) / 2)
     stacked = heatmap_mse_loss([pred, 2 * pred], target, torch.tensor([[1.0, 0.0]]))
     assert stacked.item() == pytest.approx(0.0625 + 0.25)
-
-
-# --------------------------------------------------------------------------- quantisation
-
-
-def test_quantization_error_grows_linearly_with_stride():
-    strides = (1, 2, 4, 8)
-    err = quantization_error_curve(strides, "argmax", num_samples=300)
-    assert err.shape == (4,)
-    assert 0.3 < err[0] < 0.46  # ≈ 0.38 px at stride 1
-    assert 3.3 < err[2] / err[0] < 4.7  # stride 4 ≈ 4× stride 1
-    assert np.all(np.diff(err) > 0)
-    quarter = quantization_error_curve((1, 4), "quarter", num_samples=300)
-    assert np.all(quarter < err[[0, 2]])
-    dark = quantization_error_curve((1, 4), "dark", num_samples=300)
-    assert np.all(dark < 0.05)
 
 
 # --------------------------------------------------------------------------- regression

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import torch
 
-from posekit.bench_postprocess import synth_people
 from posekit.codecs.paf import (
     PAFCodec,
     evaluate_oks_ap,
@@ -19,6 +18,7 @@ from posekit.codecs.paf import (
     paf_targets,
 )
 from posekit.datasets.synthpose import collate_bottom_up
+from posekit.lab.postprocess import synth_people
 from posekit.skeletons import COCO17, OPENPOSE18, convert
 
 ONE_LIMB = [(0, 1)]

@@ -1,6 +1,6 @@
 """Hostile inputs to the heatmap decoders and bottom-up grouping (issue 12, item 10).
 
-The rule under test (documented in ``posekit.codecs.heatmap`` and ``posekit.grouping``): a
+The rule under test (documented in ``posekit.codecs.heatmap`` and ``posekit.codecs.grouping``): a
 map with a NaN or ±inf value is a ValueError naming the argument and the first non-finite
 index (C order), never a joint moved onto the NaN pixel or an infinite person score; wrong
 batch or area counts are ValueErrors naming the argument and the expected shape."""
@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 import torch
 
-from posekit import grouping
-from posekit.bench_postprocess import synth_maps, synth_people
+from posekit.codecs import grouping
 from posekit.codecs import heatmap as H
 from posekit.codecs.paf import PAFCodec
+from posekit.lab.postprocess import synth_maps, synth_people
 
 NAN, INF = float("nan"), float("inf")
 

@@ -23,12 +23,9 @@ import pytest
 LAYERS: list[tuple[str, frozenset[str]]] = [
     ("foundation", frozenset({"posekit", "config", "skeletons", "geometry", "validate"})),
     ("data", frozenset({"synth", "sensors", "datasets", "download", "real"})),
-    ("algorithms", frozenset({"codecs", "models", "sparse", "metrics", "grouping"})),
+    ("algorithms", frozenset({"codecs", "models", "sparse", "metrics"})),
     ("pipelines", frozenset({"engine", "evaluation", "bench", "recipes", "topdown"})),
-    (
-        "applications",
-        frozenset({"lab", "privacy", "viz", "widgets", "checks", "doctor", "bench_postprocess"}),
-    ),
+    ("applications", frozenset({"lab", "privacy", "viz", "widgets", "checks", "doctor"})),
     ("entry points", frozenset({"course", "cli", "launch", "__main__"})),
 ]
 
@@ -48,14 +45,11 @@ NOT_CORE = frozenset(
 CORE_MAY_NOT_IMPORT = frozenset({"cli", "lab", "course", "checks", "widgets"})
 
 # Cycles and arrows of today's code that a change under way removes. Each entry must still be
-# found (the list only shrinks) and nothing outside it may be.
+# found (the list only shrinks) and nothing outside it may be. codecs.paf.evaluate_oks_ap runs
+# a model (a scoring pipeline, not a codec): it leaves with the evaluation module.
 PENDING = frozenset(
     {
-        "posekit.bench_postprocess -> posekit.grouping -> posekit.bench_postprocess",
-        "posekit.recipes -> posekit.topdown -> posekit.recipes",
         "posekit.codecs.paf -> posekit.engine (algorithms -> pipelines)",
-        "posekit.grouping -> posekit.bench_postprocess (algorithms -> applications)",
-        "posekit.synth.baseline -> posekit.metrics (data -> algorithms)",
         "posekit.codecs.paf -> posekit.engine (codecs must not import engine)",
     }
 )

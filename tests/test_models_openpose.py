@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from posekit import bench, cli
+from posekit import bench
 from posekit.bench import count_macs, count_params
 from posekit.engine import get_model_config
 from posekit.models import (
@@ -428,42 +428,3 @@ def test_latency_ms_counts_calls_and_times_the_median():
     assert 1.0 <= ms < 25.0  # the median ignores the two slow calls
     with pytest.raises(ValueError):
         bench.latency_ms(fn, runs=0)
-
-
-def test_latency_result_keys_and_equal_outputs():
-    before = torch.get_num_threads()
-    r = bench.latency("lightweight_openpose", size=(32, 40), runs=2, warmup=1, threads=1)
-    assert torch.get_num_threads() == before
-    assert set(r) >= {"model", "size", "threads", "runs", "eager_ms", "optimized_ms",
-                      "eager_fps", "optimized_fps", "speedup", "max_abs_diff",
-                      "output_scale", "outputs_equal", "goal", "meets_goal"}  # fmt: skip
-    assert r["size"] == (32, 40) and r["threads"] == 1 and r["runs"] == 2
-    assert r["outputs_equal"] and r["max_abs_diff"] <= 1e-4
-    assert r["speedup"] == pytest.approx(r["eager_ms"] / r["optimized_ms"])
-    assert r["eager_fps"] == pytest.approx(1e3 / r["eager_ms"])
-    assert r["meets_goal"] == (r["speedup"] >= r["goal"])
-    text = bench.format_latency(r)
-    assert "speed-up" in text and "fps" in text and "✓" in text
-
-
-def test_latency_with_a_module_and_bad_arguments():
-    net = _ConvBNNet()
-    r = bench.latency(net, size=(8, 8), runs=1, warmup=0)
-    assert r["model"] == "_ConvBNNet" and r["outputs_equal"]
-    with pytest.raises(ValueError, match="size"):
-        bench.latency(net)
-    with pytest.raises(ValueError, match="model"):
-        bench.latency("alexnet_pose")
-    with pytest.raises(ValueError, match="runs"):
-        bench.latency(net, size=(8, 8), runs=0)
-
-
-def test_cli_bench_latency(capsys):
-    assert tuple(bench.LATENCY_MODELS) == cli.LATENCY_MODELS
-    argv = ["bench", "latency", "lightweight_openpose", "--size", "32x48", "--runs", "1"]
-    assert cli.main(argv) == 0
-    out = capsys.readouterr().out
-    assert "32×48 (H×W)" in out and "speed-up" in out
-    assert cli.main(["bench", "latency", "nope"]) == 2
-    with pytest.raises(SystemExit):
-        cli.main(["bench", "latency", "--size", "32by48"])

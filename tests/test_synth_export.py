@@ -298,23 +298,6 @@ def test_cli_synth_bad_size_and_bad_combination(tmp_path, capsys):
     assert "holds sequence data" in capsys.readouterr().err
 
 
-def test_cli_bench_synth_prints_the_table(capsys):
-    assert cli.main(["bench", "synth", "--n", "20", "--repeats", "1"]) == 0
-    out = capsys.readouterr().out
-    assert "threads forced to 1" in out and "images/s (median)" in out
-    for _key, name, target in cli.BENCH_ROWS:
-        assert name in out and f" {target} " in out
-
-
-def test_bench_table_marks_targets():
-    table = cli.bench_table(
-        {"person_128": 600.0, "person_128_batched": 499.9, "scene_456x256_5p": 100.0}
-    )
-    lines = table.splitlines()
-    assert len(lines) == 5 and lines[0].startswith("setting")
-    assert lines[2].endswith("✓") and lines[3].endswith("✗") and lines[4].endswith("✓")
-
-
 def test_make_synthetic_script_runs_from_any_cwd(tmp_path, monkeypatch):
     spec = importlib.util.spec_from_file_location(
         "make_synthetic", REPO / "data_scripts" / "make_synthetic.py"

@@ -1,5 +1,5 @@
 """PAFExplorer (lesson 04): one limb's peaks, scored candidate pairs and greedy matches agree
-with posekit.grouping; grouping.pair_scores gives score_limbs' numbers for every pair."""
+with posekit.codecs.grouping; grouping.pair_scores gives score_limbs' numbers for every pair."""
 
 import matplotlib
 
@@ -9,8 +9,8 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from posekit import grouping  # noqa: E402
-from posekit.bench_postprocess import synth_maps, synth_people  # noqa: E402
+from posekit.codecs import grouping  # noqa: E402
+from posekit.lab.postprocess import synth_maps, synth_people  # noqa: E402
 from posekit.skeletons import COCO17, OPENPOSE18, convert  # noqa: E402
 from posekit.widgets import PAFExplorer  # noqa: E402
 
@@ -26,7 +26,7 @@ def scene():
 
 
 def _grouping_view(hm, paf, limb, threshold=0.1, min_paf=0.05, min_ratio=0.8):
-    """What posekit.grouping does with one limb: its candidates and connections, with peak
+    """What posekit.codecs.grouping does with one limb: its candidates and connections, with peak
     ids made local to the limb's two joint types."""
     peaks = grouping.find_peaks(hm[:18], threshold)
     start = np.concatenate([[0], np.cumsum(peaks.counts)])

@@ -5,7 +5,7 @@ eq. 8), 4.2 ``line_integral_score`` (the sampled PAF line integral that scores a
 connection, eq. 10, as Lightweight OpenPose computes it) and 4.3 ``greedy_match`` (one-to-one
 connections taken by decreasing score, Lightweight OpenPose's ``connections_nms``). Each
 check compares the student's function with posekit's reference on small cases first
-(``posekit.codecs.paf.paf_targets`` for 4.1; 4.2 and 4.3 agree with ``posekit.grouping``'s
+(``posekit.codecs.paf.paf_targets`` for 4.1; 4.2 and 4.3 agree with ``posekit.codecs.grouping``'s
 ``score_limbs(interpolation="nearest")`` and ``match_limbs(method="greedy")``, which the tests
 verify), then recognises the classic mistakes — x/y swapped, the vector not normalised, the
 direction reversed, a missing segment-end test, rows and columns transposed, the map read as
@@ -253,7 +253,7 @@ def reference_line_integral_score(paf_x, paf_y, a, b, num_samples=10, threshold=
     Returns:
         ``(score, fraction)`` floats: the mean dot product over the valid samples (0.0 when
         none is valid) and the share of valid samples. ``a == b`` gives ``(0.0, 0.0)``.
-        ``posekit.grouping.score_limbs(..., interpolation="nearest")`` keeps a candidate when
+        ``posekit.codecs.grouping.score_limbs(..., interpolation="nearest")`` keeps a candidate when
         ``fraction > 0.8`` and ``score > 0``.
     """
     px, py = np.asarray(paf_x), np.asarray(paf_y)
@@ -388,7 +388,7 @@ def _candidates(scores) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def reference_greedy_match(scores):
     """One-to-one connections taken greedily by decreasing score (Lightweight OpenPose's
-    ``connections_nms``; ``posekit.grouping.match_limbs(method="greedy")``).
+    ``connections_nms``; ``posekit.codecs.grouping.match_limbs(method="greedy")``).
 
     Args:
         scores: ``(n_a, n_b)`` candidate scores between the peaks of a limb's first joint type

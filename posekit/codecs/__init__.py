@@ -26,7 +26,6 @@ from posekit.codecs.heatmap import (
     image_to_heatmap,
     integral_loss,
     integral_regression,
-    quantization_error_curve,
     soft_argmax,
 )
 from posekit.codecs.regression import (
@@ -58,7 +57,6 @@ __all__ = [
     "l2_loss",
     "normalize_to_box",
     "normalize_to_input",
-    "quantization_error_curve",
     "smooth_l1_loss",
     "soft_argmax",
 ]

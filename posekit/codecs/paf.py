@@ -26,7 +26,7 @@ Lightweight OpenPose differs on two points (``reference/models.md`` §5b): overl
 *overwrite* instead of averaging, and its limb thickness is 1 map pixel (our default width).
 
 ``PAFCodec`` bundles targets, the masked L2 loss over all stages and the grouping decoder
-(``posekit.grouping``) for ``posekit.engine``; ``evaluate_oks_ap`` scores a bottom-up model
+(``posekit.codecs.grouping``) for ``posekit.engine``; ``evaluate_oks_ap`` scores a bottom-up model
 with COCO keypoint AP (pycocotools through ``posekit.metrics``).
 """
 
@@ -384,7 +384,7 @@ class PAFCodec:
             drawn and are masked out of the loss (CMU masks people with too few labels).
         joint_set: the batch's joint set (SynthPoseBottomUp's default ``"coco17"``);
             converted to OpenPose-18 with the neck derived as the shoulders' midpoint.
-        group_kwargs: keyword arguments of ``posekit.grouping.group`` for ``decode``
+        group_kwargs: keyword arguments of ``posekit.codecs.grouping.group`` for ``decode``
             (``method="hungarian"``, ``threshold``, ``min_paf``...).
         heatmap_weight: weight of the heatmap terms in ``loss`` (``paf_loss``; 1 = the
             references).
@@ -491,7 +491,7 @@ class PAFCodec:
 
     def decode(self, outputs) -> list:
         """Last stage ``(heatmaps, pafs)`` → list of B ``grouping.People`` (COCO-17)."""
-        from posekit.grouping import _check_finite, group
+        from posekit.codecs.grouping import _check_finite, group
 
         hm, paf = _stages(outputs)[-1]
         hm = hm.detach().float().cpu().numpy() if torch.is_tensor(hm) else np.asarray(hm)

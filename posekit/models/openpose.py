@@ -4,7 +4,7 @@ Pose Estimation on CPU: Lightweight OpenPose"); ``reference/models.md`` §5a, §
 
 Both are bottom-up: one pass predicts, for the whole image at output stride 8, confidence maps
 of every body part and Part Affinity Fields (PAFs) — per limb, a 2-D unit vector field along
-the limb — and ``posekit.grouping`` assembles people from peaks + PAFs. A sequence of stages
+the limb — and ``posekit.codecs.grouping`` assembles people from peaks + PAFs. A sequence of stages
 refines the maps; **every stage is supervised** (intermediate supervision), so ``forward``
 returns one ``(heatmaps, pafs)`` tuple per stage, heatmaps first::
 

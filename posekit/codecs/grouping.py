@@ -2,7 +2,7 @@
 
 Follows Cao et al., CVPR 2017 ("Realtime Multi-Person 2D Pose Estimation using Part
 Affinity Fields", §2.3–2.4) and the post-processing of Lightweight OpenPose (Osokin 2018,
-``modules/keypoints.py``; ``reference/models.md`` §5b), re-written to run at the **map
+its ``modules/keypoints.py``), re-written to run at the **map
 resolution** with vectorised numpy instead of on maps upsampled ×8 to the image size:
 
 1. ``find_peaks``: per channel, values above ``threshold`` (0.1) that are the maximum of their
@@ -32,8 +32,9 @@ resolution** with vectorised numpy instead of on maps upsampled ×8 to the image
    ``j·s + (s - 1)/2``) and person scores ``Σscores · max(0, n - 1)`` (Lightweight OpenPose's
    ``val.py`` ranking; ``n`` = number of joints).
 
-``match_people`` pairs predictions with ground truth by OKS (Hungarian); ``noise_robustness``
-measures how grouping degrades when noise is added to clean maps (a lesson plot).
+``match_people`` pairs predictions with ground truth by OKS (Hungarian). This is the second
+half of the PAF decoder (``posekit.codecs.paf.PAFCodec.decode``); how it degrades on noisy
+maps is a lesson experiment, ``posekit.lab.grouping_noise``.
 
 Non-finite maps: every function here that reads heatmaps or PAFs raises a ValueError naming
 the argument, the first NaN / ±inf value and its index (C order), as the decoders of
@@ -65,7 +66,6 @@ __all__ = [
     "group",
     "match_limbs",
     "match_people",
-    "noise_robustness",
     "pair_scores",
     "score_limbs",
 ]
@@ -758,76 +758,3 @@ def _people_arrays(pred, gt, areas) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     if areas.shape != (gt.shape[0],):
         raise ValueError(f"areas: expected shape ({gt.shape[0]},), one per gt, got {areas.shape}")
     return pred, gt, areas
-
-
-def noise_robustness(
-    noise: Sequence[float] = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5),
-    num_people: int = 5,
-    num_images: int = 10,
-    size: tuple[int, int] = (456, 256),
-    stride: int = 8,
-    layout: str = "separated",
-    seed: int = 0,
-    **group_kwargs,
-) -> list[dict]:
-    """How grouping degrades when Gaussian noise is added to perfect maps (a lesson plot).
-
-    ``num_images`` scenes of ``num_people`` SynthPose people (``bench_postprocess.
-    synth_people``: ``"separated"`` = well-posed placement, ``"scene"`` = a rendered
-    ``SynthPoseBottomUp`` scene) are encoded into clean OpenPose maps at ``stride``
-    (``bench_postprocess.synth_maps``); for each noise level σ, i.i.d. ``N(0, σ²)`` noise is
-    added to every heatmap and PAF value (the same noise draw for every level, scaled) and
-    the maps are grouped with ``group(**group_kwargs)``.
-
-    Returns:
-        one dict per level: ``noise``; ``AP`` / ``AP50`` (``metrics.oks_ap`` over all images);
-        ``recovered``: % of true people matched (``match_people``) with OKS ≥ 0.5;
-        ``people``: predicted people per image (mean); ``joints``: % of the matched people's
-        labelled joints that were found; ``error``: their mean distance in input pixels.
-    """
-    from posekit.bench_postprocess import synth_maps, synth_people
-    from posekit.metrics import coco_gt_dict, coco_results, oks_ap
-
-    W, H = size
-    scenes = [synth_people(num_people, size, seed + i, layout, stride) for i in range(num_images)]
-    clean = [synth_maps(s["keypoints"], size, stride) for s in scenes]
-    gts = [s["keypoints"] for s in scenes]
-    ids = np.repeat(np.arange(1, num_images + 1), [len(g) for g in gts])
-    gt_dict = coco_gt_dict(np.concatenate(gts), (H, W),
-                           np.concatenate([s["bboxes"] for s in scenes]),
-                           np.concatenate([s["areas"] for s in scenes]), ids)  # fmt: skip
-    rng = np.random.default_rng(seed)
-    draws = [(rng.standard_normal(hm.shape, np.float32), rng.standard_normal(paf.shape, np.float32))
-             for hm, paf in clean]  # fmt: skip
-    rows = []
-    for sigma in noise:
-        kps, scs, det_ids, matched, n_pred, errs, n_lab = [], [], [], 0, 0, [], 0
-        for i, ((hm, paf), (nh, npf)) in enumerate(zip(clean, draws, strict=True)):
-            people = group(hm + sigma * nh, paf + sigma * npf, stride, **group_kwargs)
-            kps.append(people.keypoints)
-            scs.append(people.scores)
-            det_ids += [i + 1] * len(people.scores)
-            n_pred += len(people.scores)
-            g, p, o = match_people(people.keypoints, gts[i], scenes[i]["areas"])
-            good = o >= 0.5
-            matched += int(good.sum())
-            for gi, pi in zip(g[good], p[good], strict=True):
-                lab = gts[i][gi, :, 2] > 0
-                found = lab & (people.keypoints[pi, :, 2] > 0)
-                d = people.keypoints[pi, found, :2] - gts[i][gi, found, :2]
-                errs.append(np.hypot(d[:, 0], d[:, 1]))
-                n_lab += int(lab.sum())
-        ap = {"AP": 0.0, "AP50": 0.0}
-        if det_ids:
-            ap = oks_ap(gt_dict, coco_results(np.concatenate(kps), np.concatenate(scs),
-                                              np.asarray(det_ids)))  # fmt: skip
-        rows.append({
-            "noise": float(sigma),
-            "AP": ap["AP"],
-            "AP50": ap["AP50"],
-            "recovered": 100.0 * matched / max(len(ids), 1),
-            "people": n_pred / num_images,
-            "joints": 100.0 * sum(e.size for e in errs) / max(n_lab, 1),
-            "error": float(np.concatenate(errs).mean()) if n_lab else float("nan"),
-        })  # fmt: skip
-    return rows

@@ -7,33 +7,31 @@ The issue asks for two facts about the dataset before lessons build on it:
 2. **Difficulty**: a quick CPU baseline reaches a clearly non-trivial but far from perfect
    validation PCKh (a dataset solved in minutes would teach nothing).
 
-Everything here is deliberately small and local — a ~1 M parameter encoder-decoder
-(``TinyHeatmapNet``), Gaussian heatmap targets and argmax decoding written in a few lines —
-because the real heatmap codec and models arrive in later lessons.
+The setup is deliberately small and fixed — a ~1 M parameter encoder-decoder
+(``TinyHeatmapNet``), untruncated Gaussian targets with their own weight rule and a plain
+weighted MSE — so that ``RESULTS`` stays reproducible; decoding is the codec's quarter-offset
+argmax (``posekit.codecs.heatmap.decode_quarter_offset``).
 
-Run ``python -m posekit.synth.baseline [--overfit] [--baseline] [--minutes M]``; with no flag
-both run. The numbers measured when this file was written are in ``RESULTS``.
+Run ``OMP_WAIT_POLICY=PASSIVE python -m posekit.lab.synth_baseline [--overfit] [--baseline]
+[--minutes M]``; with no flag both run. Sleeping (not spinning) OpenMP workers matter on 2
+shared cores: torch's default spin-waiting made training 5x slower (13 vs 66 images/s). The
+numbers measured when this file was written are in ``RESULTS``.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import time
 
-# Sleeping (not spinning) OpenMP workers: on 2 cores shared with other processes, torch's
-# default spin-waiting made training 5x slower here (13 vs 66 images/s). Only effective when
-# this module is imported before torch (``python -m posekit.synth.baseline``); an explicit
-# setting in the environment wins.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from torch import nn  # noqa: E402
-from torch.nn import functional as F  # noqa: E402
-
-from posekit.datasets.synthpose import SynthPoseTopDown  # noqa: E402
-from posekit.metrics import pckh  # noqa: E402
+from posekit.bench import count_params
+from posekit.codecs.heatmap import decode_quarter_offset
+from posekit.datasets.synthpose import SynthPoseTopDown
+from posekit.metrics import pckh
 
 STRIDE = 4
 SIGMA = 2.0
@@ -104,12 +102,8 @@ class TinyHeatmapNet(nn.Module):
         return self.head(y)
 
 
-def num_params(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
-
-
 # --------------------------------------------------------------------------------------------
-# Targets and decoding (tiny local versions; the real codec comes in lesson 02)
+# Targets and loss (fixed for this experiment: see the module docstring)
 # --------------------------------------------------------------------------------------------
 def heatmap_targets(
     keypoints: torch.Tensor, weight: torch.Tensor, size: tuple[int, int], stride: int = STRIDE,
@@ -131,31 +125,6 @@ def heatmap_targets(
     target = gy[..., :, None] * gx[..., None, :]
     inside = (c[..., 0] > -0.5) & (c[..., 0] < w - 0.5) & (c[..., 1] > -0.5) & (c[..., 1] < h - 0.5)
     return target, weight * inside.float()
-
-
-def decode_argmax(heatmaps: torch.Tensor, stride: int = STRIDE) -> np.ndarray:
-    """Crop keypoints ``(B, K, 3)`` = (x, y, max value) from heatmaps ``(B, K, h, w)``: the
-    argmax, moved a quarter pixel towards the higher neighbour (Simple Baselines), mapped back
-    with ``x = s·j + (s - 1) / 2``."""
-    hm = heatmaps.detach().float().cpu()
-    b, k, h, w = hm.shape
-    flat = hm.reshape(b, k, -1)
-    val, idx = flat.max(-1)
-    x = (idx % w).float()
-    y = (idx // w).float()
-    xi, yi = x.long(), y.long()
-    bi = torch.arange(b)[:, None].expand(b, k)
-    ki = torch.arange(k)[None].expand(b, k)
-
-    def at(yy, xx):
-        return hm[bi, ki, yy.clamp(0, h - 1), xx.clamp(0, w - 1)]
-
-    dx = torch.where((xi > 0) & (xi < w - 1), at(yi, xi + 1) - at(yi, xi - 1), torch.zeros(()))
-    dy = torch.where((yi > 0) & (yi < h - 1), at(yi + 1, xi) - at(yi - 1, xi), torch.zeros(()))
-    x = x + 0.25 * torch.sign(dx)
-    y = y + 0.25 * torch.sign(dy)
-    out = torch.stack([stride * x + (stride - 1) / 2, stride * y + (stride - 1) / 2, val], -1)
-    return out.numpy()
 
 
 def weighted_mse(pred: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
@@ -199,7 +168,7 @@ def evaluate(model, batches: list[dict]) -> dict:
     model.eval()
     preds, gts, hbs, vis = [], [], [], []
     for b in batches:
-        preds.append(decode_argmax(model(b["image"])))
+        preds.append(decode_quarter_offset(model(b["image"]), STRIDE).numpy())
         gts.append(b["keypoints"].numpy())
         hbs.append(b["head_box"].numpy())
         vis.append(b["target_weight"].numpy() > 0)
@@ -259,7 +228,7 @@ def overfit(
     return {
         "train_pckh_05": ev["pckh_05"], "train_pckh_01": ev["pckh_01"],
         "final_loss": float(np.mean(losses[-20:])), "first_loss": float(np.mean(losses[:5])),
-        "steps": step, "seconds": time.time() - t0, "params": num_params(model), "n": n,
+        "steps": step, "seconds": time.time() - t0, "params": count_params(model), "n": n,
         "history": history,
     }  # fmt: skip
 
@@ -335,7 +304,7 @@ def quick_baseline(
         "val_pckh_05": ev_val["pckh_05"], "val_pckh_01": ev_val["pckh_01"],
         "train_pckh_05": ev_train["pckh_05"], "train_pckh_01": ev_train["pckh_01"],
         "epochs": step / steps_per_epoch, "steps": step, "seconds": train_seconds,
-        "params": num_params(model), "n_train": n_train, "n_val": n_val,
+        "params": count_params(model), "n_train": n_train, "n_val": n_val,
         "final_loss": float(np.mean(losses[-50:])), "history": history,
         "val_result": ev_val["result"],
     }  # fmt: skip
@@ -351,7 +320,7 @@ def _row(name: str, r: dict, train_only: bool = False) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m posekit.synth.baseline [--overfit] [--baseline] [--minutes M]``."""
+    """``python -m posekit.lab.synth_baseline [--overfit] [--baseline] [--minutes M]``."""
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--overfit", action="store_true", help="overfit 512 training crops")
     p.add_argument("--baseline", action="store_true", help="quick train/val baseline")

@@ -1,4 +1,5 @@
-"""Throughput of SynthPose on one core: ``bench_synth() -> dict`` of median images/s.
+"""Throughput of SynthPose on one core (``posekit bench synth``): ``bench_synth() -> dict`` of
+median images/s, ``bench_table(result)`` the report against the targets.
 
 Settings (the course's requirements): 128x128 single-person crops (>= 500 images/s) and
 456x256 scenes with 5 people (>= 100 scenes/s). Samples are generated as a data loader would,
@@ -79,5 +80,24 @@ def bench_synth(n: int = 300, repeats: int = 5) -> dict:
     }
 
 
+BENCH_ROWS = (  # (bench_synth key, setting, target images/s)
+    ("person_128", "128×128 person crops, one by one", 500),
+    ("person_128_batched", "128×128 person crops, batched (as a DataLoader gets them)", 500),
+    ("scene_456x256_5p", "456×256 scenes, 5 people", 100),
+)
+
+
+def bench_table(result: dict) -> str:
+    """The ``posekit bench synth`` table of a ``bench_synth`` result."""
+    head = ("setting", "images/s (median)", "target", "✓/✗")
+    rows = [(name, f"{result[key]:.1f}", f"{target}", "✓" if result[key] >= target else "✗")
+            for key, name, target in BENCH_ROWS]  # fmt: skip
+    widths = [max(len(r[c]) for r in (head, *rows)) for c in range(4)]
+    lines = [" | ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip()
+             for r in (head, *rows)]  # fmt: skip
+    lines.insert(1, "-|-".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
 if __name__ == "__main__":
-    print(bench_synth())
+    print(bench_table(bench_synth()))

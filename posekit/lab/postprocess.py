@@ -1,7 +1,7 @@
 """``posekit bench postprocess``: OpenPose post-processing, naive vs at map resolution.
 
-Lightweight OpenPose's authors profiled the original OpenPose post-processing on a 6-core
-i7 (seed document 001): *resize feature maps* 10.5 fps, *extract keypoints* 1.81 fps,
+Lightweight OpenPose's author (Osokin 2018) profiled the original OpenPose post-processing
+on a 6-core i7: *resize feature maps* 10.5 fps, *extract keypoints* 1.81 fps,
 *group keypoints* 454 fps, total 1.54 fps — the resizing of the maps to the image size and
 the peak search on those big maps, not the grouping, were the bottleneck. They made it
 ~125–160 fps (parallel C++ peak extraction). This benchmark reproduces the comparison in
@@ -12,7 +12,7 @@ Python on one thread:
   channel at full resolution (threshold 0.1, strictly above the 4 neighbours, sorted by x,
   greedy 6-px suppression in a Python loop), then group at full resolution (PAF read at the
   rounded sample points);
-* **optimised** (``posekit.grouping.group``): no resizing; peaks at map resolution with
+* **optimised** (``posekit.codecs.grouping.group``): no resizing; peaks at map resolution with
   sub-pixel Taylor refinement, the line integral read bilinearly at the 10 sample points
   only, every step vectorised with numpy.
 
@@ -40,7 +40,7 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-from posekit import grouping
+from posekit.codecs import grouping
 from posekit.codecs.paf import keypoint_heatmaps, limb_support, paf_targets
 from posekit.skeletons import COCO17, OPENPOSE18, convert
 
@@ -195,7 +195,7 @@ def resize_maps(heatmaps, pafs, factor: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def naive_peaks(heatmaps, threshold: float = 0.1, min_distance: float = 6.0) -> grouping.Peaks:
-    """Lightweight OpenPose's ``extract_keypoints`` behaviour (``reference/models.md`` §5b),
+    """Lightweight OpenPose's ``extract_keypoints`` behaviour (Osokin 2018, its code),
     channel by channel on full-resolution maps: zero values below ``threshold``, keep pixels
     strictly above their 4 neighbours, sort by x, drop (Python loop) any peak closer than
     ``min_distance`` px to an earlier kept one. Integer positions, no refinement."""
