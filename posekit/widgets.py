@@ -25,6 +25,7 @@ from IPython.display import display
 from matplotlib.figure import Figure
 
 from posekit import viz
+from posekit.codecs.heatmap import decode_argmax, gaussian_heatmaps, heatmap_to_image
 from posekit.skeletons import SKELETONS, convert, flip_keypoints, get_skeleton
 
 __all__ = [
@@ -281,40 +282,22 @@ class SkeletonExplorer(Explorer):
 # ---------------------------------------------------------------------------------------------
 
 
-def _gaussians(points: np.ndarray, height: int, width: int, sigma: float) -> np.ndarray:
-    """Unnormalised Gaussians ``(P, height, width)`` peaking at 1 at ``points`` ``(P, 2)``
-    ``(x, y)`` given in heatmap pixel coordinates; ``sigma`` in heatmap pixels."""
-    xs = np.arange(width, dtype=np.float32)
-    ys = np.arange(height, dtype=np.float32)
-    gx = np.exp(-((xs[None, :] - points[:, :1]) ** 2) / (2 * sigma**2))
-    gy = np.exp(-((ys[None, :] - points[:, 1:2]) ** 2) / (2 * sigma**2))
-    return gy[:, :, None] * gx[:, None, :]
-
-
-def _image_to_heatmap(xy: np.ndarray, stride: int) -> np.ndarray:
-    """Image coordinates → heatmap coordinates: ``u = (x - (s - 1) / 2) / s``."""
-    return (xy - (stride - 1) / 2) / stride
-
-
-def _heatmap_to_image(uv: np.ndarray, stride: int) -> np.ndarray:
-    """Heatmap coordinates → image coordinates: ``x = u * s + (s - 1) / 2``."""
-    return uv * stride + (stride - 1) / 2
-
-
-def _argmax_decode(heatmaps: np.ndarray) -> np.ndarray:
-    """``(P, h, w)`` → ``(P, 2)`` integer ``(x, y)`` of each map's maximum (heatmap pixels)."""
-    p, h, w = heatmaps.shape
-    flat = heatmaps.reshape(p, h * w).argmax(axis=1)
-    return np.stack([flat % w, flat // w], axis=1).astype(np.float32)
+def _encode_decode(points: np.ndarray, side: int, stride: int, sigma: float):
+    """posekit's codec on ``points`` ``(P, 2)`` (image pixels): the whole-map Gaussians
+    ``(P, side, side)`` and their argmax decoded back to image pixels ``(P, 2)``."""
+    kp = np.concatenate([points, np.full((len(points), 1), 2.0, np.float32)], axis=1)
+    maps, _ = gaussian_heatmaps(kp, (side, side), stride, sigma, truncate=None)
+    return maps, decode_argmax(maps, stride)[:, :2]
 
 
 class GaussianExplorer(Explorer):
     """How output stride limits argmax decoding: a Gaussian target at a sub-pixel keypoint.
 
-    A keypoint at image position ``(x, y)`` on a ``size × size`` image is encoded as a
-    Gaussian (``sigma`` in heatmap pixels) on the ``size/stride`` heatmap, centred at
-    ``u = (x - (stride - 1) / 2) / stride``; decoding takes the argmax pixel and maps it back
-    with ``x = u * stride + (stride - 1) / 2``. The error is the distance in image pixels.
+    A keypoint at image position ``(x, y)`` on a ``size × size`` image is encoded by posekit's
+    codec (``codecs.heatmap.gaussian_heatmaps``, untruncated) as a Gaussian (``sigma`` in
+    heatmap pixels) on the ``size/stride`` heatmap, centred at ``u = (x - (stride - 1) / 2) /
+    stride``; ``decode_argmax`` takes the argmax pixel and maps it back with ``x = u * stride +
+    (stride - 1) / 2``. The error is the distance in image pixels.
     ``mean_error`` averages it over ``num_samples`` fixed random sub-pixel keypoints: it
     grows with the stride (about ``0.38 * stride``) and does not depend on ``sigma``, which
     is why real decoders refine the argmax (lesson 02).
@@ -352,12 +335,9 @@ class GaussianExplorer(Explorer):
         """Encode, decode and measure; see the class docstring for the keys."""
         side = self.size // stride
         keypoint = np.array([[x, y]], np.float32)
-        heatmap = _gaussians(_image_to_heatmap(keypoint, stride), side, side, sigma)
-        decoded = _heatmap_to_image(_argmax_decode(heatmap), stride)
-        maps = _gaussians(_image_to_heatmap(self.samples, stride), side, side, sigma)
-        errors = np.linalg.norm(
-            _heatmap_to_image(_argmax_decode(maps), stride) - self.samples, axis=1
-        )
+        heatmap, decoded = _encode_decode(keypoint, side, stride, sigma)
+        errors = np.linalg.norm(_encode_decode(self.samples, side, stride, sigma)[1] - self.samples,
+                                axis=1)  # fmt: skip
         return {
             "heatmap": heatmap[0],
             "keypoint": (float(x), float(y)),
@@ -941,9 +921,8 @@ class PAFExplorer(Explorer):
         u = self.pafs[2 * limb, :: self.step, :: self.step]
         v = self.pafs[2 * limb + 1, :: self.step, :: self.step]
         keep = np.hypot(u, v) >= self.min_magnitude
-        s = self.stride
-        return {"x": (cols[keep] * s + (s - 1) / 2).astype(np.float64),
-                "y": (rows[keep] * s + (s - 1) / 2).astype(np.float64),
+        xy = heatmap_to_image(np.stack([cols[keep], rows[keep]], axis=-1), self.stride)
+        return {"x": xy[:, 0], "y": xy[:, 1],
                 "u": u[keep].astype(np.float64), "v": v[keep].astype(np.float64)}  # fmt: skip
 
     def render(
@@ -951,7 +930,6 @@ class PAFExplorer(Explorer):
     ) -> dict[str, Any]:
         """Peaks, scored candidate pairs and greedy matches of one limb (see the class doc)."""
         from posekit.codecs import grouping
-        from posekit.codecs.heatmap import heatmap_to_image
         from posekit.skeletons import OPENPOSE18
 
         l = self.LIMB_NAMES.index(limb)
