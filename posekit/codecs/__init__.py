@@ -9,8 +9,10 @@ tensors to keypoints and back. Every codec follows the protocol of ``posekit.eng
 * ``loss(outputs, targets, batch) -> scalar`` (the loss functions themselves are plain
   functions in each module).
 
-Modules: ``regression`` (DeepPose, lesson 01) and ``heatmap`` (Gaussian heatmaps and the
-argmax / quarter-offset / DARK / integral decoders, lesson 02).
+Modules: ``regression`` (DeepPose, lesson 01), ``heatmap`` (Gaussian heatmaps and the
+argmax / quarter-offset / DARK / integral decoders, lesson 02), ``paf`` (OpenPose's heatmaps
+and part affinity fields, lesson 04) and ``grouping`` (peaks + PAFs → people: the second half
+of ``PAFCodec.decode``).
 """
 
 from posekit.codecs.heatmap import (
