@@ -60,7 +60,7 @@ LAYOUT = """\
 {root}/
   annotations/
     person_keypoints_val2017.json     17 keypoints [x, y, v], v: 0 unlabelled, 1 occluded,
-    person_keypoints_train2017.json   2 visible; OKS/AP evaluation (reference/formats.md 3.4)
+    person_keypoints_train2017.json   2 visible; OKS/AP evaluation (docs/datasets.md)
     (instances_*, captions_*: also in the zip, unused by posekit)
   val2017/      000000000139.jpg ... (5000 images)
   train2017/    (118287 images, with --train)

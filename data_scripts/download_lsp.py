@@ -59,7 +59,7 @@ LAYOUT = """\
     joints.mat      'joints' 14x3x10000, flag 1 = VISIBLE (the opposite of LSP)
     images/         im00001.jpg .. im10000.jpg (all train)
   lsp_dataset.zip, lspet_dataset.zip   (kept unless --delete-archives)
-Joint order and evaluation (PCK@0.2 of the torso): reference/formats.md 3.3."""
+Joint order and evaluation (PCK@0.2 of the torso): docs/datasets.md, LSP and LSP-extended."""
 
 
 def main(argv: list[str] | None = None) -> int:

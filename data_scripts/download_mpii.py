@@ -49,10 +49,10 @@ LAYOUT = """\
 {root}/
   mpii_human_pose_v1_u12_2/
     mpii_human_pose_v1_u12_1.mat   official annotations: struct RELEASE, 1-based pixel
-                                   coordinates, joint ids 0..15 (reference/formats.md 3.1)
+                                   coordinates, joint ids 0..15 (docs/datasets.md)
   images/                          about 25K jpg, e.g. images/015601864.jpg
   mpii_human_pose_v1_u12_2.zip, mpii_human_pose_v1.tar.gz   (kept unless --delete-archives)
-The HRNet json annotations (annot/{{train,valid}}.json, gt_valid.mat; formats.md 3.2) are not
+The HRNet json annotations (annot/{{train,valid}}.json, gt_valid.mat; docs/datasets.md) are not
 part of the official release: get them from the HRNet repository and put them in {root}/annot/."""
 
 

@@ -103,15 +103,15 @@ class Published(NamedTuple):
 
 PUBLISHED: list[Published] = [
     Published("DeepPose (AlexNet, K=14)", lambda: DeepPose(num_joints=14), (1, 3, 220, 220),
-              58.4, 1.09, "mitmul/deeppose re-implementation [C]; the paper says ~40M [R]"),
+              58.4, 1.09, "mitmul/deeppose re-implementation; the paper says about 40M"),
     Published("DeepPose ResNet-50 (mmpose, K=16)", lambda: DeepPoseResNet(16, depth=50),
-              (1, 3, 256, 256), 23.5, 5.34, "mmpose td-reg_res50 MPII 256x256 [C]"),
+              (1, 3, 256, 256), 23.5, 5.34, "mmpose td-reg_res50 MPII 256x256"),
     Published("ResNet-50 classifier", resnet50, (1, 3, 224, 224), 25.557032, 4.1,
               "torchvision resnet50 (1000 classes)"),
     Published("Stacked Hourglass, 2 stacks (K=16)", lambda: HourglassNet(16, num_stacks=2),
-              (1, 3, 256, 256), 6.57, 8.3, "princeton-vl/pytorch_stacked_hourglass [C]"),
+              (1, 3, 256, 256), 6.57, 8.3, "princeton-vl/pytorch_stacked_hourglass"),
     Published("Stacked Hourglass, 8 stacks (K=16)", lambda: HourglassNet(16, num_stacks=8),
-              (1, 3, 256, 256), 25.43, 27.4, "Newell et al. 2016, the paper's network [C]"),
+              (1, 3, 256, 256), 25.43, 27.4, "Newell et al. 2016, the paper's network"),
     Published("SimpleBaseline ResNet-50 (K=17)", lambda: SimpleBaseline(17, 50),
               (1, 3, 256, 192), 34.0, 5.43,
               "COCO 256x192; the paper's 8.9 GFLOPs = HRNet convention (MACs/1024^3, "
@@ -121,13 +121,13 @@ PUBLISHED: list[Published] = [
     Published("SimpleBaseline ResNet-152 (K=17)", lambda: SimpleBaseline(17, 152),
               (1, 3, 256, 192), 68.6, None, "HRNet README (15.7 GFLOPs, HRNet convention)"),
     Published("OpenPose, 6 stages (COCO, 19 + 38 maps)", OpenPose, (1, 3, 368, 368), 52.3, 135.9,
-              "CMU pose_deploy_linevec.prototxt [C]"),
+              "CMU pose_deploy_linevec.prototxt"),
     Published("OpenPose, 2 stages", lambda: OpenPose(num_stages=2), (1, 3, 368, 368), 17.2, 61.6,
-              "first 2 stages, Lightweight OpenPose's baseline [C]"),
+              "first 2 stages, Lightweight OpenPose's baseline"),
     Published("Lightweight OpenPose (1 refinement stage)", LightweightOpenPose, (1, 3, 368, 368),
-              4.09, 8.88, "Osokin 2018 [C]; the paper's 9 GFLOPs are MACs"),
+              4.09, 8.88, "Osokin 2018; the paper's 9 GFLOPs are MACs"),
     Published("Lightweight OpenPose @256x456 (HxW)", LightweightOpenPose, (1, 3, 256, 456),
-              4.09, 7.66, "same model at the demo/ONNX input size [C]"),
+              4.09, 7.66, "same model at the demo/ONNX input size"),
 ]  # fmt: skip
 """Published configurations measured by ``params_table``; lessons append theirs."""
 

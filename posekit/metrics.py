@@ -1,10 +1,10 @@
-"""Evaluation metrics of the pose benchmarks (``reference/formats.md`` section 3).
+"""Evaluation metrics of the pose benchmarks (``docs/datasets.md`` § Evaluation protocols).
 
-* PCK@alpha with a per-sample normaliser (``bbox_norm``, LSP ``torso_norm``) and PCP (LSP, 3.3).
-* PCKh, the MPII protocol of ``evalMPII`` / HRNet's ``MPIIDataset.evaluate`` (3.2), with
+* PCK@alpha with a per-sample normaliser (``bbox_norm``, LSP ``torso_norm``) and PCP (LSP).
+* PCKh, the MPII protocol of ``evalMPII`` / HRNet's ``MPIIDataset.evaluate``, with
   ``pckh_curve`` and ``auc``.
-* MPJPE, root-aligned and Procrustes-aligned (PA-MPJPE), HumanEva / VideoPose3D (3.5).
-* COCO OKS and keypoint AP through ``pycocotools`` (3.4).
+* MPJPE, root-aligned and Procrustes-aligned (PA-MPJPE), HumanEva / VideoPose3D.
+* COCO OKS and keypoint AP through ``pycocotools``.
 
 Conventions: keypoints are ``(N, K, 3)`` = ``(x, y, v)`` in pixels, x = column, y = row,
 v = 0 not labelled, 1 labelled but occluded, 2 visible. A joint is *evaluated* when its ground
@@ -163,7 +163,8 @@ def bbox_norm(gt) -> np.ndarray:
 def torso_norm(gt, skeleton: str | Skeleton = "lsp14") -> np.ndarray:
     """Per-sample PCK normaliser of LSP: the torso diameter, left shoulder to right hip.
 
-    formats.md 3.3: ``||gt(:,10) - gt(:,3)||`` (1-based LSP ids = L shoulder, R hip). Works for
+    ``docs/datasets.md`` § LSP and LSP-extended: ``||gt(:,10) - gt(:,3)||`` (1-based LSP ids =
+    L shoulder, R hip). Works for
     any joint set with ``left_shoulder`` and ``right_hip`` (LSP-14, MPII-16, COCO-17...).
 
     Args:
@@ -271,7 +272,7 @@ def auc(thresholds, values) -> float:
 
 @dataclass(frozen=True)
 class PCKhResult:
-    """MPII PCKh@alpha (formats.md 3.2).
+    """MPII PCKh@alpha (``docs/datasets.md`` § Evaluation protocols).
 
     Attributes:
         per_joint: ``(16,)`` PCKh in %, MPII-16 order (NaN for a joint never labelled).
@@ -364,7 +365,7 @@ def _mpii_groups(per_joint: np.ndarray) -> dict[str, float]:
 
 
 def pckh(pred, gt, headboxes, visible=None, alpha: float = 0.5) -> PCKhResult:
-    """MPII PCKh@alpha, exactly the protocol of ``evalMPII`` / HRNet (formats.md 3.2).
+    """MPII PCKh@alpha, exactly the protocol of ``evalMPII`` / HRNet (``docs/datasets.md``).
 
     ``headsize = 0.6 * head-box diagonal``; a joint counts only if labelled and is correct when
     ``||pred - gt|| / headsize <= alpha``; per-joint PCKh = 100 * correct / labelled. Groups
@@ -372,7 +373,7 @@ def pckh(pred, gt, headboxes, visible=None, alpha: float = 0.5) -> PCKhResult:
     was never labelled). **Mean** is weighted by joint counts over the 14 joints with pelvis
     (6) and thorax (7) masked out; the upper neck (8) is in the Mean but in no group.
     **Mean@0.1** uses alpha = 0.1 exactly (HRNet's code takes ``rng[11]`` of
-    ``arange(0, 0.51, 0.01)``, i.e. 0.11; we follow the name and formats.md).
+    ``arange(0, 0.51, 0.01)``, i.e. 0.11; we follow the name, as ``docs/datasets.md`` does).
 
     Coordinates may be 0- or 1-based as long as ``pred``, ``gt`` and ``headboxes`` agree (only
     differences enter).
@@ -400,7 +401,7 @@ def pckh(pred, gt, headboxes, visible=None, alpha: float = 0.5) -> PCKhResult:
 
 
 def pckh_curve(pred, gt, headboxes, thresholds=None, visible=None) -> tuple[np.ndarray, np.ndarray]:
-    """MPII Mean PCKh (%, 14 joints, count weighted) at each threshold (formats.md 3.2).
+    """MPII Mean PCKh (%, 14 joints, count weighted) at each threshold (``docs/datasets.md``).
 
     Same arguments as ``pckh``; ``thresholds`` defaults to evalMPII's 0:0.01:0.5.
     Returns ``(thresholds, values)``, both ``(T,)``; ``auc(*pckh_curve(...))`` is the AUC.
@@ -437,7 +438,7 @@ def _limb_pairs(limbs, k: int) -> tuple[tuple[int, int], ...]:
 
 
 def pcp(pred, gt, limbs, alpha: float = 0.5) -> PCPResult:
-    """Strict Percentage of Correct Parts (Ferrari et al. 2008; LSP protocol, formats.md 3.3).
+    """Strict Percentage of Correct Parts (Ferrari et al. 2008; LSP protocol, ``docs/datasets.md``).
 
     A limb (i, j) is correct when *both* endpoints are within ``alpha * ||gt_i - gt_j||`` of
     their ground truth. A limb is evaluated only when both gt endpoints are labelled.
@@ -575,7 +576,7 @@ def joint_errors(
 
 
 def mpjpe(pred, gt, *, dims: int, visible=None, align: str | None = None, root: int = 0) -> float:
-    """Mean Per-Joint Position Error (HumanEva / Human3.6M; formats.md 3.5, 3.6, 3.8).
+    """Mean Per-Joint Position Error (HumanEva, Human3.6M, SPHP; ``docs/datasets.md``).
 
     The mean of ``||pred - gt||`` over all evaluated joints of all samples, in the input units
     (pixels for ``dims=2``, metres or mm for ``dims=3``). ``align="procrustes"`` gives
@@ -624,7 +625,7 @@ def oks(pred, gt, area, sigmas=COCO_SIGMAS, bbox=None) -> np.ndarray | float:
     """Object Keypoint Similarity of each (pred, gt) pair, as pycocotools ``computeOks``.
 
     ``e = d^2 / (2 sigma)^2 / (area + eps) / 2``; OKS = mean of ``exp(-e)`` over gt joints with
-    ``v > 0`` (COCO keypoint evaluation, formats.md 3.4). For a gt with no labelled joint,
+    ``v > 0`` (COCO keypoint evaluation, ``docs/datasets.md``). For a gt with no labelled joint,
     pycocotools measures each predicted joint's distance to the box ``[x - w, x + 2w] x
     [y - h, y + 2h]`` around ``bbox``; pass ``bbox`` for that case, otherwise such a gt is a
     ValueError (COCOeval ignores those gts anyway). A predicted joint with a NaN coordinate is
@@ -758,7 +759,7 @@ def _boxes_and_areas(kp, bboxes, areas) -> tuple[np.ndarray, np.ndarray]:
 
 
 def coco_categories() -> list[dict]:
-    """The COCO person category: 17 keypoint names and the 1-based skeleton (formats.md 3.4)."""
+    """The COCO person category: 17 keypoint names, 1-based skeleton (``docs/datasets.md``)."""
     skeleton = [[i + 1, j + 1] for i, j in COCO17.limbs]
     return [
         {
@@ -945,7 +946,7 @@ def _known(r: dict, key: str, ids: set, where: str) -> None:
 
 
 def oks_ap(gt_dict: dict, results: list[dict], sigmas=COCO_SIGMAS, verbose: bool = False) -> dict:
-    """COCO keypoint AP/AR with ``pycocotools`` on in-memory data (formats.md 3.4).
+    """COCO keypoint AP/AR with ``pycocotools`` on in-memory data (``docs/datasets.md``).
 
     Builds ``COCO()`` from ``gt_dict`` (``coco.dataset = gt; coco.createIndex()``),
     ``loadRes(results)``, and runs ``COCOeval(iouType="keypoints")`` evaluate / accumulate /

@@ -1,6 +1,6 @@
 """Pictures of poses: skeletons, heatmaps, part affinity fields and image grids.
 
-Conventions (DESIGN.md §4):
+Conventions (``docs/conventions.md``):
 
 * images are ``H×W×3 uint8 RGB`` numpy arrays (an ``H×W`` grey image is accepted and drawn
   on as RGB);

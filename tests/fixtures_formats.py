@@ -1,4 +1,4 @@
-"""Tiny fixtures in the exact structure of the real dataset files (``reference/formats.md``).
+"""Tiny fixtures in the exact structure of the real dataset files (``docs/datasets.md``).
 
 Built by hand -- independently of ``posekit.datasets.formats``' writers -- so that reading
 them tests the readers against the real layouts. Each builder returns the path(s) written and
@@ -30,7 +30,7 @@ def _num(v):
 
 
 # --------------------------------------------------------------------------------------------
-# MPII official .mat (§3.1)
+# MPII official .mat (docs/datasets.md § MPII Human Pose)
 # --------------------------------------------------------------------------------------------
 
 # Image 1, person 1: points given in shuffled id order, with every is_visible flavour.
@@ -146,7 +146,7 @@ def build_mpii_mat(path: Path) -> dict:
 
 
 # --------------------------------------------------------------------------------------------
-# HRNet MPII json + gt_valid.mat (§3.2)
+# HRNet MPII json + gt_valid.mat (docs/datasets.md § MPII Human Pose)
 # --------------------------------------------------------------------------------------------
 
 
@@ -205,7 +205,7 @@ def build_gt_valid(path: Path) -> dict:
 
 
 # --------------------------------------------------------------------------------------------
-# LSP / LSPET (§3.3)
+# LSP / LSPET (docs/datasets.md § LSP and LSP-extended)
 # --------------------------------------------------------------------------------------------
 
 
@@ -242,7 +242,7 @@ def build_lspet(path: Path, n: int = 3) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------------------------
-# COCO person keypoints (§3.4)
+# COCO person keypoints (docs/datasets.md § COCO keypoints)
 # --------------------------------------------------------------------------------------------
 
 COCO_NAMES = [
@@ -320,7 +320,7 @@ def build_coco(path: Path) -> dict:
 
 
 # --------------------------------------------------------------------------------------------
-# SPHP (§3.8)
+# SPHP (docs/datasets.md § SPHP)
 # --------------------------------------------------------------------------------------------
 
 
@@ -343,7 +343,7 @@ def build_sphp(
 
 
 # --------------------------------------------------------------------------------------------
-# HumanEva-I, VideoPose3D npz (§3.5)
+# HumanEva-I, VideoPose3D npz (docs/datasets.md § HumanEva-I)
 # --------------------------------------------------------------------------------------------
 
 

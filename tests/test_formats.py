@@ -104,7 +104,8 @@ def test_mpii_round_trip_and_matlab_layout(mpii_fixture, tmp_path):
     recs = F.read_mpii_mat(path)
     out = F.write_mpii_mat(tmp_path / "out.mat", recs)
     _assert_records_equal(F.read_mpii_mat(out), recs)
-    # The struct layout of formats.md, reachable with both access styles.
+    # The RELEASE struct layout (docs/datasets.md § MPII Human Pose), reachable with both
+    # access styles.
     m = scipy.io.loadmat(out)
     rel = m["RELEASE"]
     assert rel.dtype.names == F.mpii.RELEASE_FIELDS

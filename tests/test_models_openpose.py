@@ -139,7 +139,7 @@ def _conv(x, seq, relu=True, bn=False, dilation=1):
 
 def _lwop_functional(model, x):
     """Lightweight OpenPose's forward pass re-written from ``models/with_mobilenet.py``'s
-    description (models.md §5b): trunk, CPM residual with ELU, stages on concat(F, H, P)."""
+    description (Osokin 2018): trunk, CPM residual with ELU, stages on concat(F, H, P)."""
     feat = model.model(x)  # the trunk is tested in test_models_backbones.py
     cpm = model.cpm
     a = _conv(feat, cpm.align)
@@ -244,7 +244,7 @@ def test_bad_constructor_arguments(cls, kwargs, field):
 
 
 def test_paf_channel_orders():
-    # posekit's limb order is the CMU limbSeq = Osokin's BODY_PARTS_KPT_IDS (models.md §5b)
+    # posekit's limb order is the CMU limbSeq = Osokin's BODY_PARTS_KPT_IDS (modules/keypoints.py)
     kpt_ids = [[1, 2], [1, 5], [2, 3], [3, 4], [5, 6], [6, 7], [1, 8], [8, 9], [9, 10], [1, 11],
                [11, 12], [12, 13], [1, 0], [0, 14], [14, 16], [0, 15], [15, 17], [2, 16],
                [5, 17]]  # fmt: skip

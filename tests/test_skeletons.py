@@ -1,4 +1,4 @@
-"""Tests of posekit.skeletons against the tables of reference/formats.md (section 3)."""
+"""Tests of posekit.skeletons against the joint tables of docs/datasets.md."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from posekit import skeletons as S
 
 
 def test_mpii_order_matches_gt_valid_dataset_joints():
-    # gt_valid.mat dataset_joints (formats.md 3.2); "head" = head top, "neck" = upper neck.
+    # gt_valid.mat dataset_joints (docs/datasets.md § MPII Human Pose); "head" = head top,
+    # "neck" = upper neck.
     names = "rank rkne rhip lhip lkne lank pelv thor neck head rwri relb rsho lsho lelb lwri"
     assert S.MPII16.labels == tuple(names.split())
     assert S.MPII16.joints[9] == "head_top" and S.MPII16.joints[8] == "upper_neck"

@@ -10,8 +10,8 @@ Three datasets, one per task of the course, and a disk cache::
         clips of the 16 SPHP exercises (sparse / privacy lesson)
     cache_dataset(dataset, path=None) -> Path;  CachedDataset(path, expected=None)
 
-Conventions (``DESIGN.md`` §4)
-------------------------------
+Conventions (``docs/conventions.md``)
+-------------------------------------
 * Image tensors are ``(3, H, W)`` float32, RGB, normalised with the ImageNet statistics
   ``IMAGENET_MEAN`` / ``IMAGENET_STD`` (``normalize`` / ``denormalize``): the mean/std every
   torchvision-style backbone of the course expects.
@@ -21,37 +21,19 @@ Conventions (``DESIGN.md`` §4)
   ``JOINT_SETS``) and taken out of SynthPose's 27 joints with ``synth_to``: every joint is
   rendered, nothing is approximated.
 
-Determinism and splits
-----------------------
-Item ``i`` is a pure function of ``(seed, split, i)`` (and of the epoch for augmented
-training crops, see ``SynthPoseTopDown.set_epoch``): the picture comes from
-``SynthPose``'s per-index generator of a stream seed derived from ``(seed, split, kind)``
-(``split_seed``), the augmentation from a second generator keyed by
-``(seed, split, i, epoch)``. So no ``worker_init_fn`` is needed: a ``DataLoader`` with any
-number of workers, in any order, gives the same batches as ``num_workers=0``.
+Determinism, splits and caching
+-------------------------------
+Item ``i`` is a pure function of ``(seed, split, i)``, plus the epoch for augmented training
+crops (``SynthPoseTopDown.set_epoch``), so a ``DataLoader`` with any number of workers gives
+the same batches as ``num_workers=0``. The three splits are disjoint streams (``split_seed``)
+that share only the distribution; val and test draw from disjoint identity pools unless
+``disjoint_identities=False``. How the generators are keyed and what the splits share:
+``docs/conventions.md`` § Randomness and seeds.
 
-The three splits are disjoint *streams*: different derived seeds, so no picture, pose,
-camera or person is shared between them (people are fresh random draws per sample, with
-probability zero of repeating). What they do share is the *distribution*: the same body
-model, motions and the same bank of 20 background textures (``posekit.synth.backgrounds``
-has one process-wide bank; each sample crops, tints and decorates it differently). If the
-``SynthConfig`` draws people from a fixed identity pool (``num_identities``), val and test
-use disjoint pools (``identity_seed`` offset per split) unless ``disjoint_identities=False``
-(closed-set re-identification wants the same people in every split).
-
-Caching
--------
-``cache_dataset`` stores the *renders* (uint8 images in one ``images.npy`` memory map,
-annotations in ``meta.npz``, all generation arguments and the generator version
-``posekit.synth.SYNTH_VERSION`` in ``manifest.json``);
-``CachedDataset`` reads them back and applies the very same crop/augmentation code, so it
-returns identical items, for every epoch, without rendering.
-
-Several processes may build the same cache at once (lessons run side by side): each renders
-into its own hidden sibling folder ``.<name>.building-<host>.<pid>-*`` and renames it into
-place in one step, so a reader finds no cache or a complete one, never a half-written one.
-The first builder to finish wins; a later one whose rename fails checks the winner's manifest
-and keeps it (see ``cache_dataset``).
+``cache_dataset`` stores the *renders* (and ``SYNTH_VERSION``); ``CachedDataset`` applies the
+same crop and augmentation code to them, so it returns identical items for every epoch
+without rendering. Several processes may build the same cache at once (see
+``cache_dataset``).
 """
 
 from __future__ import annotations

@@ -87,7 +87,11 @@ def _keypoints(keypoints, arg: str = "keypoints", ndims=(2, 3)) -> np.ndarray:
 
 
 def _rng(rng, arg: str = "rng") -> np.random.Generator:
-    """A Generator, or a new one seeded with an integer seed (DESIGN §4: seed or Generator)."""
+    """A Generator, or a new one seeded with an integer seed.
+
+    Every random function takes a seed or a Generator (``docs/conventions.md`` § Randomness
+    and seeds).
+    """
     if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
         return np.random.default_rng(rng)
     if not isinstance(rng, np.random.Generator):

@@ -1,7 +1,8 @@
-"""posekit models: backbones and pose networks, one file per family (``DESIGN.md`` §3, §5).
+"""posekit models: backbones and pose networks, one file per family.
 
 Default constructor arguments are the published configuration (parameter counts tested
-against ``reference/models.md``); smaller arguments give the scaled configs lessons train.
+against ``docs/references.md`` § posekit's own counts of the published networks); smaller
+arguments give the scaled configs lessons train.
 
 * ``alexnet``: ``AlexNet`` — DeepPose's AlexNet trunk (220×220, mitmul/deeppose).
 * ``resnet``: ``ResNet``, ``resnet18`` … ``resnet152`` — torchvision-compatible ResNets.

@@ -2,7 +2,7 @@
 
 Krizhevsky et al.'s AlexNet (NIPS 2012) at DeepPose's 220×220 input, single-tower (no
 grouped convolutions), layer for layer as the Chainer re-implementation ``mitmul/deeppose``
-(``models/AlexNet.py``; ``reference/models.md`` §2):
+(``models/AlexNet.py``; ``docs/references.md`` § Reference implementations and software):
 
 ==========  ========================================  ===================
 layer       operation                                 output at 220×220
@@ -24,7 +24,8 @@ Chainer's LRN (n=5, k=2, α=1e-4, β=0.75) does not divide α by n, so PyTorch's
 ``LocalResponseNorm`` gets ``alpha = 5e-4``.
 
 Params: 3,747,200 in the convolutions; with fc6/fc7 and a 28-way fc8 (DeepPose, K = 14) the
-whole network has 58,396,060 (``reference/models.md``: 58.4M). Cost 1.09 GMACs at 220×220.
+whole network has 58,396,060 (58.4M; the paper says "about 40 M", see ``docs/references.md``
+§ Published figures quoted in the lessons). Cost 1.09 GMACs at 220×220.
 Output stride of the trunk: 32 at 220 px (input 220 → 6×6 map, ceil pooling).
 """
 

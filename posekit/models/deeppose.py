@@ -1,7 +1,8 @@
 """DeepPose: direct regression of joint coordinates, and its cascade of refiners.
 
 Toshev & Szegedy, "DeepPose: Human Pose Estimation via Deep Neural Networks", CVPR 2014
-(``reference/models.md`` §2). Three models:
+(the paper has no official code; ``docs/references.md`` lists the two re-implementations
+followed here). Three models:
 
 * ``DeepPose`` — the original: the AlexNet regressor of ``mitmul/deeppose`` at 220×220
   (``posekit.models.alexnet``), fc6 4096 → fc7 4096 → fc 2K, dropout 0.6. Output
@@ -14,10 +15,10 @@ Toshev & Szegedy, "DeepPose: Human Pose Estimation via Deep Neural Networks", CV
 * ``DeepPoseCascade`` — stage 1 plus ``num_stages - 1`` refiners (``DeepPoseRefiner``, the
   same AlexNet regressor on a crop of side σ·diam around each joint's estimate).
 
-Coordinates (``DESIGN.md`` §4): images are ``(B, 3, H, W)`` float tensors (normalised RGB);
-keypoints are in **pixels of those images**, x the column, y the row, pixel centres at
-integer coordinates (pixel (0, 0) covers [-0.5, 0.5)²). Normalised model outputs relate to
-pixels through ``normalise`` / ``denormalise`` (``size = (W, H)`` of the input):
+Coordinates (``docs/conventions.md`` § Coordinates): images are ``(B, 3, H, W)`` float
+tensors (normalised RGB); keypoints are in **pixels of those images**, x the column, y the row,
+pixel centres at integer coordinates (pixel (0, 0) covers [-0.5, 0.5)²). Normalised model
+outputs relate to pixels through ``normalise`` / ``denormalise`` (``size = (W, H)`` of the input):
 
 * ``frame="box"`` (paper): N(y; b) = (y − b_c) / b_size with b the input crop, so
   ``u = ((x − (W−1)/2) / W, (y − (H−1)/2) / H)`` ∈ [−0.5, 0.5) inside the crop.
@@ -372,8 +373,8 @@ class DeepPoseCascade(nn.Module):
     Args:
         stage1: the initial regressor (its output frame is ``stage1.frame``).
         num_stages: S (3 in the paper).
-        sigma: crop side in torso diameters; the paper's σ (recalled as 1.0 for FLIC and
-            2.0 for LSP — not verified here; ``reference/models.md`` marks cascade details [R]).
+        sigma: crop side in torso diameters (``σ_c`` of ``docs/conventions.md`` § Notation).
+            Toshev & Szegedy 2014 set σ per dataset; lesson 01's σ = 1 is posekit's own choice.
         crop_size: refiner input side (default the stage-1 input width: 220).
         skeleton: joint set, for the torso diameter (needs shoulders and hips).
         width_mult, fc_dim, dropout: refiner config (default: stage 1's when it is DeepPose).

@@ -2,7 +2,7 @@
 
 Follows the authors' code: ``princeton-vl/pose-hg-train`` (Torch7: ``hg.lua``,
 ``Residual.lua``) and its PyTorch port ``princeton-vl/pytorch_stacked_hourglass``
-(``models/posenet.py``, ``models/layers.py``); ``reference/models.md`` §3.
+(``models/posenet.py``, ``models/layers.py``).
 
 Architecture (``f = features``, ``K = num_joints``)::
 

@@ -21,7 +21,7 @@ pw1×1 + BN + ReLU; convolutions have no bias. ImageNet classifier (α = 1, 1000
 4,231,976 params, 0.57 GMACs at 224².
 
 **Dilated variant** (``dilated=True``; Osokin 2018, ``models/with_mobilenet.py`` of
-``Daniil-Osokin/lightweight-human-pose-estimation.pytorch``, ``reference/models.md`` §5b):
+``Daniil-Osokin/lightweight-human-pose-estimation.pytorch``):
 conv4_2 keeps stride 1, conv5_1's depthwise conv has dilation 2 (padding 2), and the trunk
 stops at conv5_5: output stride 8, 512·α channels, 1.7 M params at α = 1.
 

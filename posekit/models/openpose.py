@@ -1,6 +1,7 @@
 """OpenPose (Cao et al., CVPR 2017, "Realtime Multi-Person 2D Pose Estimation using Part
 Affinity Fields") and Lightweight OpenPose (Osokin, ICPRAM 2019, "Real-time 2D Multi-Person
-Pose Estimation on CPU: Lightweight OpenPose"); ``reference/models.md`` §5a, §5b.
+Pose Estimation on CPU: Lightweight OpenPose"); the reference code is listed in
+``docs/references.md`` § Reference implementations and software.
 
 Both are bottom-up: one pass predicts, for the whole image at output stride 8, confidence maps
 of every body part and Part Affinity Fields (PAFs) — per limb, a 2-D unit vector field along
@@ -54,9 +55,10 @@ REFERENCE_PAF_IDS: tuple[tuple[int, int], ...] = (
     (26, 27),
 )  # fmt: skip
 """PAF channels ``(x, y)`` of limb ``l`` (``OPENPOSE18.limbs`` order) in the trained
-Lightweight OpenPose checkpoint (``BODY_PARTS_PAF_IDS`` of ``modules/keypoints.py``,
-``reference/models.md`` §5b). The CMU COCO model's demo ``mapIdx`` (minus the 19 heatmap
-channels) is recalled to be the same order — not verified here."""
+Lightweight OpenPose checkpoint (``BODY_PARTS_PAF_IDS`` of ``modules/keypoints.py`` in
+``Daniil-Osokin/lightweight-human-pose-estimation.pytorch``). The CMU COCO model's demo
+``mapIdx`` (minus the 19 heatmap channels) is recalled to be the same order — not verified
+here."""
 
 
 def reference_pafs_to_posekit(pafs: torch.Tensor) -> torch.Tensor:
@@ -141,7 +143,7 @@ class OpenPoseStage(nn.Module):
 
 
 class OpenPose(nn.Module):
-    """CMU OpenPose COCO model (``pose_deploy_linevec.prototxt``; ``reference/models.md`` §5a).
+    """CMU OpenPose COCO model (Cao et al. 2017; ``pose_deploy_linevec.prototxt``).
 
     Layers::
 
@@ -300,7 +302,7 @@ class RefinementStage(nn.Module):
 
 
 class LightweightOpenPose(nn.Module):
-    """Lightweight OpenPose (Osokin 2018; ``models/with_mobilenet.py``, ``models.md`` §5b).
+    """Lightweight OpenPose (Osokin 2018; ``models/with_mobilenet.py`` of the reference code).
 
     Layers::
 

@@ -1,9 +1,8 @@
 """Simple Baselines for Human Pose Estimation (Xiao, Wu & Wei, ECCV 2018).
 
-Follows ``microsoft/human-pose-estimation.pytorch`` (``lib/models/pose_resnet.py``) and
-``reference/models.md`` §4: a ResNet backbone (``posekit.models.resnet``, torchvision layer
-names, so ImageNet weights load where they can be downloaded), then three deconvolution
-layers and a 1×1 head::
+Follows ``microsoft/human-pose-estimation.pytorch`` (``lib/models/pose_resnet.py``): a ResNet
+backbone (``posekit.models.resnet``, torchvision layer names, so ImageNet weights load where
+they can be downloaded), then three deconvolution layers and a 1×1 head::
 
     ResNet-D (no pooling, no fc)                           stride 32, C = 2048 (R-50/101/152)
     3 × [ConvTranspose2d 4×4 / 2, padding 1, 256 ch, no bias → BN → ReLU]   stride 4
@@ -12,12 +11,12 @@ layers and a 1×1 head::
 Shapes: ``(B, in_channels, H, W)`` (``H``, ``W`` multiples of 32) → ``(B, K, H/4, W/4)``.
 
 Published configuration: ResNet-50 at 256×192, 17 COCO joints = 34.0 M params and 5.43 GMACs
-counted as true multiply-accumulates (``posekit.bench``). The paper's "8.9 GFLOPs" is HRNet's
+counted as true multiply-accumulates (``posekit.bench``). The published "8.9 GFLOPs" is HRNet's
 convention — MACs / 1024³ with each stride-2 deconvolution counted at its *output* size
-(``reference/models.md`` §8). ResNet-101: 53.0 M, ResNet-152: 68.6 M. Training in the paper:
-Adam lr 1e-3, Gaussian σ = 2 on 64×48, ``JointsMSELoss`` with target weights, flip test with
-the flipped heatmaps shifted by one pixel (their ``x/s`` pixel convention; posekit's needs no
-shift, see ``posekit.models.flip_test``).
+(``docs/conventions.md`` § Cost: parameters and GMACs). ResNet-101: 53.0 M, ResNet-152:
+68.6 M. Training in the paper: Adam lr 1e-3, Gaussian σ = 2 on 64×48, ``JointsMSELoss`` with
+target weights, flip test with the flipped heatmaps shifted by one pixel (their ``x/s`` pixel
+convention; posekit's needs no shift, see ``posekit.models.flip_test``).
 """
 
 from __future__ import annotations

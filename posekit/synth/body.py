@@ -3,7 +3,8 @@
 Proportions follow Drillis & Contini (1966) as tabulated by Winter (*Biomechanics and Motor
 Control of Human Movement*, Fig. 4.1): every length is a ratio of the body height ``H`` (upper
 arm 0.186 H, forearm 0.146 H, thigh 0.245 H, shank 0.246 H, shoulders 0.818 H above the floor,
-eyes 0.936 H, ...). Capsule radii follow ``reference/synthetic.md`` §4.2.
+eyes 0.936 H, ...). Capsule radii (``_CAP_BASE``) are posekit's own rough estimates from adult
+limb circumferences, not from a table; each person scales them by about 1 +/- 0.15.
 
 Frames and conventions
 ----------------------

@@ -7,7 +7,7 @@ MPII, COCO and SPHP (posekit's readers and third-party code) read synthetic data
 Sample ``i`` is generated from ``sample_rng(seed, i)`` for ``i`` in ``start .. start + n - 1``:
 ``single`` is ``SynthPose(seed, "person")[i]``, ``multi`` is ``SynthPose(seed, "scene",
 num_people=people)[i]``; ``sequence`` is ``synth_sequence(seed, i, ...)`` (below). The same
-arguments give the same bytes. Layouts (``reference/formats.md``):
+arguments give the same bytes. Layouts (``docs/datasets.md``):
 
 * ``coco`` (single, multi)::
 

@@ -1,10 +1,10 @@
 """Static poses and the 16 SPHP exercise motions as joint-angle trajectories.
 
-Action ids are the numeric folder ids of SPHP (``reference/formats.md`` §3.8) and the motions
-follow the parametrisation of ``reference/synthetic.md`` §4.3: each is a few sinusoids (or
-pulses) of period ``T`` on its main degrees of freedom, with per-sequence jitter of phase,
-period (+/-20 %), amplitude (+/-20 %), facing direction (yaw +/-45 deg) and a small random walk
-of the root. Angles are radians in ``posekit.synth.body.DOF_NAMES`` order, clipped to
+Action ids are the numeric folder ids of SPHP (``docs/datasets.md`` § SPHP). The motions are
+posekit's own parametrisation of those exercises: each is a few sinusoids (or pulses) of
+period ``T`` on its main degrees of freedom, with per-sequence jitter of phase, period
+(+/-20 %), amplitude (+/-20 %), facing direction (yaw +/-45 deg) and a small random walk of
+the root. Angles are radians in ``posekit.synth.body.DOF_NAMES`` order, clipped to
 ``LIMITS``; any frame rate works because every curve is a function of continuous time.
 """
 

@@ -20,7 +20,7 @@ a joint projecting outside the image, or behind the camera, gets v=0 with x = y 
 
 ``render_people`` draws N people into one image (scenes); ``render_batch`` draws B one-person
 images at once (crops, frames of a clip) with the numpy work vectorised over the batch. Pixel
-convention: pixel centres at integer coordinates (``posekit`` DESIGN §4).
+convention: pixel centres at integer coordinates (``docs/conventions.md`` § Coordinates).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """COCO person keypoints (``person_keypoints_{train,val}2017.json``) and keypoint results
-files (``reference/formats.md`` §3.4).
+files (``docs/datasets.md`` § COCO keypoints).
 
 COCO keypoints are pixel indices (pixel centres at integers, as in posekit) and are read and
 written unchanged; flags are COCO's own (0 not labelled with x = y = 0, 1 labelled but not

@@ -1,4 +1,4 @@
-"""HumanEva-I in VideoPose3D's converted format (``reference/formats.md`` §3.5).
+"""HumanEva-I in VideoPose3D's converted format (``docs/datasets.md`` § HumanEva-I).
 
 * ``data_2d_humaneva15_gt.npz``: ``positions_2d[subject][action]`` = list over the 3 colour
   cameras (C1, C2, C3) of ``(T, 15, 2)`` float32 pixels (an entry may be ``None`` in detection

@@ -1,5 +1,5 @@
-"""Leeds Sports Pose (LSP) and LSP-extended (LSPET) ``joints.mat`` (``reference/formats.md``
-§3.3).
+"""Leeds Sports Pose (LSP) and LSP-extended (LSPET) ``joints.mat`` (``docs/datasets.md``
+§ LSP and LSP-extended).
 
 =========  ==============================  =======================================
 variant    array ``joints``                third value

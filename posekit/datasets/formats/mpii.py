@@ -1,5 +1,5 @@
 """MPII Human Pose: the official ``mpii_human_pose_v1_u12_1.mat`` and HRNet's preprocessed
-``{train,valid,test}.json`` + ``gt_valid.mat`` (``reference/formats.md`` §3.1, §3.2).
+``{train,valid,test}.json`` + ``gt_valid.mat`` (``docs/datasets.md`` § MPII Human Pose).
 
 All MPII files hold 1-based MATLAB pixel coordinates; posekit records are 0-based, so readers
 subtract 1 from every coordinate (joints, head boxes, ``objpos``/``center``) and writers add 1.

@@ -1,4 +1,4 @@
-"""SPHP (``lyhsieh/SPHP``) sequence folders (``reference/formats.md`` §3.8).
+"""SPHP (``lyhsieh/SPHP``) sequence folders (``docs/datasets.md`` § SPHP).
 
 Layout: ``{Master,Slave}/sXX/NN/{EDG,MVH,MVV,GRA,pose_change}/``, one file per frame in every
 folder (300 in the release), sorted identically: ``EDG``/``MVH``/``MVV``/``GRA`` hold 640x480
