@@ -122,7 +122,7 @@ def add_synth_arguments(parser: argparse.ArgumentParser) -> None:
         "--size",
         type=_size_arg,
         metavar="WxH",
-        help="image size (default 128x128 / 456x256 / 640x480 by kind)",
+        help="W×H: image size (default 128x128 / 456x256 / 640x480 by kind)",
     )
     parser.add_argument("--seed", type=int, default=0, help="SynthPose stream seed")
     parser.add_argument(
@@ -199,17 +199,6 @@ def _bench_params() -> int:
     return 0
 
 
-def _hw_arg(text: str) -> tuple[int, int]:
-    parts = text.lower().replace("×", "x").split("x")
-    try:
-        h, w = (int(p) for p in parts)
-    except ValueError:
-        h = w = 0
-    if h < 1 or w < 1:
-        raise argparse.ArgumentTypeError(f"expected HxW like 256x456, got {text!r}")
-    return h, w
-
-
 def _bench_latency(args: argparse.Namespace) -> int:
     from posekit.lab import inference
 
@@ -218,7 +207,8 @@ def _bench_latency(args: argparse.Namespace) -> int:
         print(f"posekit bench latency: error: model must be one of {', '.join(LATENCY_MODELS)}, "
               f"got {name!r}", file=sys.stderr)  # fmt: skip
         return 2
-    result = inference.latency(name, size=args.size, runs=args.runs, threads=args.threads)
+    size = None if args.size is None else (args.size[1], args.size[0])  # W×H → (H, W)
+    result = inference.latency(name, size=size, runs=args.runs, threads=args.threads)
     print(inference.format_latency(result))
     return 0 if result["outputs_equal"] else 1
 
@@ -226,7 +216,7 @@ def _bench_latency(args: argparse.Namespace) -> int:
 def _bench_postprocess(args: argparse.Namespace) -> int:
     from posekit.lab.postprocess import bench_postprocess, format_report
 
-    size = args.size or (456, 256)  # typed as WxH here: --size 456x256
+    size = args.size or (456, 256)  # W×H
     try:
         result = bench_postprocess(people=args.people, size=size, runs=args.runs,
                                    noise=args.noise, layout=args.layout)  # fmt: skip
@@ -382,7 +372,11 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--n", type=_positive_int, default=300, help="crops per repeat (300)")
     bench.add_argument("--repeats", type=_positive_int, default=5, help="timed repeats (5)")
     bench.add_argument(
-        "--size", type=_hw_arg, help="latency: input HxW; postprocess: image WxH (456x256)"
+        "--size",
+        type=_size_arg,
+        metavar="WxH",
+        help="W×H: latency: the model's input (lightweight_openpose 456x256); postprocess: the "
+        "image (456x256)",
     )
     bench.add_argument("--threads", type=_positive_int, help="latency: torch threads")
     bench.add_argument(
@@ -411,7 +405,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument(
         "--size", type=_size_or_side, metavar="SIDE|WxH",
-        help="input: a square side for top-down models (128), WxH for lightweight_openpose "
+        help="input: a square side for top-down models (128), W×H for lightweight_openpose "
         "(256x160, multiples of 8)",
     )  # fmt: skip
     train.add_argument(

@@ -14,11 +14,13 @@ A codec is any object with two methods (``Codec`` below, a ``typing.Protocol``):
   and ``batch["target_weight"]`` (B, K). The trainer calls it in the main process on the
   batch already moved to the training device (so a torch codec builds targets on the GPU);
   whatever tensors it returns are moved to that device too.
-* ``codec.decode(outputs) -> (B, K, 3)`` turns the model's outputs into keypoints
-  ``(x, y, score)`` in pixels of the model's input crop (``DESIGN.md`` §4: x = column,
-  pixel centres at integers). ``outputs`` is whatever the model returns: a tensor, or a
-  list/tuple of tensors (one per hourglass stack or OpenPose stage); the codec picks what it
-  needs (usually the last one). It may return a tensor or a numpy array.
+* ``codec.decode(outputs) -> list[Instances]`` turns the model's outputs into one
+  ``posekit.codecs.instances.Instances`` per image: keypoints ``(N_i, K, 3)``
+  ``(x, y, score)`` in pixels of the model's input (``docs/conventions.md``: x = column,
+  pixel centres at integers) and person scores ``(N_i,)``; a top-down codec gives one person
+  per crop. ``outputs`` is whatever the model returns: a tensor, or a list/tuple of tensors
+  (one per hourglass stack or OpenPose stage); the codec picks what it needs (usually the
+  last one).
 
 The **loss** is a separate callable ``loss_fn(outputs, targets, batch) -> scalar tensor``: it
 sees the raw outputs (so it decides how to supervise every stack: intermediate supervision),
@@ -46,8 +48,10 @@ Training recipe and conventions
   atomically (a temporary file, then ``os.replace``; the next save to the folder removes
   what a killed save left). A file that cannot be used raises ``CheckpointError`` naming it.
 
+Scoring (PCKh, OKS AP) lives in ``posekit.evaluation``; ``train`` takes it as ``evaluate``.
+
 Public API: ``Codec``, ``TrainConfig``, ``History``, ``train``, ``predict``,
-``evaluate_pckh``, ``make_optimizer``, ``make_scheduler``, ``LRSchedule``, ``clip_gradients``,
+``predict_batches``, ``make_optimizer``, ``make_scheduler``, ``LRSchedule``, ``clip_gradients``,
 ``resolve_device``, ``to_device``, ``get_model_config``, ``save_checkpoint``,
 ``load_checkpoint``, ``load_model``, ``CheckpointError``, ``get_rng_state``, ``set_rng_state``.
 """
@@ -56,14 +60,13 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
-import functools
 import math
 import os
 import random
 import re
 import time
 import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -72,6 +75,8 @@ import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
+
+from posekit.codecs.instances import Instances
 
 CHECKPOINT_FORMAT = "posekit-checkpoint"
 CHECKPOINT_VERSION = 1
@@ -91,13 +96,13 @@ class Codec(Protocol):
         """Training targets of a collated batch (tensors on the batch's device)."""
         ...
 
-    def decode(self, outputs: Any) -> Any:
-        """Model outputs → keypoints ``(B, K, 3)`` = (x, y, score) in input-crop pixels."""
+    def decode(self, outputs: Any) -> list[Instances]:
+        """Model outputs → one ``Instances`` per image (``posekit.codecs.instances``)."""
         ...
 
 
 LossFn = Callable[[Any, dict, dict], torch.Tensor]
-EvaluateFn = Callable[[nn.Module, Codec, Any], Mapping[str, float]]
+EvaluateFn = Callable[[nn.Module, Codec, Any], Mapping[str, float]]  # e.g. evaluation.*
 
 
 # --------------------------------------------------------------------------------------------
@@ -844,42 +849,38 @@ def _loader(data, batch_size: int, collate_fn=None, num_workers: int = 0) -> Dat
     )
 
 
-def _as_tensor(x) -> torch.Tensor:
-    return torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x)
+def predict_batches(
+    model: nn.Module,
+    codec: Codec,
+    data: Dataset | DataLoader,
+    batch_size: int = 32,
+    device: str | torch.device | None = None,
+    collate_fn: Callable | None = None,
+    input_key: str = "image",
+    progress: bool = False,
+) -> Iterator[tuple[dict, list[Instances]]]:
+    """``(batch, codec.decode(model(batch[input_key])))`` batch by batch, under
+    ``torch.inference_mode()`` with the model in eval mode (it stays in eval mode): for
+    callers that score predictions against the batch's ground truth (``posekit.evaluation``).
 
-
-def _inference(
-    model,
-    codec,
-    data,
-    batch_size=32,
-    device=None,
-    collate_fn=None,
-    input_key="image",
-    fields=(),
-    progress=False,
-):
-    """Predictions ``(N, K, 3)`` (CPU float32) and the concatenated batch ``fields``."""
+    Args:
+        data: a Dataset (read in order, not shuffled) or a ready DataLoader.
+        device: None = the model's device; else moves the model there (see
+            ``resolve_device``).
+    """
     from tqdm.auto import tqdm
 
     device = model_device(model) if device is None else resolve_device(device)
     model.to(device).eval()
-    preds, kept = [], {f: [] for f in fields}
     loader = _loader(data, batch_size, collate_fn)
     with torch.inference_mode():
         for batch in tqdm(loader, desc="predict", disable=not progress, leave=False):
-            out = model(to_device(batch[input_key], device))
-            kp = _as_tensor(codec.decode(out)).detach().float().cpu()
-            if kp.ndim != 3 or kp.shape[-1] != 3:
+            found = codec.decode(model(to_device(batch[input_key], device)))
+            if not isinstance(found, list) or not all(isinstance(p, Instances) for p in found):
                 raise ValueError(
-                    f"codec.decode: expected (B, K, 3) keypoints, got {tuple(kp.shape)}"
+                    f"codec.decode: expected a list of Instances, got {type(found).__name__}"
                 )
-            preds.append(kp)
-            for f in fields:
-                kept[f].append(_as_tensor(batch[f]).cpu())
-    if not preds:
-        raise ValueError("predict: the dataset is empty")
-    return torch.cat(preds), {f: torch.cat(v) for f, v in kept.items()}
+            yield batch, found
 
 
 def predict(
@@ -891,59 +892,22 @@ def predict(
     collate_fn: Callable | None = None,
     input_key: str = "image",
     progress: bool = False,
-) -> torch.Tensor:
-    """Keypoints of every item: ``codec.decode(model(batch[input_key]))`` batch by batch,
-    under ``torch.inference_mode()`` with the model in eval mode (it stays in eval mode).
-
-    Args:
-        data: a Dataset (read in order, not shuffled) or a ready DataLoader.
-        device: None = the model's device; else moves the model there (see
-            ``resolve_device``).
-    Returns:
-        ``(N, K, 3)`` float32 CPU tensor ``(x, y, score)`` in input-crop pixels.
-    """
-    preds, _ = _inference(
-        model, codec, data, batch_size, device, collate_fn, input_key, progress=progress
-    )
-    return preds
-
-
-def evaluate_pckh(
-    model: nn.Module,
-    codec: Codec,
-    dataset: Dataset | DataLoader,
-    batch_size: int = 32,
-    alpha: Iterable[float] = (0.5, 0.1),
-    device: str | torch.device | None = None,
-    inside_only: bool = True,
-    input_key: str = "image",
-    collate_fn: Callable | None = None,
-) -> dict[str, float]:
-    """PCKh (%) of a model on top-down crops, with each item's ``head_box`` (crop pixels).
-
-    The head size is MPII's ``0.6 * ||head-box diagonal||`` (``metrics.mpii_headsize``). For
-    MPII-16 joints the value is ``metrics.pckh``'s Mean (14 joints, pelvis and thorax out);
-    for other joint sets ``metrics.pck`` over all evaluated joints with that normaliser.
-    Evaluated joints: labelled (``v > 0``) and, with ``inside_only`` (as
-    ``posekit.lab.synth_baseline``), inside the crop (``target_weight > 0``).
+) -> list[Instances]:
+    """One ``Instances`` per item, top-down and bottom-up alike (``predict_batches``).
 
     Returns:
-        ``{"PCKh@0.5": ..., "PCKh@0.1": ...}`` (one key per ``alpha``), in %.
+        ``Instances`` (keypoints ``(N_i, K, 3)`` ``(x, y, score)`` in input pixels, scores
+        ``(N_i,)``); ``posekit.codecs.stack_keypoints`` gives the ``(N, K, 3)`` array of a
+        top-down model's crops.
     """
-    from posekit.metrics import mpii_headsize, pck, pckh
-
-    fields = ("keypoints", "head_box") + (("target_weight",) if inside_only else ())
-    pred, gt = _inference(model, codec, dataset, batch_size, device, collate_fn, input_key, fields)
-    visible = (gt["target_weight"] > 0).numpy() if inside_only else None
-    kp, hb = gt["keypoints"].numpy(), gt["head_box"].numpy()
-    out = {}
-    for a in alpha:
-        if kp.shape[1] == 16:
-            value = pckh(pred.numpy(), kp, hb, visible=visible, alpha=a).mean
-        else:
-            value = pck(pred.numpy(), kp, mpii_headsize(hb), alpha=a, visible=visible).mean
-        out[f"PCKh@{a:g}"] = float(value)
-    return out
+    found: list[Instances] = []
+    for _, people in predict_batches(
+        model, codec, data, batch_size, device, collate_fn, input_key, progress
+    ):
+        found.extend(people)
+    if not found:
+        raise ValueError("predict: the dataset is empty")
+    return found
 
 
 # --------------------------------------------------------------------------------------------
@@ -1086,10 +1050,10 @@ def _warn_changes(old: Mapping, new: Mapping, history: History, steps_per_epoch:
         )
 
 
-def _evaluate(evaluate_fn, model, codec, val_set) -> dict[str, float]:
-    metrics = evaluate_fn(model, codec, val_set)
+def _evaluate(evaluate, model, codec, val_set) -> dict[str, float]:
+    metrics = evaluate(model, codec, val_set)
     if not isinstance(metrics, Mapping):
-        raise ValueError(f"evaluate_fn: expected a dict of metrics, got {type(metrics).__name__}")
+        raise ValueError(f"evaluate: expected a dict of metrics, got {type(metrics).__name__}")
     return {str(k): float(v) for k, v in metrics.items()}
 
 
@@ -1156,12 +1120,12 @@ def _train_epoch(run: _Run, train_set, collate_fn, bar) -> float:
     return float(np.mean(losses))
 
 
-def _end_epoch(run: _Run, val_set, evaluate_fn, spec, seconds: float, extra=None) -> str:
+def _end_epoch(run: _Run, val_set, evaluate, spec, seconds: float, extra=None) -> str:
     """Evaluate when due, record the epoch, write the checkpoint; returns the log line."""
     cfg, hist, e = run.config, run.history, run.epoch
     line = f"epoch {e}/{cfg.epochs}: train loss {hist.epoch_loss[-1]:.4g}"
     if val_set is not None and (e % cfg.eval_every == 0 or e == cfg.epochs):
-        metrics = _evaluate(evaluate_fn, run.model, run.codec, val_set)
+        metrics = _evaluate(evaluate, run.model, run.codec, val_set)
         hist.evals.append({"epoch": e, "step": run.step, **metrics})
         line += "".join(f", {k} {v:.4g}" for k, v in metrics.items())
     hist.epoch_seconds.append(seconds)
@@ -1231,7 +1195,7 @@ def train(
     train_set: Dataset,
     val_set: Dataset | None = None,
     config: TrainConfig | None = None,
-    evaluate_fn: EvaluateFn | None = None,
+    evaluate: EvaluateFn | None = None,
     resume: str | Path | bool | None = None,
     progress: bool = True,
     *,
@@ -1247,14 +1211,16 @@ def train(
     Each step: ``targets = codec.encode(batch)``, ``outputs = model(batch[input_key])``,
     ``loss = loss_fn(outputs, targets, batch)``, backward, gradient clipping, optimiser step,
     scheduler step (per step). After every ``config.eval_every`` epochs (and the last one)
-    ``evaluate_fn(model, codec, val_set)`` (default ``evaluate_pckh``) is recorded, then the
-    checkpoint ``config.checkpoint`` is written.
+    ``evaluate(model, codec, val_set)`` is recorded, then the checkpoint ``config.checkpoint``
+    is written.
 
     Args:
         train_set: a Dataset of dict items (``set_epoch(e)`` is called when it exists).
-        val_set: evaluated with ``evaluate_fn``; None = no evaluation.
+        val_set: evaluated with ``evaluate``; None = no evaluation.
         config: ``TrainConfig`` (default ``TrainConfig()``).
-        evaluate_fn: ``(model, codec, val_set) -> {name: value}``.
+        evaluate: ``(model, codec, val_set) -> {name: value}``, e.g.
+            ``functools.partial(posekit.evaluation.evaluate_pckh, batch_size=...)`` or
+            ``posekit.evaluation.evaluate_oks_ap``; required with a ``val_set``.
         resume: a checkpoint of this run to continue from; True = ``config.checkpoint`` if
             that file exists (else start afresh: re-running a notebook cell continues).
             With the same config the result equals an uninterrupted run.
@@ -1277,12 +1243,10 @@ def train(
     config = config if config is not None else TrainConfig()
     run = _start(model, codec, loss_fn, train_set, config, optimizer, resume)
     spec = model_config if model_config is not None else get_model_config(model)
-    if val_set is not None and evaluate_fn is None:
-        evaluate_fn = functools.partial(
-            evaluate_pckh,
-            batch_size=config.batch_size,
-            input_key=config.input_key,
-            collate_fn=collate_fn,
+    if val_set is not None and not callable(evaluate):
+        raise TypeError(
+            "evaluate: a val_set needs an evaluation function (model, codec, val_set) -> "
+            "{name: value}, e.g. posekit.evaluation.evaluate_pckh"
         )
     last = config.epochs if stop_after is None else min(int(stop_after), config.epochs)
     _say_if_done(run, last, progress)
@@ -1295,7 +1259,7 @@ def train(
             run.history.epoch_loss.append(_train_epoch(run, train_set, collate_fn, bar))
             run.epoch += 1
             seconds = time.perf_counter() - t0
-            line = _end_epoch(run, val_set, evaluate_fn, spec, seconds, checkpoint_extra)
+            line = _end_epoch(run, val_set, evaluate, spec, seconds, checkpoint_extra)
             if progress:
                 bar.write(line)
     finally:
@@ -1307,7 +1271,8 @@ def train(
 __all__ = [
     "CHECKPOINT_FORMAT", "OPTIMIZERS", "SCHEDULERS", "CheckpointError", "CheckpointNotFoundError",
     "Codec", "History", "LRSchedule",
-    "TrainConfig", "clip_gradients", "evaluate_pckh", "get_model_config", "get_rng_state",
+    "TrainConfig", "clip_gradients", "get_model_config", "get_rng_state",
     "load_checkpoint", "load_model", "make_optimizer", "make_scheduler", "model_device", "predict",
+    "predict_batches",
     "resolve_device", "save_checkpoint", "set_rng_state", "to_device", "train",
 ]  # fmt: skip

@@ -19,10 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
-from posekit import engine, metrics
+from posekit import engine, evaluation
 from posekit.validate import size2
 
 
@@ -364,7 +363,8 @@ def train_recipe(
 
     Top-down recipes train on ``n_train`` MPII-16 crops of ``input_size²`` and log PCKh;
     ``lightweight_openpose`` trains on ``n_train`` scenes of ``input_size = (W, H)`` with
-    ``PAFCodec`` (``collate_bottom_up``) and logs COCO OKS AP / AR (``evaluate_oks_ap``).
+    ``PAFCodec`` (``collate_bottom_up``) and logs COCO OKS AP / AR
+    (``evaluation.evaluate_oks_ap``).
     ``batch_size`` / ``lr`` None: the recipe's. Returns ``(model, history, checkpoint
     path)``; ``resume=True`` continues ``out`` (same model and codec; Adam and the schedule
     carry on, ``engine.train``). Every argument and ``out`` are checked before anything is
@@ -385,14 +385,13 @@ def train_recipe(
     )  # fmt: skip
     model_config = {"name": r.model, "kwargs": r.model_kwargs}
     if r.kind == "bottom_up":
-        from posekit.codecs.paf import evaluate_oks_ap
         from posekit.datasets.synthpose import cached, collate_bottom_up
 
         scenes = dict(num_people=BOTTOM_UP_PEOPLE, scene_depth=BOTTOM_UP_DEPTH)
         train_set = cached(bottom_up_split("train", n_train, size, seed, **scenes),
                            progress=progress)  # fmt: skip
         val_set = bottom_up_split("val", n_val, size, seed, **scenes)
-        options = dict(evaluate_fn=functools.partial(evaluate_oks_ap, batch_size=16),
+        options = dict(evaluate=functools.partial(evaluation.evaluate_oks_ap, batch_size=16),
                        collate_fn=collate_bottom_up)  # fmt: skip
         data = {"kind": "bottom_up", "size": list(size), "num_people": list(BOTTOM_UP_PEOPLE),
                 "scene_depth": list(BOTTOM_UP_DEPTH), "joint_set": "coco17", "seed": seed,
@@ -400,7 +399,8 @@ def train_recipe(
     else:
         train_set = synth_split("train", n_train, size[0], seed)
         val_set = synth_split("val", n_val, size[0], seed)
-        options = {}
+        options = dict(evaluate=functools.partial(evaluation.evaluate_pckh,
+                                                  batch_size=config.batch_size))  # fmt: skip
         data = {"kind": "top_down", "input_size": size[0], "joint_set": "mpii16",
                 "seed": seed, "n_val": n_val}  # fmt: skip
     extra = {"recipe": name, "codec": {"name": r.codec, "kwargs": r.codec_kwargs}, "data": data}
@@ -410,6 +410,9 @@ def train_recipe(
     )  # fmt: skip
     return model, history, out
 
+
+SCENE_SIZE = (456, 256)
+"""``(W, H)`` of the scenes on which ``posekit eval --coco`` scores top-down checkpoints."""
 
 _DATA_FIELDS = {"top_down": ("input_size", "seed", "n_val"),
                 "bottom_up": ("size", "num_people", "seed", "n_val")}  # fmt: skip
@@ -458,55 +461,29 @@ def evaluate_checkpoint(
     box (``posekit.topdown``), on the 12 joints MPII-16 shares with COCO-17.
 
     Bottom-up checkpoints (``lightweight_openpose``): ``{"kind": "bottom_up", "coco": the
-    ``evaluate_oks_ap`` dict (AP, AP50, AP75, APm, APl, AR... in [0, 1], all 17 COCO joints,
-    pycocotools), "seconds", "n", "recipe"}`` on the val scenes it was trained for.
+    ``evaluation.evaluate_oks_ap`` dict (AP, AP50, AP75, APm, APl, AR... in [0, 1], all 17
+    COCO joints, pycocotools), "seconds", "n", "recipe"}`` on the val scenes it was trained for.
     """
     model, codec, data, extra = _load(path)
     start = time.perf_counter()
     if data.get("kind") == "bottom_up":
-        from posekit.codecs.paf import evaluate_oks_ap
-
         dataset = bottom_up_split("val", n_val or data["n_val"], data["size"], data["seed"],
                                   data["num_people"], data.get("scene_depth"))  # fmt: skip
-        ap = evaluate_oks_ap(model, codec, dataset, batch_size=min(batch_size, 16))
+        ap = evaluation.evaluate_oks_ap(model, codec, dataset, batch_size=min(batch_size, 16))
         return {"kind": "bottom_up", "coco": ap, "seconds": time.perf_counter() - start,
                 "n": len(dataset), "recipe": extra.get("recipe")}  # fmt: skip
     dataset = synth_split("val", n_val or data["n_val"], data["input_size"], data["seed"])
-    pred = engine.predict(model, codec, dataset, batch_size=batch_size, progress=progress)
-    items = dataset.__getitems__(list(range(len(dataset))))
-    gt = np.stack([it["keypoints"].numpy() for it in items])
-    boxes = np.stack([it["head_box"].numpy() for it in items])
-    pred_xy = pred.numpy()[..., :2]
-    torso = metrics.torso_norm(gt, "mpii16")
-    with_torso = gt.copy()
-    with_torso[~np.isfinite(torso), :, 2] = 0  # PCK@0.2 only where the torso is labelled
+    table = evaluation.pckh_table(model, codec, dataset, batch_size, progress)
     result = {
         "kind": "top_down",
-        "pckh": metrics.pckh(pred_xy, gt, boxes),
-        "pck@0.2": metrics.pck(pred_xy, with_torso, np.nan_to_num(torso, nan=1.0), 0.2).mean,
+        "pckh": table["pckh"],
+        "pck@0.2": table["pck@0.2"],
         "seconds": time.perf_counter() - start,
         "n": len(dataset),
         "recipe": extra.get("recipe"),
     }
     if coco:
-        result["coco"] = top_down_scene_ap(model, codec, n_val or data["n_val"], data["seed"])
+        scenes = bottom_up_split("val", n_val or data["n_val"], SCENE_SIZE, data["seed"])
+        result["coco"] = evaluation.top_down_scene_ap(model, codec, scenes, "mpii16")
         result["seconds"] = time.perf_counter() - start
     return result
-
-
-def top_down_scene_ap(
-    model, codec, n: int, seed: int = 0, size=(456, 256), joint_set: str = "mpii16"
-) -> dict[str, float]:
-    """OKS AP / AR of a top-down model on ``n`` SynthPose val scenes: every person cropped
-    from its ground-truth box (``topdown.top_down_predict``), scored on the COCO-17 joints
-    ``joint_set`` has (``topdown.scene_oks_ap``)."""
-    from posekit.topdown import scene_oks_ap, top_down_predict
-
-    dataset = bottom_up_split("val", n, size, seed)
-    gts, preds = [], []
-    for i in range(len(dataset)):
-        it = dataset[i]
-        p = top_down_predict(model, codec, it["image"], it["bboxes"], joint_set=joint_set)
-        gts.append({**it, "size": (size[1], size[0])})
-        preds.append((p.keypoints, p.scores))
-    return scene_oks_ap(gts, preds, joint_set)

@@ -14,8 +14,8 @@ pass; the grouping grows mildly with K); ``posekit.lab.people_scaling`` measures
 * ``top_down_predict(model, codec, image, boxes, input_size)``: crop → model (one batch) →
   ``decode_crops`` (``codec.decode`` → inverse affine map → COCO-17 keypoints in image
   pixels).
-* ``shared_joint_ground_truth`` / ``scene_oks_ap``: COCO keypoint AP of either method on the
-  joints both joint sets have.
+* Scoring either method (COCO keypoint AP on the joints both joint sets have) is
+  ``posekit.evaluation``'s ``scene_oks_ap`` / ``top_down_scene_ap``.
 
 **Joint sets and OKS.** The top-down models of lesson 03 are trained on MPII-16; COCO-17 has
 5 face joints (nose, eyes, ears) that MPII-16 lacks, MPII-16 has 4 joints COCO lacks (pelvis,
@@ -26,18 +26,19 @@ visibility: pycocotools' OKS averages ``exp(-d²/2s²k²)`` over the joints the 
 labels, whatever the prediction says, so a labelled nose against a predicted ``(0, 0)``
 counts as a miss (≈ 0) and a perfect MPII-16 model could not exceed OKS 12/17 ≈ 0.71 on a
 fully labelled person. The comparison therefore evaluates both methods on the **12 shared
-joints**: the ground truth's face joints are set to ``v = 0`` (``shared_joint_ground_truth``)
+joints**: the ground truth's face joints are set to ``v = 0``
+(``evaluation.shared_joint_ground_truth``)
 and pycocotools ignores them — the COCO sigmas of the 12 joints are used unchanged.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
 import torch
 
+from posekit.codecs.instances import stack_keypoints
 from posekit.datasets.transforms import (
     affine_matrix,
     box_to_center_scale,
@@ -53,8 +54,6 @@ __all__ = [
     "crop_size",
     "decode_crops",
     "person_crops",
-    "scene_oks_ap",
-    "shared_joint_ground_truth",
     "top_down_predict",
 ]
 
@@ -187,11 +186,8 @@ def _run(model, crops: torch.Tensor, device) -> Any:
 
 
 def _decode(codec, outputs) -> np.ndarray:
-    kp = codec.decode(outputs)
-    kp = kp.detach().float().cpu().numpy() if isinstance(kp, torch.Tensor) else np.asarray(kp)
-    if kp.ndim != 3 or kp.shape[-1] != 3:
-        raise ValueError(f"codec.decode: expected (N, K, 3) keypoints, got {kp.shape}")
-    return kp
+    """``codec.decode`` → one ``Instances`` per crop → ``(N, K, 3)`` crop pixels."""
+    return stack_keypoints(codec.decode(outputs))
 
 
 def decode_crops(codec, outputs, matrices, joint_set: str = "mpii16") -> TopDownPrediction:
@@ -221,14 +217,15 @@ def top_down_predict(
 
     ``person_crops`` cuts one crop per box (the un-augmented crop of ``SynthPoseTopDown``),
     the model runs on all crops in **one batch** (eval mode, inference mode), ``codec.decode``
-    gives ``(N, K, 3)`` ``(x, y, score)`` in crop pixels, and each person is mapped back to
+    gives one person ``(x, y, score)`` per crop, in crop pixels, and each person is mapped back to
     the image with the inverse of its crop matrix, then converted to COCO-17 (see the module
     docstring for the joints MPII-16 lacks).
 
     Args:
         model: a top-down heatmap model (``HourglassNet``, ``HeatmapNet``, ``SimpleBaseline``,
             ...) taking ``(N, 3, H, W)`` normalised crops.
-        codec: its codec (``HeatmapCodec``): ``decode(outputs) -> (N, K, 3)`` crop pixels.
+        codec: its codec (``HeatmapCodec``): ``decode(outputs)`` → one ``Instances`` per
+            crop, ``(1, K, 3)`` in crop pixels.
         image: ``H×W×3`` uint8 RGB or a normalised ``(3, H, W)`` tensor.
         boxes: ``(N, 4)`` ``[x, y, w, h]`` person boxes in image pixels (ground truth or a
             detector's).
@@ -250,78 +247,3 @@ def top_down_predict(
         empty = np.zeros((0, sk.num_joints, 3), np.float32)
         return _decode_people(empty, mats, sk)
     return decode_crops(codec, _run(model, crops, device), mats, sk)
-
-
-# --------------------------------------------------------------------------- accuracy
-
-
-def shared_joint_ground_truth(keypoints, joint_set: str = "mpii16") -> np.ndarray:
-    """COCO-17 ground truth restricted to the joints ``joint_set`` also has.
-
-    Joints of COCO-17 that ``joint_set`` lacks get ``v = 0``, so pycocotools' OKS ignores
-    them (it averages over the ground truth's labelled joints only); with MPII-16 the 5 face
-    joints go, the 12 limb joints stay.
-
-    Args:
-        keypoints: ``(N, 17, 3)`` COCO-17 ``(x, y, v)``.
-    Returns:
-        float32 ``(N, 17, 3)`` copy, the joints outside the shared set zeroed.
-    """
-    kp = np.array(keypoints, np.float32).reshape(-1, COCO17.num_joints, 3)
-    names = set(get_skeleton(joint_set).joints)
-    drop = [j for j, n in enumerate(COCO17.joints) if n not in names]
-    kp[:, drop] = 0.0
-    return kp
-
-
-def scene_oks_ap(
-    ground_truth: Sequence[dict],
-    predictions: Sequence[tuple[np.ndarray, np.ndarray]],
-    joint_set: str | None = "mpii16",
-) -> dict[str, float]:
-    """COCO keypoint AP of predictions on scenes, on the joints shared with ``joint_set``.
-
-    Args:
-        ground_truth: per image a dict with ``keypoints`` ``(N, 17, 3)`` COCO-17, ``bboxes``
-            ``(N, 4)``, ``areas`` ``(N,)`` (a ``SynthPoseBottomUp`` item, numpy or torch) and
-            ``size`` ``(H, W)``.
-        predictions: per image ``(keypoints (P, 17, 3), scores (P,))`` in image pixels.
-        joint_set: evaluate on the COCO-17 joints this set has (``shared_joint_ground_truth``);
-            None = all 17.
-    Returns:
-        ``metrics.oks_ap``'s dict (``AP``, ``AP50``, ``AP75``, ``AR``...); all 0 when nothing
-        is predicted. People whose shared joints are all unlabelled are ignored by
-        pycocotools (``num_keypoints = 0``).
-    """
-    from posekit.codecs.paf import _add_empty_images
-    from posekit.metrics import coco_gt_dict, coco_results, oks_ap
-
-    if len(ground_truth) != len(predictions):
-        raise ValueError(
-            f"predictions: {len(predictions)} images for {len(ground_truth)} ground truths"
-        )
-
-    def numpy(x):
-        return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
-
-    kps, boxes, areas, ids, sizes = [], [], [], [], {}
-    for i, g in enumerate(ground_truth, start=1):
-        kp = numpy(g["keypoints"]).astype(np.float32).reshape(-1, 17, 3)
-        kps.append(kp if joint_set is None else shared_joint_ground_truth(kp, joint_set))
-        boxes.append(numpy(g["bboxes"]).astype(np.float64).reshape(-1, 4))
-        areas.append(numpy(g["areas"]).astype(np.float64).reshape(-1))
-        ids += [i] * len(kp)
-        sizes[i] = tuple(int(v) for v in g["size"])
-    gt = coco_gt_dict(
-        np.concatenate(kps), np.array([sizes[i] for i in ids]).reshape(-1, 2),
-        bboxes=np.concatenate(boxes), areas=np.concatenate(areas),
-        image_ids=np.asarray(ids, np.int64),
-    )  # fmt: skip
-    _add_empty_images(gt, sizes)
-    det_kp = [np.asarray(k, np.float32).reshape(-1, 17, 3) for k, _ in predictions]
-    det_ids = np.repeat(np.arange(1, len(det_kp) + 1), [len(k) for k in det_kp])
-    if det_ids.size == 0:
-        keys = ("AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl")
-        return {k: 0.0 for k in keys}
-    scores = np.concatenate([np.asarray(s, np.float64).reshape(-1) for _, s in predictions])
-    return oks_ap(gt, coco_results(np.concatenate(det_kp), scores, det_ids))

@@ -724,7 +724,7 @@ class StackExplorer(Explorer):
                 outs = self.model(self.images[index : index + 1])
             outs = list(outs) if isinstance(outs, (list, tuple)) else [outs]
             maps = np.stack([o[0].float().cpu().numpy() for o in outs])
-            points = np.stack([np.asarray(self.codec.decode(o))[0] for o in outs])
+            points = np.stack([self.codec.decode(o)[0].keypoints[0] for o in outs])
             self._cache[index] = (maps, points)
         return self._cache[index]
 

@@ -31,6 +31,7 @@ from posekit.codecs import (
     soft_argmax,
 )
 from posekit.codecs.heatmap import blur_kernel_size
+from posekit.codecs.instances import stack_keypoints
 
 
 def random_peaks(rng, n, side, stride, margin):
@@ -257,17 +258,20 @@ def test_heatmap_codec_round_trip_unbiased_vs_classic():
     assert codec.heatmap_size == (48, 64) and codec.stride == (4.0, 4.0)
     targets = codec.encode(batch)
     assert targets["heatmaps"].shape == (4, 16, 64, 48)
-    decoded = codec.decode(targets["heatmaps"])
-    assert decoded.shape == (4, 16, 3)
+    found = codec.decode(targets["heatmaps"])
+    assert len(found) == 4 and all(p.keypoints.shape == (1, 16, 3) for p in found)
+    decoded = torch.from_numpy(stack_keypoints(found))
     err = (decoded[..., :2] - kp).norm(dim=-1)
     assert err.max() < 0.05, f"round trip max error {err.max():.4f} input px"
     # the classic rounded centre: labels are off by up to half a heatmap pixel (2 input px)
     classic = HeatmapCodec((192, 256), stride=4, sigma=2.0, decoder="dark", unbiased=False)
-    err_classic = (classic.decode(classic.encode(batch)["heatmaps"])[..., :2] - kp).norm(dim=-1)
+    classic_kp = stack_keypoints(classic.decode(classic.encode(batch)["heatmaps"]))
+    err_classic = (torch.from_numpy(classic_kp)[..., :2] - kp).norm(dim=-1)
     assert err_classic.mean() > 0.5 and err_classic.max() <= 2 * math.sqrt(2) + 1e-4
     # argmax decoding of unbiased targets: at most half a heatmap pixel (2 input px) per axis
     argmax = HeatmapCodec((192, 256), heatmap_size=(48, 64), sigma=2.0, decoder="argmax")
-    per_axis = (argmax.decode(targets["heatmaps"])[..., :2] - kp).abs()
+    per_axis = (torch.from_numpy(stack_keypoints(argmax.decode(targets["heatmaps"])))[..., :2]
+                - kp).abs()  # fmt: skip
     assert per_axis.max() <= 2.0 + 1e-4
 
 
@@ -277,7 +281,8 @@ def test_heatmap_codec_lists_losses_and_arguments():
     codec = HeatmapCodec((32, 32), stride=4, sigma=1.0, decoder="quarter")
     targets = codec.encode(batch)
     stacks = [torch.zeros_like(targets["heatmaps"]), targets["heatmaps"]]
-    assert torch.equal(codec.decode(stacks), codec.decode(targets["heatmaps"]))
+    a, b = codec.decode(stacks), codec.decode(targets["heatmaps"])
+    assert np.array_equal(stack_keypoints(a), stack_keypoints(b))
     assert codec.loss(targets["heatmaps"], targets, batch).item() == 0.0
     assert codec.loss(stacks, targets, batch).item() == pytest.approx(
         heatmap_mse_loss(stacks[0], targets["heatmaps"], targets["target_weight"]).item()
@@ -346,7 +351,9 @@ def test_regression_codec_modes():
         codec = RegressionCodec((64, 96), mode=mode)
         targets = codec.encode(batch)
         assert targets["keypoints"].shape == (2, 5, 2)
-        decoded = codec.decode(targets["keypoints"].reshape(2, 10))
+        found = codec.decode(targets["keypoints"].reshape(2, 10))
+        assert [p.scores.tolist() for p in found] == [[1.0], [1.0]]
+        decoded = torch.from_numpy(stack_keypoints(found))
         assert decoded.shape == (2, 5, 3) and torch.all(decoded[..., 2] == 1)
         assert torch.allclose(decoded[..., :2], batch["keypoints"][..., :2], atol=1e-4)
         assert codec.loss(targets["keypoints"].reshape(2, -1), targets, batch).item() == 0

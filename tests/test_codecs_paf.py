@@ -1,4 +1,4 @@
-"""Tests of posekit.codecs.paf: PAF / heatmap targets, loss masks, PAFCodec, evaluate_oks_ap."""
+"""Tests of posekit.codecs.paf: PAF / heatmap targets, loss masks, PAFCodec; its OKS AP scoring."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import torch
 
 from posekit.codecs.paf import (
     PAFCodec,
-    evaluate_oks_ap,
     keypoint_heatmaps,
     limb_support,
     loss_masks,
@@ -18,6 +17,7 @@ from posekit.codecs.paf import (
     paf_targets,
 )
 from posekit.datasets.synthpose import collate_bottom_up
+from posekit.evaluation import evaluate_oks_ap
 from posekit.lab.postprocess import synth_people
 from posekit.skeletons import COCO17, OPENPOSE18, convert
 
@@ -372,7 +372,7 @@ def test_codec_trains_and_evaluates_lightweight_openpose_with_the_engine():
     data = SynthPoseBottomUp("train", 2, size=(64, 48), num_people=2)
     val = SynthPoseBottomUp("val", 2, size=(64, 48), num_people=1)
     config = TrainConfig(epochs=1, batch_size=2, device="cpu")
-    hist = train(model, codec, codec.loss, data, val, config, evaluate_fn=evaluate_oks_ap,
+    hist = train(model, codec, codec.loss, data, val, config, evaluate=evaluate_oks_ap,
                  progress=False, collate_fn=collate_bottom_up)  # fmt: skip
     assert len(hist.step_loss) == 1 and math.isfinite(hist.step_loss[0])
     assert 0.0 <= hist.evals[-1]["AP"] <= 1.0 and "AR" in hist.evals[-1]

@@ -13,7 +13,9 @@ import torch
 
 from posekit.codecs import grouping
 from posekit.codecs import heatmap as H
+from posekit.codecs.instances import stack_keypoints
 from posekit.codecs.paf import PAFCodec
+from posekit.evaluation import match_people
 from posekit.lab.postprocess import synth_maps, synth_people
 
 NAN, INF = float("nan"), float("inf")
@@ -35,7 +37,9 @@ DECODERS = {
     "dark-noblur": lambda m: H.decode_dark(m, 4, blur=False),
     "soft_argmax": lambda m: H.soft_argmax(m, 4, beta=20.0),
     "decode_heatmaps-integral": lambda m: H.decode_heatmaps(m, 4, "integral", beta=20.0),
-    "HeatmapCodec": lambda m: H.HeatmapCodec((80, 64), stride=4, decoder="quarter").decode([m]),
+    "HeatmapCodec": lambda m: stack_keypoints(
+        H.HeatmapCodec((80, 64), stride=4, decoder="quarter").decode([m])
+    ),
 }
 READERS = {**DECODERS, "heatmap_nms": lambda m: H.heatmap_nms(m)}  # everything that reads maps
 
@@ -146,7 +150,7 @@ def test_clean_scene_groups_with_finite_scores(scene):
     people, hm, paf = scene
     out = grouping.group(hm, paf, 8)
     assert len(out.scores) == 2 and np.isfinite(out.scores).all()
-    _, _, sim = grouping.match_people(out.keypoints, people["keypoints"], people["areas"])
+    _, _, sim = match_people(out.keypoints, people["keypoints"], people["areas"])
     assert (sim > 0.9).all()
 
 
@@ -173,19 +177,19 @@ def test_match_people_checks_counts_and_shapes(scene):
     gt, areas = people["keypoints"], people["areas"]
     for bad in (areas[:1], np.r_[areas, areas]):
         with pytest.raises(ValueError, match=r"areas: expected shape \(2,\)"):
-            grouping.match_people(pred, gt, bad)
+            match_people(pred, gt, bad)
     with pytest.raises(ValueError, match=r"gt: expected shape \(G, 17, 3\)"):
-        grouping.match_people(pred, gt[0], areas)
+        match_people(pred, gt[0], areas)
     with pytest.raises(ValueError, match=r"pred: expected shape \(P, 17, 2 or 3\)"):
-        grouping.match_people(pred[:, :16], gt, areas)
+        match_people(pred[:, :16], gt, areas)
     with pytest.raises(ValueError, match=r"area: sample 0 is 0.0"):
-        grouping.match_people(pred, gt, np.zeros_like(areas))
+        match_people(pred, gt, np.zeros_like(areas))
 
 
 def test_match_people_nan_prediction_is_a_miss(scene):
     people, hm, paf = scene
     pred = grouping.group(hm, paf, 8).keypoints.astype(np.float64)
     pred[0] = NAN  # a whole person NaN: OKS 0 with everyone, still matched by Hungarian
-    gi, pi, sim = grouping.match_people(pred, people["keypoints"], people["areas"])
+    gi, pi, sim = match_people(pred, people["keypoints"], people["areas"])
     assert sorted(pi.tolist()) == [0, 1]
     assert sim[pi == 0][0] == 0.0 and sim[pi == 1][0] > 0.9

@@ -16,11 +16,11 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from posekit import engine
+from posekit.codecs import Instances, per_crop, stack_keypoints
 from posekit.engine import (
     History,
     TrainConfig,
     clip_gradients,
-    evaluate_pckh,
     load_checkpoint,
     load_model,
     make_optimizer,
@@ -29,6 +29,7 @@ from posekit.engine import (
     save_checkpoint,
     train,
 )
+from posekit.evaluation import evaluate_pckh
 
 SIZE = 16
 K = 2
@@ -84,9 +85,9 @@ class TinyCodec:
     def encode(self, batch: dict) -> dict:
         return {"coords": batch["keypoints"][..., :2] / SIZE, "weight": batch["target_weight"]}
 
-    def decode(self, outputs) -> torch.Tensor:
+    def decode(self, outputs) -> list[Instances]:
         xy = outputs[-1] if isinstance(outputs, (list, tuple)) else outputs
-        return torch.cat([xy * SIZE, torch.ones_like(xy[..., :1])], dim=-1)
+        return per_crop(torch.cat([xy * SIZE, torch.ones_like(xy[..., :1])], dim=-1))
 
 
 def tiny_loss(outputs, targets, batch) -> torch.Tensor:
@@ -120,8 +121,9 @@ def test_loss_decreases_and_history_is_recorded():
     model = TinyNet(dropout=0.0)
     cfg = _config(epochs=5, lr=1e-2, eval_every=2)
     hist = train(
-        model, TinyCodec(), tiny_loss, DotSet(48), DotSet(16, 1, False), cfg, progress=False
-    )
+        model, TinyCodec(), tiny_loss, DotSet(48), DotSet(16, 1, False), cfg,
+        evaluate=evaluate_pckh, progress=False,
+    )  # fmt: skip
     assert hist.steps_per_epoch == 6
     assert len(hist.step_loss) == len(hist.step_lr) == len(hist.step_grad_norm) == 30
     assert hist.epochs == 5 and len(hist.epoch_seconds) == 5
@@ -149,6 +151,7 @@ def test_train_in_chunks_and_resume_gives_the_same_run(tmp_path):
             DotSet(20),
             val,
             _config(checkpoint=str(path), **cfg),
+            evaluate_pckh,
             progress=False,
             **kw,
         )
@@ -208,7 +211,8 @@ def test_checkpoint_is_weights_only_and_rebuilds_the_model(tmp_path):
     path = tmp_path / "ck.pt"
     cfg = _config(epochs=1, checkpoint=str(path), scheduler="multistep", milestones=(1,))
     model = TinyNet(width=3)
-    train(model, TinyCodec(), tiny_loss, DotSet(16), DotSet(8, 1, False), cfg, progress=False)
+    train(model, TinyCodec(), tiny_loss, DotSet(16), DotSet(8, 1, False), cfg, evaluate_pckh,
+          progress=False)  # fmt: skip
     raw = torch.load(path, weights_only=True)  # the safe loader reads everything
     assert raw["epoch"] == 1 and raw["step"] == 2
     assert raw["model_config"] == {
@@ -419,10 +423,14 @@ def test_step_schedule_needs_step_size_and_config_round_trips():
 # --------------------------------------------------------------------------------------------
 def test_predict_shapes_and_eval_mode():
     model = TinyNet().train()
-    out = predict(model, TinyCodec(), DotSet(10), batch_size=4)
-    assert out.shape == (10, K, 3) and out.dtype == torch.float32 and not model.training
+    found = predict(model, TinyCodec(), DotSet(10), batch_size=4)
+    assert len(found) == 10 and all(isinstance(p, Instances) and len(p) == 1 for p in found)
+    out = stack_keypoints(found)
+    assert out.shape == (10, K, 3) and out.dtype == np.float32 and not model.training
     again = predict(model.train(), TinyCodec(), DataLoader(DotSet(10), batch_size=3))
-    assert torch.allclose(out, again, atol=1e-5) and not model.training  # dropout off
+    assert np.allclose(out, stack_keypoints(again), atol=1e-5) and not model.training
+    with pytest.raises(TypeError, match="evaluate"):  # a val_set needs its scoring function
+        train(TinyNet(), TinyCodec(), tiny_loss, DotSet(8), DotSet(4), _config(epochs=1))
 
 
 class _Shifted(Dataset):
@@ -452,7 +460,7 @@ class _PassCodec:
         return {}
 
     def decode(self, outputs):
-        return outputs
+        return per_crop(outputs)
 
 
 def test_evaluate_pckh_uses_the_head_box_in_crop_pixels():

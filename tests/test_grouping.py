@@ -18,9 +18,9 @@ from posekit.codecs.grouping import (
     find_peaks,
     group,
     match_limbs,
-    match_people,
     score_limbs,
 )
+from posekit.evaluation import match_people
 from posekit.lab.postprocess import synth_maps, synth_people
 from posekit.skeletons import COCO17, OPENPOSE18, convert
 

@@ -59,7 +59,7 @@ def test_cli_bench_latency(capsys):
     argv = ["bench", "latency", "lightweight_openpose", "--size", "32x48", "--runs", "1"]
     assert cli.main(argv) == 0
     out = capsys.readouterr().out
-    assert "32×48 (H×W)" in out and "speed-up" in out
+    assert "32×48 (W×H)" in out and "speed-up" in out  # --size is W×H
     assert cli.main(["bench", "latency", "nope"]) == 2
     with pytest.raises(SystemExit):
         cli.main(["bench", "latency", "--size", "32by48"])

@@ -9,8 +9,8 @@ import math
 import numpy as np
 import pytest
 
-from posekit.codecs.grouping import match_people
 from posekit.codecs.paf import paf_targets
+from posekit.evaluation import match_people
 from posekit.lab.grouping_noise import noise_robustness
 from posekit.lab.postprocess import (
     bench_postprocess,

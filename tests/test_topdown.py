@@ -6,13 +6,9 @@ import torch
 
 from posekit.codecs.heatmap import HeatmapCodec
 from posekit.datasets.synthpose import SynthPoseBottomUp
+from posekit.evaluation import scene_oks_ap, shared_joint_ground_truth
 from posekit.skeletons import COCO17, MPII16, convert
-from posekit.topdown import (
-    person_crops,
-    scene_oks_ap,
-    shared_joint_ground_truth,
-    top_down_predict,
-)
+from posekit.topdown import person_crops, top_down_predict
 
 SHARED = [j for j, n in enumerate(COCO17.joints) if n in MPII16.joints]
 

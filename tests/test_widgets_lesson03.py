@@ -39,7 +39,7 @@ def test_each_stack_is_shown_and_decoded(setup):
     assert r["heatmaps"].shape == (3, 8, 8)
     for s in range(3):
         np.testing.assert_allclose(r["heatmaps"][s], outs[s][0, j].numpy(), atol=1e-6)
-        point = codec.decode(outs[s])[0, j].numpy()
+        point = codec.decode(outs[s])[0].keypoints[0, j]
         np.testing.assert_allclose(r["points"][s], point, atol=1e-5)
         assert r["errors"][s] == pytest.approx(np.linalg.norm(point[:2] - gt[1, j, :2]), abs=1e-4)
 

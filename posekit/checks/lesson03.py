@@ -4,7 +4,7 @@ Exercise 3.1 ``residual_forward`` (Newell's pre-activation bottleneck: BN → Re
 times, plus the skip path), 3.2 ``hourglass_forward`` (one hourglass, written as a
 recursion), 3.3 ``flip_average`` (flip-test averaging with the left/right swap). Each check
 compares the student's function with posekit's reference (``posekit.models.hourglass``,
-``posekit.models.flip_test``) on small random modules, then recognises the classic mistakes —
+``posekit.models.flip``) on small random modules, then recognises the classic mistakes —
 a forgotten skip path, a ReLU after the sum, bilinear instead of
 nearest upsampling, average instead of max pooling, a mirror without the joint swap, the
 vertical flip, the one-pixel shift — by recomputing the answer with that mistake.
@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 from posekit.checks import Case, check_function, register_reference
 from posekit.checks.diagnose import mistake as _mistake
-from posekit.models.flip_test import flip_heatmaps
+from posekit.models.flip import flip_heatmaps
 from posekit.models.hourglass import Hourglass, Residual
 from posekit.models.optimize import randomise_batchnorm
 from posekit.skeletons import MPII16

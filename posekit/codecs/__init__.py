@@ -5,14 +5,16 @@ tensors to keypoints and back. Every codec follows the protocol of ``posekit.eng
 
 * ``encode(batch) -> dict`` of targets, from a batch of ``SynthPoseTopDown`` items
   (``keypoints`` ``(B, K, 3)`` in input pixels, ``target_weight`` ``(B, K)``);
-* ``decode(outputs) -> (B, K, 3)`` keypoints ``(x, y, score)`` in input pixels;
+* ``decode(outputs) -> list[Instances]``, one per image (``posekit.codecs.instances``):
+  keypoints ``(N_i, K, 3)`` ``(x, y, score)`` in input pixels and person scores ``(N_i,)``;
+  top-down codecs decode one person per crop (``N_i = 1``);
 * ``loss(outputs, targets, batch) -> scalar`` (the loss functions themselves are plain
   functions in each module).
 
-Modules: ``regression`` (DeepPose, lesson 01), ``heatmap`` (Gaussian heatmaps and the
-argmax / quarter-offset / DARK / integral decoders, lesson 02), ``paf`` (OpenPose's heatmaps
-and part affinity fields, lesson 04) and ``grouping`` (peaks + PAFs → people: the second half
-of ``PAFCodec.decode``).
+Modules: ``instances`` (the prediction contract), ``regression`` (DeepPose, lesson 01),
+``heatmap`` (Gaussian heatmaps and the argmax / quarter-offset / DARK / integral decoders,
+lesson 02), ``paf`` (OpenPose's heatmaps and part affinity fields, lesson 04) and
+``grouping`` (peaks + PAFs → people: the second half of ``PAFCodec.decode``).
 """
 
 from posekit.codecs.heatmap import (
@@ -30,6 +32,7 @@ from posekit.codecs.heatmap import (
     integral_regression,
     soft_argmax,
 )
+from posekit.codecs.instances import Instances, per_crop, stack_keypoints
 from posekit.codecs.regression import (
     RegressionCodec,
     denormalize_from_box,
@@ -42,6 +45,7 @@ from posekit.codecs.regression import (
 
 __all__ = [
     "HeatmapCodec",
+    "Instances",
     "RegressionCodec",
     "decode_argmax",
     "decode_dark",
@@ -59,6 +63,8 @@ __all__ = [
     "l2_loss",
     "normalize_to_box",
     "normalize_to_input",
+    "per_crop",
     "smooth_l1_loss",
     "soft_argmax",
+    "stack_keypoints",
 ]

@@ -32,9 +32,8 @@ resolution** with vectorised numpy instead of on maps upsampled ×8 to the image
    ``j·s + (s - 1)/2``) and person scores ``Σscores · max(0, n - 1)`` (Lightweight OpenPose's
    ``val.py`` ranking; ``n`` = number of joints).
 
-``match_people`` pairs predictions with ground truth by OKS (Hungarian). This is the second
-half of the PAF decoder (``posekit.codecs.paf.PAFCodec.decode``); how it degrades on noisy
-maps is a lesson experiment, ``posekit.lab.grouping_noise``.
+This is the second half of the PAF decoder (``posekit.codecs.paf.PAFCodec.decode``); how it
+degrades on noisy maps is a lesson experiment, ``posekit.lab.grouping_noise``.
 
 Non-finite maps: every function here that reads heatmaps or PAFs raises a ValueError naming
 the argument, the first NaN / ±inf value and its index (C order), as the decoders of
@@ -65,7 +64,6 @@ __all__ = [
     "find_peaks",
     "group",
     "match_limbs",
-    "match_people",
     "pair_scores",
     "score_limbs",
 ]
@@ -718,43 +716,3 @@ def group(
     conns = match_limbs(cands, method)
     ids, totals = assemble(peaks, conns, limbs, redundant, min_keypoints, min_score)
     return _people(peaks, ids, totals, stride)
-
-
-# --------------------------------------------------------------------------- evaluation
-
-
-def match_people(pred, gt, areas) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Pair predicted with true people by OKS (optimal assignment, ``linear_sum_assignment``).
-
-    Args:
-        pred: ``(P, 17, 2|3)`` predictions in input pixels (COCO-17); a NaN joint is a miss.
-        gt: ``(G, 17, 3)`` ground truth ``(x, y, v)``.
-        areas: ``(G,)`` OKS scales (box areas), finite and > 0.
-    Returns:
-        ``(gt_index, pred_index, oks)`` of the ``min(G, P)`` matched pairs.
-    """
-    from posekit.metrics import oks
-
-    pred, gt, areas = _people_arrays(pred, gt, areas)
-    g, p = gt.shape[0], pred.shape[0]
-    if g == 0 or p == 0:
-        e = np.zeros(0, np.int64)
-        return e, e, np.zeros(0)
-    gi, pi = np.divmod(np.arange(g * p), p)
-    sim = oks(pred[pi][..., :2], gt[gi], areas[gi]).reshape(g, p)
-    r, c = linear_sum_assignment(sim, maximize=True)
-    return r, c, sim[r, c]
-
-
-def _people_arrays(pred, gt, areas) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``match_people``'s inputs as float64 arrays of the documented shapes, else ValueError."""
-    pred, gt = np.asarray(pred, np.float64), np.asarray(gt, np.float64)
-    areas = np.asarray(areas, np.float64)
-    k = COCO17.num_joints
-    if gt.ndim != 3 or gt.shape[1:] != (k, 3):
-        raise ValueError(f"gt: expected shape (G, {k}, 3) (x, y, v), got {gt.shape}")
-    if pred.ndim != 3 or pred.shape[1] != k or pred.shape[2] not in (2, 3):
-        raise ValueError(f"pred: expected shape (P, {k}, 2 or 3), got {pred.shape}")
-    if areas.shape != (gt.shape[0],):
-        raise ValueError(f"areas: expected shape ({gt.shape[0]},), one per gt, got {areas.shape}")
-    return pred, gt, areas

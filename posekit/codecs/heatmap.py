@@ -69,6 +69,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from posekit.codecs.instances import Instances, per_crop
 from posekit.validate import size2, stride2
 
 __all__ = [
@@ -585,8 +586,9 @@ class HeatmapCodec:
         ``batch["target_weight"]`` ``(B, K)`` → ``{"heatmaps": (B, K, h, w), "target_weight":
         (B, K), "keypoints": (B, K, 3)}`` (the weight is the batch's times the codec's: 0 for
         unlabelled and off-map joints). ``decode(outputs)``: ``(B, K, h, w)`` or a list of them
-        (hourglass stacks: the last is decoded) → ``(B, K, 3)`` ``(x, y, score)`` in input
-        pixels. ``loss(outputs, targets, batch=None)`` → scalar.
+        (hourglass stacks: the last is decoded) → B ``Instances`` (``posekit.codecs.instances``)
+        of one person ``(1, K, 3)`` ``(x, y, score)`` in input pixels.
+        ``loss(outputs, targets, batch=None)`` → scalar.
     """
 
     def __init__(
@@ -657,11 +659,12 @@ class HeatmapCodec:
             maps = maps * (weight > 0)[..., None, None]
         return {"heatmaps": maps, "target_weight": weight, "keypoints": kp}
 
-    def decode(self, outputs):
-        """``(B, K, h, w)`` (or a list: the last) → ``(B, K, 3)`` in input pixels."""
+    def decode(self, outputs) -> list[Instances]:
+        """``(B, K, h, w)`` (or a list: the last) → B ``Instances`` of one person each,
+        ``(1, K, 3)`` in input pixels (``decode_heatmaps`` gives the ``(B, K, 3)`` array)."""
         if isinstance(outputs, (list, tuple)):
             outputs = outputs[-1]
-        return decode_heatmaps(outputs, self.stride, self.decoder, self.sigma, self.beta)
+        return per_crop(decode_heatmaps(outputs, self.stride, self.decoder, self.sigma, self.beta))
 
     def loss(self, outputs, targets: dict, batch: dict | None = None) -> torch.Tensor:
         """``heatmap_mse_loss`` or ``integral_loss`` (see ``loss`` in the constructor)."""

@@ -13,8 +13,8 @@ stride ``s`` (8):
   elsewhere; where limbs of several people overlap, the vectors are **averaged** (paper
   eq. 8–9: the sum divided by the count of non-zero vectors at that pixel).
 
-Conventions (``DESIGN.md`` §4): keypoints ``(N, K, 3)`` = ``(x, y, v)`` in input pixels, pixel
-centres at integers; map pixel ``j`` is centred at input ``x = j·s + (s - 1)/2``
+Conventions (``docs/conventions.md``): keypoints ``(N, K, 3)`` = ``(x, y, v)`` in input pixels,
+pixel centres at integers; map pixel ``j`` is centred at input ``x = j·s + (s - 1)/2``
 (``heatmap.image_to_heatmap``). The limb geometry below is computed in map pixels: a map pixel
 ``p`` (its centre) belongs to limb ``a → b`` when, with ``u = (b - a)/|b - a|``,
 ``0 ≤ u·(p - a) ≤ |b - a|`` (projection within the segment) and ``|u⊥·(p - a)| ≤ limb_width``
@@ -22,12 +22,12 @@ centres at integers; map pixel ``j`` is centred at input ``x = j·s + (s - 1)/2`
 to about ``limb_width`` beyond the ends (they test only the perpendicular distance inside the
 segment's box grown by the width); ``end_margin`` reproduces that when wanted.
 
-Lightweight OpenPose differs on two points (``reference/models.md`` §5b): overlapping PAFs
+Lightweight OpenPose differs on two points (Osokin 2018; ``docs/references.md``): overlapping PAFs
 *overwrite* instead of averaging, and its limb thickness is 1 map pixel (our default width).
 
 ``PAFCodec`` bundles targets, the masked L2 loss over all stages and the grouping decoder
-(``posekit.codecs.grouping``) for ``posekit.engine``; ``evaluate_oks_ap`` scores a bottom-up model
-with COCO keypoint AP (pycocotools through ``posekit.metrics``).
+(``posekit.codecs.grouping``) for ``posekit.engine``; ``posekit.evaluation.evaluate_oks_ap``
+scores a bottom-up model with COCO keypoint AP (pycocotools through ``posekit.metrics``).
 """
 
 from __future__ import annotations
@@ -39,12 +39,12 @@ import numpy as np
 import torch
 
 from posekit.codecs.heatmap import gaussian_heatmaps, image_to_heatmap
-from posekit.skeletons import COCO17, OPENPOSE18, convert
+from posekit.codecs.instances import Instances
+from posekit.skeletons import OPENPOSE18, convert
 from posekit.validate import size2, stride2
 
 __all__ = [
     "PAFCodec",
-    "evaluate_oks_ap",
     "keypoint_heatmaps",
     "limb_support",
     "loss_masks",
@@ -395,8 +395,8 @@ class PAFCodec:
         ``batch["bboxes"]`` (list of ``(N_i, 4)``, used as ignore regions) → ``{"heatmaps":
         (B, 19, h, w), "pafs": (B, 38, h, w), "mask": (B, 1, h, w)}`` float32 tensors on the
         image's device. ``loss(outputs, targets, batch=None)``: ``paf_loss`` over all stages.
-        ``decode(outputs)``: the last stage → list of B ``grouping.People`` (COCO-17
-        ``(N, 17, 3)`` ``(x, y, score)`` in input pixels and ``(N,)`` person scores); the
+        ``decode(outputs)``: the last stage → B ``Instances`` (``posekit.codecs.instances``:
+        COCO-17 ``(N, 17, 3)`` ``(x, y, score)`` in input pixels, ``(N,)`` person scores); the
         maps must be finite (``grouping``: NaN / inf is a ValueError naming the index).
     """
 
@@ -489,8 +489,8 @@ class PAFCodec:
         return paf_loss(outputs, targets["heatmaps"], targets["pafs"], targets.get("mask"),
                         self.heatmap_weight)  # fmt: skip
 
-    def decode(self, outputs) -> list:
-        """Last stage ``(heatmaps, pafs)`` → list of B ``grouping.People`` (COCO-17)."""
+    def decode(self, outputs) -> list[Instances]:
+        """Last stage ``(heatmaps, pafs)`` → B ``Instances`` (COCO-17, ``grouping.group``)."""
         from posekit.codecs.grouping import _check_finite, group
 
         hm, paf = _stages(outputs)[-1]
@@ -506,92 +506,8 @@ class PAFCodec:
                              f"{hm.shape}, got {paf.shape}")  # fmt: skip
         _check_finite(hm, "heatmaps")
         _check_finite(paf, "pafs")
-        return [
+        people = [
             group(hm[i, : self.num_joints], paf[i], self.stride, **self.group_kwargs)
             for i in range(hm.shape[0])
         ]
-
-
-# --------------------------------------------------------------------------- evaluation
-
-
-def _ground_truth(batch: dict, i: int, joint_set) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Image ``i`` of a collated batch: COCO-17 keypoints, boxes and OKS areas."""
-    kp = np.asarray(batch["keypoints"][i], np.float32)
-    kp = convert(kp.reshape(-1, *kp.shape[-2:]), joint_set, COCO17).reshape(-1, 17, 3)
-    box = batch["bboxes"][i] if "bboxes" in batch else None
-    box = _keypoint_boxes(kp) if box is None else np.asarray(box, np.float64).reshape(-1, 4)
-    area = batch["areas"][i] if "areas" in batch else None
-    area = box[:, 2] * box[:, 3] if area is None else np.asarray(area, np.float64)
-    return kp, box, area
-
-
-def evaluate_oks_ap(
-    model,
-    codec: PAFCodec,
-    dataset,
-    batch_size: int = 8,
-    device=None,
-    input_key: str = "image",
-) -> dict[str, float]:
-    """COCO keypoint AP of a bottom-up model on a ``SynthPoseBottomUp``-like dataset.
-
-    Runs the model batch by batch (``collate_bottom_up``, eval mode, inference mode), decodes
-    every image with ``codec.decode`` (grouping), and scores all images at once with
-    pycocotools through ``metrics.coco_gt_dict`` / ``coco_results`` / ``oks_ap``: ground
-    truth in COCO-17 (converted from ``codec.joint_set``), the items' ``bboxes`` and
-    ``areas`` as boxes and OKS scales (default: the box of the labelled joints). Images
-    without people stay in the ground truth, so detections there count as false positives.
-    Usable as ``engine.train``'s ``evaluate_fn``.
-
-    Args:
-        dataset: a Dataset of bottom-up items (or a ready DataLoader yielding
-            ``collate_bottom_up`` batches).
-    Returns:
-        ``{"AP", "AP50", "AP75", "APm", "APl", "AR", ...}`` in [0, 1] (-1: empty area range);
-        all 0 when nothing is detected.
-    """
-    from torch.utils.data import DataLoader
-
-    from posekit.datasets.synthpose import collate_bottom_up
-    from posekit.engine import model_device, resolve_device, to_device
-    from posekit.metrics import coco_gt_dict, coco_results, oks_ap
-
-    device = model_device(model) if device is None else resolve_device(device)
-    model.to(device).eval()
-    if not isinstance(dataset, DataLoader):
-        dataset = DataLoader(dataset, batch_size=batch_size, collate_fn=collate_bottom_up)
-    gt, det, sizes = [], [], {}  # per image: (kp, box, area) / People; {image id: (H, W)}
-    with torch.inference_mode():
-        for batch in dataset:
-            people = codec.decode(model(to_device(batch[input_key], device)))
-            for i, p in enumerate(people):
-                sizes[len(sizes) + 1] = tuple(int(v) for v in batch[input_key].shape[-2:])
-                gt.append(_ground_truth(batch, i, codec.joint_set))
-                det.append(p)
-    if not sizes:
-        raise ValueError("dataset: empty")
-    gt_ids = np.repeat(np.arange(1, len(gt) + 1), [len(g[0]) for g in gt])
-    gt_dict = coco_gt_dict(
-        np.concatenate([g[0] for g in gt]),
-        np.array([sizes[i] for i in gt_ids]).reshape(-1, 2),
-        bboxes=np.concatenate([g[1] for g in gt]),
-        areas=np.concatenate([g[2] for g in gt]),
-        image_ids=gt_ids,
-    )
-    _add_empty_images(gt_dict, sizes)
-    det_ids = np.repeat(np.arange(1, len(det) + 1), [len(p.scores) for p in det])
-    if det_ids.size == 0:
-        keys = ("AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl")
-        return {k: 0.0 for k in keys}
-    kp = np.concatenate([p.keypoints for p in det])
-    return oks_ap(gt_dict, coco_results(kp, np.concatenate([p.scores for p in det]), det_ids))
-
-
-def _add_empty_images(gt: dict, sizes: dict[int, tuple[int, int]]) -> None:
-    """Add the images without any person to a ``coco_gt_dict`` (in place)."""
-    known = {im["id"] for im in gt["images"]}
-    for i, (h, w) in sorted(sizes.items()):
-        if i not in known:
-            gt["images"].append({"id": i, "file_name": f"{i:012d}.jpg", "height": h, "width": w})
-    gt["images"].sort(key=lambda im: im["id"])
+        return [Instances(p.keypoints, p.scores) for p in people]

@@ -23,6 +23,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from posekit.codecs.instances import Instances, per_crop
 from posekit.geometry import (
     denormalize_from_box,
     denormalize_from_input,
@@ -116,9 +117,10 @@ class RegressionCodec:
         ``encode(batch)`` with ``batch["keypoints"]`` ``(B, K, 3)`` in input pixels and
         optional ``batch["target_weight"]`` ``(B, K)`` → ``{"keypoints": (B, K, 2)``
         normalised, ``"target_weight": (B, K)}`` (the batch's weight, else ``v > 0``).
-        ``decode(outputs)`` with ``outputs`` ``(B, 2K)`` or ``(B, K, 2)`` → ``(B, K, 3)``
-        ``(x, y, score)`` in input pixels; regression has no confidence, so score = 1 (as
-        mmpose). ``loss(outputs, targets, batch)`` → scalar.
+        ``decode(outputs)`` with ``outputs`` ``(B, 2K)`` or ``(B, K, 2)`` → B ``Instances``
+        (``posekit.codecs.instances``) of one person ``(1, K, 3)`` ``(x, y, score)`` in input
+        pixels; regression has no confidence, so score = 1 (as mmpose).
+        ``loss(outputs, targets, batch)`` → scalar.
     """
 
     def __init__(self, input_size, mode: str = "input", loss: str = "l2") -> None:
@@ -168,7 +170,12 @@ class RegressionCodec:
         target = self.normalize(kp[..., :2], center, size)
         return {"keypoints": target, "target_weight": weight}
 
-    def decode(self, outputs, center=None, size=None) -> torch.Tensor:
+    def decode(self, outputs, center=None, size=None) -> list[Instances]:
+        """Network output ``(B, 2K)`` or ``(B, K, 2)`` → B ``Instances`` of one person each,
+        ``(1, K, 3)`` (x, y, 1) in input pixels (``decode_keypoints``: the ``(B, K, 3)``)."""
+        return per_crop(self.decode_keypoints(outputs, center, size))
+
+    def decode_keypoints(self, outputs, center=None, size=None) -> torch.Tensor:
         """Network output ``(B, 2K)`` or ``(B, K, 2)`` → ``(B, K, 3)`` (x, y, 1) input pixels."""
         out = torch.as_tensor(outputs)
         if out.ndim == 2:

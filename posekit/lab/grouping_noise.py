@@ -11,7 +11,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from posekit.codecs.grouping import group, match_people
+from posekit.codecs.grouping import group
+from posekit.evaluation import match_people
 from posekit.lab.postprocess import synth_maps, synth_people
 from posekit.metrics import coco_gt_dict, coco_results, oks_ap
 

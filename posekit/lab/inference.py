@@ -141,7 +141,7 @@ def format_latency(result: dict) -> str:
     mark = "✓" if result["meets_goal"] else "✗"
     same = "✓" if result["outputs_equal"] else "✗"
     return "\n".join([
-        f"{result['model']} at {h}×{w} (H×W), batch 1, {result['threads']} thread(s), "
+        f"{result['model']} at {w}×{h} (W×H), batch 1, {result['threads']} thread(s), "
         f"median of {result['runs']} interleaved runs",
         f"  eager (eval, no_grad)         {result['eager_ms']:8.1f} ms  "
         f"{result['eager_fps']:6.2f} fps",

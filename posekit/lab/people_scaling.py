@@ -3,7 +3,7 @@
 A top-down method runs its network once per person (``posekit.topdown``), a bottom-up one once
 per image and then groups (``posekit.codecs.grouping``); ``people_scaling_benchmark`` times
 both on the same SynthPose scenes, step by step, and scores them with
-``topdown.scene_oks_ap``. ``format_scaling_table`` prints the rows.
+``evaluation.scene_oks_ap``. ``format_scaling_table`` prints the rows.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ import torch
 from posekit import recipes
 from posekit.datasets.synthpose import SynthPoseBottomUp
 from posekit.engine import model_device
-from posekit.topdown import crop_size, decode_crops, person_crops, scene_oks_ap
+from posekit.evaluation import scene_oks_ap
+from posekit.topdown import crop_size, decode_crops, person_crops
 
 __all__ = ["format_scaling_table", "people_scaling_benchmark"]
 

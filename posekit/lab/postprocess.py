@@ -42,6 +42,7 @@ import numpy as np
 
 from posekit.codecs import grouping
 from posekit.codecs.paf import keypoint_heatmaps, limb_support, paf_targets
+from posekit.evaluation import match_people
 from posekit.skeletons import COCO17, OPENPOSE18, convert
 
 LAYOUTS = ("separated", "scene")
@@ -292,7 +293,7 @@ def _accuracy(results, scenes, size) -> dict:
         kps.append(p.keypoints)
         scs.append(p.scores)
         det += [i + 1] * len(p.scores)
-        g, q, o = grouping.match_people(p.keypoints, s["keypoints"], s["areas"])
+        g, q, o = match_people(p.keypoints, s["keypoints"], s["areas"])
         good = o >= 0.5
         matched += int(good.sum())
         matched_ids |= {(i, int(k)) for k in g[good]}

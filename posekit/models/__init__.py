@@ -12,7 +12,7 @@ arguments give the scaled configs lessons train.
 * ``heatmap_net``: ``HeatmapNet`` — lesson 02's plain encoder-decoder heatmap network.
 * ``hourglass``: ``HourglassNet``, ``Hourglass``, ``Residual`` — Newell et al. 2016.
 * ``simple_baseline``: ``SimpleBaseline`` — Xiao et al. 2018 (ResNet + deconvolutions).
-* ``flip_test``: ``FlipTest``, ``flip_heatmaps`` — flip-test averaging of heatmaps.
+* ``flip``: ``FlipTest``, ``flip_heatmaps`` — flip-test averaging of heatmaps.
 * ``vgg``: ``VGG``, ``vgg16``, ``vgg19``, ``vgg19_openpose`` — torchvision-compatible VGGs.
 * ``mobilenet``: ``MobileNetV1``, ``mobilenet_v1`` — MobileNet v1 (and its dilated stride-8
   trunk).
@@ -34,7 +34,7 @@ from posekit.models.deeppose import (
     simulate_displacements,
     torso_diameter,
 )
-from posekit.models.flip_test import FlipTest, flip_heatmaps
+from posekit.models.flip import FlipTest, flip_heatmaps
 from posekit.models.heatmap_net import HeatmapNet
 from posekit.models.hourglass import Hourglass, HourglassNet, Residual
 from posekit.models.mobilenet import MobileNetV1, mobilenet_v1

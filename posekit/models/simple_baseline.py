@@ -16,7 +16,7 @@ convention — MACs / 1024³ with each stride-2 deconvolution counted at its *ou
 (``docs/conventions.md`` § Cost: parameters and GMACs). ResNet-101: 53.0 M, ResNet-152:
 68.6 M. Training in the paper: Adam lr 1e-3, Gaussian σ = 2 on 64×48, ``JointsMSELoss`` with
 target weights, flip test with the flipped heatmaps shifted by one pixel (their ``x/s`` pixel
-convention; posekit's needs no shift, see ``posekit.models.flip_test``).
+convention; posekit's needs no shift, see ``posekit.models.flip``).
 """
 
 from __future__ import annotations
