@@ -414,7 +414,7 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     train.add_argument(
         "--width", type=_positive_float,
-        help="network width (DeepPose width_mult, ...; lightweight_openpose: num_channels, 32; "
+        help="network width (DeepPose width_mult, ...; lightweight_openpose: channels, 32; "
         "the published network is 128)",
     )  # fmt: skip
     train.add_argument("--lr", type=_positive_float, help="learning rate (default: the recipe's)")

@@ -11,16 +11,16 @@ spans [-0.5, W - 0.5)); sizes are ``(width, height)``.
 * **Crops**: ``affine_matrix`` is the 2×3 image → crop map, unbiased in the sense of UDP
   (Huang et al., CVPR 2020): the box centre lands on the crop's centre ``((w - 1) / 2,
   (h - 1) / 2)``, so flipping commutes with cropping.
-* **Coordinate normalisation** (regression targets): ``normalize_to_box`` is DeepPose's
+* **Coordinate normalisation** (regression targets): ``to_box_frame`` is DeepPose's
   ``N(x, y; b) = ((x - b_cx) / b_w, (y - b_cy) / b_h)`` (Toshev & Szegedy, CVPR 2014): a
-  point inside the box lands in ``[-0.5, 0.5)²``. ``normalize_to_input`` is mmpose's
+  point inside the box lands in ``[-0.5, 0.5)²``. ``to_input_frame`` is mmpose's
   ``RegressionLabel`` with integer pixel centres, ``((x + 0.5) / W, (y + 0.5) / H)``: the
   input's area maps exactly onto ``[0, 1)²`` — the box normalisation with the whole input as
   the box, plus 0.5. Both are affine; ``denormalize_*`` inverts them. They take numpy arrays
   or torch tensors (the result has the input's type), coordinates in the last axis: ``(..., 2)``
   = ``(x, y)`` or ``(..., 3)`` = ``(x, y, v)`` (``v`` passes through).
 * **Pixel statistics**: ``IMAGENET_MEAN`` / ``IMAGENET_STD`` (RGB, in [0, 1]) normalise every
-  network input of the course (``posekit.datasets.synthpose.normalize``).
+  network input of the course (``posekit.datasets.synthpose.normalize_image``).
 """
 
 from __future__ import annotations
@@ -170,7 +170,7 @@ def _with_xy(kp, xy):
     return np.concatenate([xy.astype(kp.dtype, copy=False), kp[..., 2:]], axis=-1)
 
 
-def normalize_to_box(kp, center, size):
+def to_box_frame(kp, center, size):
     """DeepPose's box normalisation ``N(x, y; b) = ((x - b_cx) / b_w, (y - b_cy) / b_h)``.
 
     Args:
@@ -187,14 +187,14 @@ def normalize_to_box(kp, center, size):
     return _with_xy(kp, (kp[..., :2] - c) / s)
 
 
-def denormalize_from_box(kp, center, size):
-    """Inverse of ``normalize_to_box``: ``x = b_cx + u · b_w``, ``y = b_cy + v · b_h``."""
+def from_box_frame(kp, center, size):
+    """Inverse of ``to_box_frame``: ``x = b_cx + u · b_w``, ``y = b_cy + v · b_h``."""
     kp = _coords(kp)
     c, s = _pair_like(center, kp, "center"), _pair_like(size, kp, "size")
     return _with_xy(kp, kp[..., :2] * s + c)
 
 
-def normalize_to_input(kp, input_size):
+def to_input_frame(kp, input_size):
     """mmpose's input normalisation with integer pixel centres: ``((x + 0.5) / W, (y + 0.5) / H)``.
 
     The input image's area ``[-0.5, W - 0.5) × [-0.5, H - 0.5)`` maps onto ``[0, 1)²``
@@ -207,10 +207,10 @@ def normalize_to_input(kp, input_size):
         Same shape and type as ``kp``.
     """
     w, h = size2(input_size, "input_size")
-    return normalize_to_box(kp, (-0.5, -0.5), (w, h))
+    return to_box_frame(kp, (-0.5, -0.5), (w, h))
 
 
-def denormalize_from_input(kp, input_size):
-    """Inverse of ``normalize_to_input``: ``x = u · W - 0.5``, ``y = v · H - 0.5``."""
+def from_input_frame(kp, input_size):
+    """Inverse of ``to_input_frame``: ``x = u · W - 0.5``, ``y = v · H - 0.5``."""
     w, h = size2(input_size, "input_size")
-    return denormalize_from_box(kp, (-0.5, -0.5), (w, h))
+    return from_box_frame(kp, (-0.5, -0.5), (w, h))

@@ -182,7 +182,7 @@ def torso_norm(gt, skeleton: str | Skeleton = "lsp14") -> np.ndarray:
     return d
 
 
-def _normalised_errors(pred, gt, norm, visible) -> tuple[np.ndarray, np.ndarray]:
+def _normalized_errors(pred, gt, norm, visible) -> tuple[np.ndarray, np.ndarray]:
     gt = _keypoints(gt, "gt")
     pred = _keypoints(pred, "pred")
     _same_people(pred, gt)
@@ -209,7 +209,7 @@ def pck(pred, gt, norm, alpha: float = 0.2, visible=None) -> PCKResult:
     Returns:
         ``PCKResult`` (per-joint %, counts, count-weighted mean %, alpha).
     """
-    err, mask = _normalised_errors(pred, gt, norm, visible)
+    err, mask = _normalized_errors(pred, gt, norm, visible)
     return _pck_result(err, mask, alpha)
 
 
@@ -238,7 +238,7 @@ def pck_curve(pred, gt, norm, thresholds=None, visible=None) -> tuple[np.ndarray
     Returns ``(thresholds, values)``, both ``(T,)``: ``plt.plot(*pck_curve(...))``.
     """
     t = _thresholds(thresholds, 0.2)
-    err, mask = _normalised_errors(pred, gt, norm, visible)
+    err, mask = _normalized_errors(pred, gt, norm, visible)
     return t, np.array([_pck_result(err, mask, a).mean for a in t])
 
 

@@ -90,7 +90,7 @@ def recipe(name: str, input_size=None, width: float | None = None) -> Recipe:
     H)`` (default ``BOTTOM_UP_SIZE``; multiples of 8), with the lessons' settings (Adam,
     their learning rates, cosine schedule); ``width`` scales the network (DeepPose:
     ``width_mult``; HeatmapNet, SimpleBaseline: base channels; hourglass: ``features``;
-    Lightweight OpenPose: ``num_channels`` with the MobileNet ``width_mult = width / 128``,
+    Lightweight OpenPose: ``channels`` with the MobileNet ``width_mult = width / 128``,
     default 32 — the published network is ``width=128``)."""
     w, h = _input_size(input_size, name)
     if name == "lightweight_openpose":
@@ -99,7 +99,7 @@ def recipe(name: str, input_size=None, width: float | None = None) -> Recipe:
         channels = int(_width(width, 32))
         return Recipe(
             "lightweight_openpose", "LightweightOpenPose",
-            dict(num_refinement_stages=1, num_channels=channels, width_mult=channels / 128),
+            dict(num_refinement_stages=1, channels=channels, width_mult=channels / 128),
             "PAFCodec", dict(stride=8, sigma=0.875, limb_width=1.0, end_margin=1.0,
                              min_keypoints=3, joint_set="coco17", heatmap_weight=3.0),
             lr=4e-3, kind="bottom_up", batch_size=8,  # see lesson 04 for the sweep

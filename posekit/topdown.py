@@ -64,9 +64,9 @@ __all__ = [
 def _uint8_image(image) -> np.ndarray:
     """``H×W×3`` uint8 RGB from a numpy image or a normalised ``(3, H, W)`` tensor."""
     if isinstance(image, torch.Tensor):
-        from posekit.datasets.synthpose import denormalize
+        from posekit.datasets.synthpose import denormalize_image
 
-        image = denormalize(image)
+        image = denormalize_image(image)
     img = np.asarray(image)
     if img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.uint8:
         raise ValueError(
@@ -115,9 +115,9 @@ def person_crops(
         padding: box padding factor (1.25, HRNet / posekit's top-down data).
     Returns:
         ``(crops, matrices)``: normalised float32 tensor ``(N, 3, H, W)`` (ImageNet mean/std,
-        ``datasets.synthpose.normalize``) and float64 ``(N, 2, 3)`` image → crop matrices.
+        ``datasets.synthpose.normalize_image``) and float64 ``(N, 2, 3)`` image → crop matrices.
     """
-    from posekit.datasets.synthpose import normalize
+    from posekit.datasets.synthpose import normalize_image
 
     img = _uint8_image(image)
     b = _boxes(boxes)
@@ -128,7 +128,7 @@ def person_crops(
         center, scale = box_to_center_scale(box, w / h, padding)
         mats[i] = affine_matrix(center, scale, 0.0, (w, h))
         crops[i] = warp_image(img, mats[i], (w, h))
-    tensor = normalize(crops) if len(b) else torch.zeros(0, 3, h, w)
+    tensor = normalize_image(crops) if len(b) else torch.zeros(0, 3, h, w)
     return tensor, mats
 
 

@@ -541,7 +541,7 @@ class CascadeExplorer(Explorer):
         """Estimates, crop boxes and errors of image ``index`` after ``stage``."""
         import torch
 
-        from posekit.datasets.synthpose import denormalize
+        from posekit.datasets.synthpose import denormalize_image
         from posekit.models.deeppose import joint_crops
 
         index = int(np.clip(index, 0, len(self.images) - 1))
@@ -563,7 +563,7 @@ class CascadeExplorer(Explorer):
             "index": index,
             "stage": stage,
             "joint": joint,
-            "image": denormalize(self.images[index]),
+            "image": denormalize_image(self.images[index]),
             "estimate": estimate,
             "previous": None,
             "gt": gt,
@@ -597,7 +597,7 @@ class CascadeExplorer(Explorer):
                 p = m[:, :2] @ np.asarray(xy[:2], np.float64) + m[:, 2]
                 return float(p[0]), float(p[1])
 
-            result["crop"] = denormalize(crops[j])
+            result["crop"] = denormalize_image(crops[j])
             result["crop_points"] = {
                 "previous": to_crop(previous[j]),
                 "estimate": to_crop(estimate[j]),
@@ -730,7 +730,7 @@ class StackExplorer(Explorer):
 
     def render(self, *, index: int, joint: str) -> dict[str, Any]:
         """The joint's heatmap, decoded point and error after every stack."""
-        from posekit.datasets.synthpose import denormalize
+        from posekit.datasets.synthpose import denormalize_image
 
         index = int(np.clip(index, 0, len(self.images) - 1))
         j = self.skeleton.index(joint)
@@ -743,7 +743,7 @@ class StackExplorer(Explorer):
         return {
             "index": index,
             "joint": joint,
-            "image": denormalize(self.images[index]),
+            "image": denormalize_image(self.images[index]),
             "heatmaps": maps[:, j],
             "points": points[:, j],
             "gt": gt[j],
@@ -817,7 +817,8 @@ class PAFExplorer(Explorer):
     ``match_limbs(method="greedy")`` restricted to one limb.
 
     Args:
-        image: ``H×W×3`` uint8 RGB, or a normalised ``(3, H, W)`` tensor (``denormalize``d).
+        image: ``H×W×3`` uint8 RGB, or a normalised ``(3, H, W)`` tensor (shown through
+            ``denormalize_image``).
         heatmaps: ``(19, h, w)`` or ``(18, h, w)`` OpenPose-18 maps (background ignored); a
             leading batch of 1 is allowed (numpy or torch).
         pafs: ``(38, h, w)``, x then y per limb of ``OPENPOSE18.limbs``.
@@ -861,9 +862,9 @@ class PAFExplorer(Explorer):
         min_magnitude: float = 0.2,
     ) -> None:
         if hasattr(image, "detach"):
-            from posekit.datasets.synthpose import denormalize
+            from posekit.datasets.synthpose import denormalize_image
 
-            image = denormalize(image[0] if image.ndim == 4 else image)
+            image = denormalize_image(image[0] if image.ndim == 4 else image)
         self.image = viz._check_image(np.asarray(image))
         self.heatmaps = _single_map(heatmaps, "heatmaps", (18, 19))[:18]
         self.pafs = _single_map(pafs, "pafs", (2 * len(self.LIMB_NAMES),))

@@ -15,7 +15,7 @@ def student_mode(monkeypatch):
     checks.reset()
 
 
-# ----------------------------------------------------------------- 1.1 normalize_to_box
+# ----------------------------------------------------------------- 1.1 to_box_frame
 
 
 def _split(kp):
@@ -117,7 +117,7 @@ def target_keeps_v(gt, est, diam, sigma):
 @pytest.mark.parametrize(
     "check,reference",
     [
-        (L.check_normalize_to_box, L.reference_normalize_to_box),
+        (L.check_to_box_frame, L.reference_to_box_frame),
         (L.check_l2_loss, L.reference_l2_loss),
         (L.check_displacement_target, L.reference_displacement_target),
     ],
@@ -129,11 +129,11 @@ def test_reference_passes(check, reference):
 @pytest.mark.parametrize(
     "check,wrong,hint",
     [
-        (L.check_normalize_to_box, box_wh_swapped, "divided x by the box height"),
-        (L.check_normalize_to_box, box_not_centred, "did not subtract the box centre"),
-        (L.check_normalize_to_box, box_to_minus_one_one, "[-1, 1]"),
-        (L.check_normalize_to_box, box_reversed_subtraction, "opposite sign"),
-        (L.check_normalize_to_box, box_drops_v, "keep the visibility flag"),
+        (L.check_to_box_frame, box_wh_swapped, "divided x by the box height"),
+        (L.check_to_box_frame, box_not_centred, "did not subtract the box centre"),
+        (L.check_to_box_frame, box_to_minus_one_one, "[-1, 1]"),
+        (L.check_to_box_frame, box_reversed_subtraction, "opposite sign"),
+        (L.check_to_box_frame, box_drops_v, "keep the visibility flag"),
         (L.check_l2_loss, loss_unweighted, "multiply each joint's squared distance by its"),
         (L.check_l2_loss, loss_mse_mean, "like F.mse_loss"),
         (L.check_l2_loss, loss_not_squared, "no square root"),
@@ -157,7 +157,7 @@ def test_classic_mistakes_fail_with_their_hint(check, wrong, hint, capsys):
 def test_the_edges_of_a_box_map_to_plus_minus_a_half():
     # an 80 x 60 box covering columns 10..89 and rows 0..59: centre (49.5, 29.5)
     kp = np.array([[[-0.5, -0.5, 2], [89.5, 59.5, 2], [49.5, 29.5, 1]]], np.float32)
-    out = L.reference_normalize_to_box(kp, (49.5, 29.5), (80.0, 60.0))
+    out = L.reference_to_box_frame(kp, (49.5, 29.5), (80.0, 60.0))
     np.testing.assert_allclose(out[0, 2], [0.0, 0.0, 1.0])
     np.testing.assert_allclose(out[0, 1, :2], [0.5, 0.5])
 

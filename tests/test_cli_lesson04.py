@@ -21,7 +21,7 @@ def test_train_then_eval_a_tiny_lightweight_openpose(tmp_path, capsys):
                              "scene_depth": [3.0, 7.0], "joint_set": "coco17", "seed": 0,
                              "n_val": 2}  # fmt: skip
     model = engine.load_model(ckpt, recipes._model_classes())
-    assert model.config["num_channels"] == 8 and model.config["width_mult"] == 8 / 128
+    assert model.config["channels"] == 8 and model.config["width_mult"] == 8 / 128
     assert cli.main(["eval", str(ckpt), "--coco"]) == 0
     out = capsys.readouterr().out
     assert "2 SynthPose val scenes" in out
@@ -42,7 +42,7 @@ def test_size_accepts_a_side_or_wxh():
     assert parser.parse_args(["train", "heatmap"]).size is None
     with pytest.raises(SystemExit):
         parser.parse_args(["train", "heatmap", "--size", "0"])
-    assert recipes.recipe("lightweight_openpose").model_kwargs["num_channels"] == 32
+    assert recipes.recipe("lightweight_openpose").model_kwargs["channels"] == 32
     assert recipes.recipe("lightweight_openpose").batch_size == 8
     assert recipes.recipe("heatmap").batch_size == 32
     with pytest.raises(ValueError, match="multiples of 8"):

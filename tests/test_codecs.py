@@ -15,8 +15,8 @@ from posekit.codecs import (
     decode_dark,
     decode_heatmaps,
     decode_quarter_offset,
-    denormalize_from_box,
-    denormalize_from_input,
+    from_box_frame,
+    from_input_frame,
     gaussian_heatmaps,
     heatmap_mse_loss,
     heatmap_nms,
@@ -25,10 +25,10 @@ from posekit.codecs import (
     integral_loss,
     integral_regression,
     l2_loss,
-    normalize_to_box,
-    normalize_to_input,
     smooth_l1_loss,
     soft_argmax,
+    to_box_frame,
+    to_input_frame,
 )
 from posekit.codecs.heatmap import blur_kernel_size
 from posekit.codecs.instances import stack_keypoints
@@ -321,12 +321,12 @@ def test_heatmap_mse_loss_hand_case():
 def test_normalize_hand_cases():
     w, h = 192, 256
     corners = np.array([[-0.5, -0.5], [w - 0.5, h - 0.5], [(w - 1) / 2, (h - 1) / 2]])
-    np.testing.assert_allclose(normalize_to_input(corners, (w, h)), [[0, 0], [1, 1], [0.5, 0.5]])
+    np.testing.assert_allclose(to_input_frame(corners, (w, h)), [[0, 0], [1, 1], [0.5, 0.5]])
     kp = np.array([[12.0, 16.0, 2.0]])
-    out = normalize_to_box(kp, center=(10.0, 20.0), size=(4.0, 8.0))
+    out = to_box_frame(kp, center=(10.0, 20.0), size=(4.0, 8.0))
     np.testing.assert_allclose(out, [[0.5, -0.5, 2.0]])  # v passes through
     t = torch.tensor([[[12.0, 16.0]], [[10.0, 20.0]]])
-    per_image = normalize_to_box(t, torch.tensor([[[10.0, 20.0]], [[6.0, 12.0]]]), (4.0, 8.0))
+    per_image = to_box_frame(t, torch.tensor([[[10.0, 20.0]], [[6.0, 12.0]]]), (4.0, 8.0))
     assert torch.allclose(per_image, torch.tensor([[[0.5, -0.5]], [[1.0, 1.0]]]))
 
 
@@ -335,10 +335,10 @@ def test_normalize_denormalize_identity(as_torch):
     rng = np.random.default_rng(7)
     kp = np.concatenate([rng.uniform(-20, 300, (3, 16, 2)), rng.integers(0, 3, (3, 16, 1))], -1)
     kp = torch.tensor(kp) if as_torch else kp
-    back = denormalize_from_input(normalize_to_input(kp, (192, 256)), (192, 256))
+    back = from_input_frame(to_input_frame(kp, (192, 256)), (192, 256))
     np.testing.assert_allclose(np.asarray(back), np.asarray(kp), atol=1e-9)
     c, s = (100.0, 120.0), (150.0, 200.0)
-    back = denormalize_from_box(normalize_to_box(kp, c, s), c, s)
+    back = from_box_frame(to_box_frame(kp, c, s), c, s)
     np.testing.assert_allclose(np.asarray(back), np.asarray(kp), atol=1e-9)
     assert type(back) is type(kp)
 

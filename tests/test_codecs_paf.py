@@ -367,7 +367,7 @@ def test_codec_trains_and_evaluates_lightweight_openpose_with_the_engine():
     from posekit.models import LightweightOpenPose
 
     torch.manual_seed(0)
-    model = LightweightOpenPose(num_channels=8, width_mult=0.125)
+    model = LightweightOpenPose(channels=8, width_mult=0.125)
     codec = PAFCodec()
     data = SynthPoseBottomUp("train", 2, size=(64, 48), num_people=2)
     val = SynthPoseBottomUp("val", 2, size=(64, 48), num_people=1)

@@ -13,7 +13,7 @@ from posekit.models import HeatmapNet, LightweightOpenPose
 def _tiny_models():
     torch.manual_seed(0)
     td = HeatmapNet(16, width=4, stride=4).eval(), HeatmapCodec((32, 32), stride=4)
-    bu = LightweightOpenPose(num_channels=8, width_mult=0.125).eval(), PAFCodec()
+    bu = LightweightOpenPose(channels=8, width_mult=0.125).eval(), PAFCodec()
     return td, bu
 
 

@@ -21,14 +21,14 @@ from posekit.models import (
     DeepPose,
     DeepPoseCascade,
     DeepPoseResNet,
-    denormalise,
     fit_error_distribution,
+    from_frame,
     joint_crops,
-    normalise,
     resnet,
     resnet18,
     resnet50,
     simulate_displacements,
+    to_frame,
     torso_diameter,
 )
 from posekit.models.alexnet import feature_size
@@ -183,11 +183,11 @@ def test_scaled_deeppose_forward_and_size_check():
 @pytest.mark.parametrize("frame", ["box", "input"])
 def test_normalise_round_trip(frame):
     xy = torch.tensor([[[0.0, 0.0], [63.0, 47.0], [31.5, 23.5]]])
-    u = normalise(xy, (64, 48), frame)
-    assert torch.allclose(denormalise(u, (64, 48), frame), xy)
+    u = to_frame(xy, (64, 48), frame)
+    assert torch.allclose(from_frame(u, (64, 48), frame), xy)
     if frame == "box":  # the crop's centre is 0, its outer edges ±0.5
         assert torch.allclose(u[0, 2], torch.zeros(2))
-        assert np.allclose(normalise(np.array([-0.5, 47.5]), (64, 48)), [-0.5, 0.5])
+        assert np.allclose(to_frame(np.array([-0.5, 47.5]), (64, 48)), [-0.5, 0.5])
     else:
         assert torch.allclose(u[0, 1], torch.tensor([63.5 / 64, 47.5 / 48]))  # pixel centres
 
@@ -294,7 +294,7 @@ def test_cascade_forward_shapes_and_frames():
         stage1 = cascade.stage1(torch.zeros(1, 3, 64, 64))
         init = cascade.initial(torch.zeros(1, 3, 64, 64))
     assert [tuple(o.shape) for o in out] == [(2, 14, 2), (2, 14, 2)]
-    assert torch.allclose(init, denormalise(stage1, (64, 64), "box"))
+    assert torch.allclose(init, from_frame(stage1, (64, 64), "box"))
     r18 = DeepPoseResNet(14, depth=18, input_size=64, width=8)
     cascade_r = DeepPoseCascade(r18, num_stages=2, crop_size=48, width_mult=0.125, fc_dim=32)
     with torch.no_grad():

@@ -221,7 +221,7 @@ def test_model_arguments_share_one_clear_check(value):
         (lambda v: HourglassNet(16, num_stacks=v), "num_stacks"),
         (lambda v: SimpleBaseline(17, width=v), "width"),
         (lambda v: HeatmapNet(16, width=v), "width"),
-        (lambda v: LightweightOpenPose(num_channels=v), "num_channels"),
+        (lambda v: LightweightOpenPose(channels=v), "channels"),
     ]
     for build, name in builders:
         with pytest.raises(ValueError, match=f"{name}: expected a positive integer"):

@@ -107,7 +107,7 @@ def test_published_entries_and_default_config():
 # ------------------------------------------------------------------------------- forward wiring
 @pytest.mark.parametrize(
     "model, stages",
-    [(LightweightOpenPose(num_refinement_stages=2, num_channels=16, width_mult=0.25), 3),
+    [(LightweightOpenPose(num_refinement_stages=2, channels=16, width_mult=0.25), 3),
      (OpenPose(num_stages=3, channels=8, backbone_width=4), 3)],
 )  # fmt: skip
 def test_forward_returns_one_heatmap_paf_tuple_per_stage(model, stages):
@@ -167,7 +167,7 @@ def _lwop_functional(model, x):
 
 def test_lightweight_openpose_matches_functional_forward():
     torch.manual_seed(0)
-    model = LightweightOpenPose(num_refinement_stages=2, num_channels=24, width_mult=0.25)
+    model = LightweightOpenPose(num_refinement_stages=2, channels=24, width_mult=0.25)
     randomise_batchnorm(model).eval()
     x = torch.randn(1, 3, 40, 56)
     with torch.no_grad():
@@ -362,7 +362,7 @@ def test_optimize_for_inference_equals_eval_model(mkldnn):
     if mkldnn and not mkldnn_available():
         pytest.skip("no oneDNN in this torch build")
     torch.manual_seed(0)
-    model = randomise_batchnorm(LightweightOpenPose(num_channels=32, width_mult=0.5))
+    model = randomise_batchnorm(LightweightOpenPose(channels=32, width_mult=0.5))
     fast = optimize_for_inference(model, mkldnn=mkldnn)
     assert model.training and any(p.requires_grad for p in model.parameters())
     assert not any(p.requires_grad for p in fast.parameters())

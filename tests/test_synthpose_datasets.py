@@ -19,8 +19,8 @@ from posekit.datasets.synthpose import (
     cached,
     collate_bottom_up,
     default_cache_path,
-    denormalize,
-    normalize,
+    denormalize_image,
+    normalize_image,
 )
 from posekit.datasets.transforms import TopDownAffine, inverse_keypoints
 from posekit.metrics import pckh
@@ -86,12 +86,17 @@ def test_bad_arguments_are_refused():
 
 def test_normalize_denormalize_round_trip():
     img = np.random.default_rng(0).integers(0, 256, (2, 5, 7, 3)).astype(np.uint8)
-    t = normalize(img)
+    t = normalize_image(img)
     assert t.shape == (2, 3, 5, 7) and t.dtype == torch.float32
     mean_level = np.rint(np.array(IMAGENET_MEAN) * 255).astype(np.uint8)
-    assert abs(float(normalize(np.broadcast_to(mean_level, (1, 1, 3)).copy()).abs().max())) < 0.01
-    np.testing.assert_array_equal(denormalize(t), img)
-    np.testing.assert_array_equal(denormalize(normalize(torch.from_numpy(img[0]))), img[0])
+    assert (
+        abs(float(normalize_image(np.broadcast_to(mean_level, (1, 1, 3)).copy()).abs().max()))
+        < 0.01
+    )
+    np.testing.assert_array_equal(denormalize_image(t), img)
+    np.testing.assert_array_equal(
+        denormalize_image(normalize_image(torch.from_numpy(img[0]))), img[0]
+    )
 
 
 def test_item_is_a_pure_function_of_seed_split_index_and_epoch():
@@ -141,7 +146,7 @@ def test_visible_joints_in_the_augmented_crop_lie_on_the_person():
     idx = [get_skeleton("mpii16").index(n) for n in LIMBS]
     checked = 0
     for it in ds.__getitems__(range(24)):
-        img = denormalize(it["image"]).astype(int)
+        img = denormalize_image(it["image"]).astype(int)
         kp, w = it["keypoints"].numpy(), it["target_weight"].numpy()
         for j in idx:
             if kp[j, 2] == 2 and w[j] > 0:
@@ -182,7 +187,10 @@ def test_flip_swaps_left_and_right():
             np.testing.assert_allclose(kb[rw, 1], ka[lw, 1], atol=1e-3)
             assert kb[rw, 2] == ka[lw, 2]
         # and the pictures are mirror images of each other
-        ia, ib = denormalize(a["image"]).astype(int), denormalize(b["image"]).astype(int)
+        ia, ib = (
+            denormalize_image(a["image"]).astype(int),
+            denormalize_image(b["image"]).astype(int),
+        )
         assert np.abs(ia[:, ::-1] - ib).mean() < 1.0
 
 
@@ -342,7 +350,7 @@ def test_sequences_shapes_and_action_labels():
     u8 = SynthPoseSequences("val", 5, n_frames=4, fps=10, size=(64, 48), actions=[3, 9, 12],
                             frames="uint8")[1]  # fmt: skip
     assert u8["frames"].shape == (4, 48, 64, 3) and u8["frames"].dtype == torch.uint8
-    np.testing.assert_array_equal(denormalize(it["frames"]), u8["frames"].numpy())
+    np.testing.assert_array_equal(denormalize_image(it["frames"]), u8["frames"].numpy())
     pool = SynthPoseSequences("train", 2, n_frames=2, size=(48, 40),
                               config=SynthConfig(num_identities=3))  # fmt: skip
     assert 0 <= pool[0]["identity"] < 3

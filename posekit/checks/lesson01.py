@@ -1,6 +1,6 @@
 """Checks for lesson 01 "DeepPose: direct regression and cascades".
 
-Exercise 1.1 ``normalize_to_box`` (the paper's box normalisation), 1.2 ``l2_loss`` (the
+Exercise 1.1 ``to_box_frame`` (the paper's box normalisation), 1.2 ``l2_loss`` (the
 weighted L2 objective on the 2K network outputs), 1.3 ``displacement_target`` (what a cascade
 stage regresses inside its crop of side σ·diam). Each check compares the student's function
 with posekit's reference on small cases first, and recognises the classic mistakes of each
@@ -19,9 +19,9 @@ from posekit.codecs import regression
 # ----------------------------------------------------------------- Exercise 1.1
 
 
-def reference_normalize_to_box(keypoints, center, size):
+def reference_to_box_frame(keypoints, center, size):
     """DeepPose's box normalisation ``((x - b_cx) / b_w, (y - b_cy) / b_h)``, v passed through."""
-    return regression.normalize_to_box(keypoints, center, size)
+    return regression.to_box_frame(keypoints, center, size)
 
 
 def _people(seed: int, n: int, k: int, width: float, height: float) -> np.ndarray:
@@ -87,7 +87,7 @@ def _box_mistakes(expected, got, inputs=None, **ctx):
     return None
 
 
-def check_normalize_to_box(fn):
+def check_to_box_frame(fn):
     """Exercise 1.1: (x - b_cx) / b_w, (y - b_cy) / b_h; v unchanged; broadcasting boxes."""
     centre_only = np.array([[[50.0, 30.0, 2.0]]], np.float32)
     edges = np.array(
@@ -130,9 +130,9 @@ def check_normalize_to_box(fn):
     ]
     return check_function(
         fn,
-        "normalize_to_box",
+        "to_box_frame",
         cases,
-        reference=reference_normalize_to_box,
+        reference=reference_to_box_frame,
         diagnoses=[_box_mistakes, "visibility_dropped", "xy_swapped"],
         atol=1e-5,
     )
@@ -352,6 +352,6 @@ def check_displacement_target(fn):
     )
 
 
-register_reference("normalize_to_box", reference_normalize_to_box)
+register_reference("to_box_frame", reference_to_box_frame)
 register_reference("l2_loss", reference_l2_loss)
 register_reference("displacement_target", reference_displacement_target)

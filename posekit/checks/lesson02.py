@@ -116,7 +116,7 @@ _TARGET_DIAGNOSES = [
 ]
 
 
-def _normalised_hint(expected, got, **ctx):
+def _normalized_hint(expected, got, **ctx):
     """The student normalised the Gaussian to sum 1 (a probability) or by 2πσ²."""
     if got.shape != expected.shape or not np.all(np.isfinite(got)) or got.max() <= 0:
         return None
@@ -142,7 +142,7 @@ def check_gaussian_heatmap(fn):
         "gaussian_heatmap",
         cases,
         reference=reference_gaussian_heatmap,
-        diagnoses=[*_TARGET_DIAGNOSES, "hw_transposed", _normalised_hint],
+        diagnoses=[*_TARGET_DIAGNOSES, "hw_transposed", _normalized_hint],
         atol=1e-4,
     )
 

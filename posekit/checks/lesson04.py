@@ -442,7 +442,7 @@ def _compare_pairs(expected, got) -> str | None:
     return f"expected the pairs {_show_pairs(expected)}, got {_show_pairs(got)} (in any order)"
 
 
-def _normalised(fn: Callable) -> Callable:
+def _normalized(fn: Callable) -> Callable:
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         return _as_pairs(fn(*args, **kwargs))
@@ -571,7 +571,7 @@ def check_greedy_match(fn):
         for s, label in _match_inputs()
     ]  # fmt: skip
     return check_function(
-        _normalised(fn) if callable(fn) else fn,
+        _normalized(fn) if callable(fn) else fn,
         "greedy_match",
         cases,
         reference=reference_greedy_match,  # registered for use(); cases carry their expected

@@ -35,12 +35,12 @@ from posekit.codecs.heatmap import (
 from posekit.codecs.instances import Instances, per_crop, stack_keypoints
 from posekit.codecs.regression import (
     RegressionCodec,
-    denormalize_from_box,
-    denormalize_from_input,
+    from_box_frame,
+    from_input_frame,
     l2_loss,
-    normalize_to_box,
-    normalize_to_input,
     smooth_l1_loss,
+    to_box_frame,
+    to_input_frame,
 )
 
 __all__ = [
@@ -51,8 +51,8 @@ __all__ = [
     "decode_dark",
     "decode_heatmaps",
     "decode_quarter_offset",
-    "denormalize_from_box",
-    "denormalize_from_input",
+    "from_box_frame",
+    "from_input_frame",
     "gaussian_heatmaps",
     "heatmap_mse_loss",
     "heatmap_nms",
@@ -61,8 +61,8 @@ __all__ = [
     "integral_loss",
     "integral_regression",
     "l2_loss",
-    "normalize_to_box",
-    "normalize_to_input",
+    "to_box_frame",
+    "to_input_frame",
     "per_crop",
     "smooth_l1_loss",
     "soft_argmax",

@@ -530,7 +530,7 @@ def integral_loss(heatmap_logits, keypoints, weight=None, stride=4, beta: float 
     The paper found L1 better than L2 on the regressed joint coordinates, which it normalises
     by the input size. Here: ``mean_{b,k,axis} w_bk · |x̂ - x| / W`` (and ``/ H`` for y), with
     ``x̂`` from ``soft_argmax(heatmap_logits, stride, beta)`` and ``W = w·s``; i.e. an L1 loss
-    on ``normalize_to_input`` coordinates, averaged over all ``B·K·2`` numbers (mmpose's
+    on ``to_input_frame`` coordinates, averaged over all ``B·K·2`` numbers (mmpose's
     ``L1Loss`` with target weights). A list of logits (stacks) sums the losses.
 
     Args:

@@ -25,20 +25,20 @@ import torch.nn.functional as F
 
 from posekit.codecs.instances import Instances, per_crop
 from posekit.geometry import (
-    denormalize_from_box,
-    denormalize_from_input,
-    normalize_to_box,
-    normalize_to_input,
+    from_box_frame,
+    from_input_frame,
+    to_box_frame,
+    to_input_frame,
 )
 from posekit.validate import size2
 
 __all__ = [
     "RegressionCodec",
-    "denormalize_from_box",
-    "denormalize_from_input",
+    "from_box_frame",
+    "from_input_frame",
     "l2_loss",
-    "normalize_to_box",
-    "normalize_to_input",
+    "to_box_frame",
+    "to_input_frame",
     "smooth_l1_loss",
 ]
 
@@ -143,17 +143,17 @@ class RegressionCodec:
         size = (w, h) if size is None else size
         return center, size
 
-    def normalize(self, kp, center=None, size=None):
+    def to_frame(self, kp, center=None, size=None):
         """Input-pixel keypoints ``(..., 2|3)`` → normalised (this codec's mode)."""
         if self.mode == "input":
-            return normalize_to_input(kp, self.input_size)
-        return normalize_to_box(kp, *self._box(center, size))
+            return to_input_frame(kp, self.input_size)
+        return to_box_frame(kp, *self._box(center, size))
 
-    def denormalize(self, kp, center=None, size=None):
+    def from_frame(self, kp, center=None, size=None):
         """Normalised ``(..., 2|3)`` → input pixels (this codec's mode)."""
         if self.mode == "input":
-            return denormalize_from_input(kp, self.input_size)
-        return denormalize_from_box(kp, *self._box(center, size))
+            return from_input_frame(kp, self.input_size)
+        return from_box_frame(kp, *self._box(center, size))
 
     def encode(self, batch: dict, center=None, size=None) -> dict:
         """``{"keypoints": (B, K, 2) normalised, "target_weight": (B, K)}`` (torch)."""
@@ -167,7 +167,7 @@ class RegressionCodec:
             weight = (kp[..., 2] > 0).to(kp.dtype)
         else:
             weight = torch.as_tensor(weight, dtype=kp.dtype, device=kp.device).reshape(kp.shape[:2])
-        target = self.normalize(kp[..., :2], center, size)
+        target = self.to_frame(kp[..., :2], center, size)
         return {"keypoints": target, "target_weight": weight}
 
     def decode(self, outputs, center=None, size=None) -> list[Instances]:
@@ -184,7 +184,7 @@ class RegressionCodec:
             out = out.reshape(out.shape[0], -1, 2)
         if out.ndim != 3 or out.shape[-1] != 2:
             raise ValueError(f"outputs: expected (B, 2K) or (B, K, 2), got {tuple(out.shape)}")
-        xy = self.denormalize(out, center, size)
+        xy = self.from_frame(out, center, size)
         return torch.cat([xy, torch.ones_like(xy[..., :1])], dim=-1)
 
     def loss(self, outputs, targets: dict, batch: dict | None = None) -> torch.Tensor:

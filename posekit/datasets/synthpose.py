@@ -13,8 +13,8 @@ Three datasets, one per task of the course, and a disk cache::
 Conventions (``docs/conventions.md``)
 -------------------------------------
 * Image tensors are ``(3, H, W)`` float32, RGB, normalised with the ImageNet statistics
-  ``IMAGENET_MEAN`` / ``IMAGENET_STD`` (``normalize`` / ``denormalize``): the mean/std every
-  torchvision-style backbone of the course expects.
+  ``IMAGENET_MEAN`` / ``IMAGENET_STD`` (``normalize_image`` / ``denormalize_image``): the
+  mean/std every torchvision-style backbone of the course expects.
 * Keypoints are float32 ``(K, 3)`` (or ``(N, K, 3)``, ``(T, K, 3)``) = ``(x, y, v)`` in pixels
   of the tensor they come with, pixel centres at integer coordinates, COCO visibility
   (0 unlabelled, 1 occluded, 2 visible). The joint set is chosen with ``joint_set`` (any of
@@ -89,7 +89,7 @@ _LUT = (
 ).astype(np.float32)  # (3, 256): normalised value of every uint8 level, per channel
 
 
-def normalize(image) -> torch.Tensor:
+def normalize_image(image) -> torch.Tensor:
     """uint8 RGB image(s) → normalised float32 tensor(s).
 
     Args:
@@ -109,9 +109,9 @@ def normalize(image) -> torch.Tensor:
     return torch.from_numpy(out)
 
 
-def denormalize(tensor: torch.Tensor) -> np.ndarray:
-    """Inverse of ``normalize``: ``(3, H, W)`` / ``(N, 3, H, W)`` float → uint8 ``(H, W, 3)`` /
-    ``(N, H, W, 3)`` numpy RGB (rounded and clipped to [0, 255]), for display."""
+def denormalize_image(tensor: torch.Tensor) -> np.ndarray:
+    """Inverse of ``normalize_image``: ``(3, H, W)`` / ``(N, 3, H, W)`` float → uint8
+    ``(H, W, 3)`` / ``(N, H, W, 3)`` numpy RGB (rounded and clipped to [0, 255]), for display."""
     t = torch.as_tensor(tensor).detach().float().cpu()
     if t.ndim not in (3, 4) or t.shape[-3] != 3:
         raise ValueError(f"tensor: expected (3, H, W) or (N, 3, H, W), got {tuple(t.shape)}")
@@ -406,7 +406,7 @@ class SynthPoseTopDown(_SynthDataset):
         corners += m[:, 2]
         lo, hi = corners.min(0), corners.max(0)
         return {
-            "image": normalize(out["image"]),
+            "image": normalize_image(out["image"]),
             "keypoints": torch.from_numpy(crop_kp.astype(np.float32)),
             "target_weight": torch.from_numpy(weight),
             "matrix": torch.from_numpy(np.asarray(m, np.float64)),
@@ -504,7 +504,7 @@ class SynthPoseBottomUp(_SynthDataset):
         keep = (kp[..., 2] > 0).sum(-1) >= self.min_keypoints
         box = np.asarray(raw["bbox"], np.float32)[keep]
         return {
-            "image": normalize(raw["image"]),
+            "image": normalize_image(raw["image"]),
             "keypoints": torch.from_numpy(np.ascontiguousarray(kp[keep])),
             "bboxes": torch.from_numpy(np.ascontiguousarray(box)),
             "areas": torch.from_numpy(box[:, 2] * box[:, 3]),
@@ -618,7 +618,7 @@ class SynthPoseSequences(_SynthDataset):
     def _item(self, raw: dict, index: int) -> dict:
         kp = synth_to(self.joint_set, raw["keypoints"]).astype(np.float32)
         imgs = np.ascontiguousarray(raw["image"])
-        frames = normalize(imgs) if self.frames == "float" else torch.from_numpy(imgs.copy())
+        frames = normalize_image(imgs) if self.frames == "float" else torch.from_numpy(imgs.copy())
         return {
             "frames": frames,
             "keypoints": torch.from_numpy(np.ascontiguousarray(kp)),
@@ -988,5 +988,6 @@ def cached(dataset, path: str | Path | None = None, progress: bool = True) -> Ca
 __all__ = [
     "IMAGENET_MEAN", "IMAGENET_STD", "JOINT_SETS", "SPLITS", "TOPDOWN_CONFIG", "CachedDataset",
     "SynthPoseBottomUp", "SynthPoseSequences", "SynthPoseTopDown", "cache_dataset", "cached",
-    "collate_bottom_up", "default_cache_path", "denormalize", "normalize", "split_seed",
+    "collate_bottom_up", "default_cache_path", "denormalize_image", "normalize_image",
+    "split_seed",
 ]  # fmt: skip

@@ -8,7 +8,7 @@ arguments give the scaled configs lessons train.
 * ``resnet``: ``ResNet``, ``resnet18`` … ``resnet152`` — torchvision-compatible ResNets.
 * ``deeppose``: ``DeepPose``, ``DeepPoseResNet``, ``DeepPoseRefiner``, ``DeepPoseCascade``
   and the cascade helpers (``torso_diameter``, ``joint_crops``, ``fit_error_distribution``,
-  ``simulate_displacements``, ``normalise``/``denormalise``).
+  ``simulate_displacements``, ``to_frame``/``from_frame``).
 * ``heatmap_net``: ``HeatmapNet`` — lesson 02's plain encoder-decoder heatmap network.
 * ``hourglass``: ``HourglassNet``, ``Hourglass``, ``Residual`` — Newell et al. 2016.
 * ``simple_baseline``: ``SimpleBaseline`` — Xiao et al. 2018 (ResNet + deconvolutions).
@@ -27,11 +27,11 @@ from posekit.models.deeppose import (
     DeepPoseCascade,
     DeepPoseRefiner,
     DeepPoseResNet,
-    denormalise,
     fit_error_distribution,
+    from_frame,
     joint_crops,
-    normalise,
     simulate_displacements,
+    to_frame,
     torso_diameter,
 )
 from posekit.models.flip import FlipTest, flip_heatmaps
@@ -73,13 +73,13 @@ __all__ = [
     "Residual",
     "SimpleBaseline",
     "VGG",
-    "denormalise",
+    "from_frame",
     "fit_error_distribution",
     "flip_heatmaps",
     "fold_batchnorm",
     "joint_crops",
     "mobilenet_v1",
-    "normalise",
+    "to_frame",
     "optimize_for_inference",
     "reference_pafs_to_posekit",
     "resnet",

@@ -18,14 +18,14 @@ followed here). Three models:
 Coordinates (``docs/conventions.md`` § Coordinates): images are ``(B, 3, H, W)`` float
 tensors (normalised RGB); keypoints are in **pixels of those images**, x the column, y the row,
 pixel centres at integer coordinates (pixel (0, 0) covers [-0.5, 0.5)²). Normalised model
-outputs relate to pixels through ``normalise`` / ``denormalise`` (``size = (W, H)`` of the input):
+outputs relate to pixels through ``to_frame`` / ``from_frame`` (``size = (W, H)`` of the input):
 
 * ``frame="box"`` (paper): N(y; b) = (y − b_c) / b_size with b the input crop, so
   ``u = ((x − (W−1)/2) / W, (y − (H−1)/2) / H)`` ∈ [−0.5, 0.5) inside the crop.
 * ``frame="input"`` (mmpose with integer pixel centres): ``u = ((x + 0.5) / W, (y + 0.5) / H)``.
 
 The codec (``posekit.codecs.regression``) may own the dataset-side normalisation; the
-cascade only needs a ``denormalise(u, size)`` callable, and uses the stage-1 model's frame
+cascade only needs a ``from_frame(u, size)`` callable, and uses the stage-1 model's frame
 by default. Crop-local normalisation of the refiners is model business and lives here.
 """
 
@@ -55,7 +55,7 @@ def _xy_stack(x, y):
     return torch.stack([x, y], -1) if isinstance(x, torch.Tensor) else np.stack([x, y], -1)
 
 
-def normalise(xy, size, frame: str = "box"):
+def to_frame(xy, size, frame: str = "box"):
     """Pixels → normalised coordinates of an input crop of ``size = (W, H)``.
 
     Delegates to ``posekit.geometry`` so models and codecs share one definition.
@@ -70,19 +70,19 @@ def normalise(xy, size, frame: str = "box"):
     """
     w, h = size2(size, "size", square=True)
     if frame == "box":
-        return geometry.normalize_to_box(xy[..., :2], ((w - 1) / 2, (h - 1) / 2), (w, h))
+        return geometry.to_box_frame(xy[..., :2], ((w - 1) / 2, (h - 1) / 2), (w, h))
     if frame == "input":
-        return geometry.normalize_to_input(xy[..., :2], (w, h))
+        return geometry.to_input_frame(xy[..., :2], (w, h))
     raise ValueError(f"frame must be one of {FRAMES}, got {frame!r}")
 
 
-def denormalise(u, size, frame: str = "box"):
-    """Inverse of ``normalise``: ``(..., 2)`` normalised → ``(..., 2)`` pixels of ``(W, H)``."""
+def from_frame(u, size, frame: str = "box"):
+    """Inverse of ``to_frame``: ``(..., 2)`` normalised → ``(..., 2)`` pixels of ``(W, H)``."""
     w, h = size2(size, "size", square=True)
     if frame == "box":
-        return geometry.denormalize_from_box(u[..., :2], ((w - 1) / 2, (h - 1) / 2), (w, h))
+        return geometry.from_box_frame(u[..., :2], ((w - 1) / 2, (h - 1) / 2), (w, h))
     if frame == "input":
-        return geometry.denormalize_from_input(u[..., :2], (w, h))
+        return geometry.from_input_frame(u[..., :2], (w, h))
     raise ValueError(f"frame must be one of {FRAMES}, got {frame!r}")
 
 
@@ -100,7 +100,7 @@ class DeepPose(nn.Module):
         in_channels: input channels.
 
     ``(B, 3, H, W)`` → ``(B, K, 2)`` box-normalised ``(x, y)`` (``frame = "box"``; pixels =
-    ``denormalise(out, (W, H))``). Published config (defaults): 58.4M params (K = 14),
+    ``from_frame(out, (W, H))``). Published config (defaults): 58.4M params (K = 14),
     1.09 GMACs. A lesson-sized config: ``DeepPose(input_size=112, width_mult=0.25)``.
     """
 
@@ -378,8 +378,8 @@ class DeepPoseCascade(nn.Module):
         crop_size: refiner input side (default the stage-1 input width: 220).
         skeleton: joint set, for the torso diameter (needs shoulders and hips).
         width_mult, fc_dim, dropout: refiner config (default: stage 1's when it is DeepPose).
-        denormalise: ``(u, (W, H)) → pixels`` for stage 1's output; default
-            ``denormalise(u, size, stage1.frame)``; pass the codec's to stay consistent.
+        from_frame: ``(u, (W, H)) → pixels`` for stage 1's output; default
+            ``from_frame(u, size, stage1.frame)``; pass the codec's to stay consistent.
 
     Images: ``(B, 3, H, W)`` stage-1 inputs; all keypoints are pixels of those images.
     ``refine`` accepts any image resolution with estimates in its pixels (e.g. crop from
@@ -396,7 +396,7 @@ class DeepPoseCascade(nn.Module):
         width_mult: float | None = None,
         fc_dim: int | None = None,
         dropout: float | None = None,
-        denormalise: Callable | None = None,
+        from_frame: Callable | None = None,
     ) -> None:
         super().__init__()
         if num_stages < 1:
@@ -419,7 +419,7 @@ class DeepPoseCascade(nn.Module):
         self.refiners = nn.ModuleList(
             DeepPoseRefiner(self.num_joints, self.crop_size, **cfg) for _ in range(num_stages - 1)
         )
-        self._denormalise = denormalise
+        self._from_frame = from_frame
 
     @property
     def num_stages(self) -> int:
@@ -428,9 +428,9 @@ class DeepPoseCascade(nn.Module):
     def initial(self, images: torch.Tensor) -> torch.Tensor:
         """Stage 1: ``(B, 3, H, W)`` → ``(B, K, 2)`` estimates in pixels of ``images``."""
         u, size = self.stage1(images), (images.shape[-1], images.shape[-2])
-        if self._denormalise is not None:
-            return self._denormalise(u, size)
-        return denormalise(u, size, getattr(self.stage1, "frame", "box"))
+        if self._from_frame is not None:
+            return self._from_frame(u, size)
+        return from_frame(u, size, getattr(self.stage1, "frame", "box"))
 
     def diameter(self, estimates: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
         """``(B,)`` torso diameter of ``estimates`` (pixels), made usable for cropping."""

@@ -96,7 +96,8 @@ class HourglassNet(nn.Module):
         num_joints: ``K`` heatmaps (16 for MPII).
         num_stacks: hourglasses in sequence, each supervised (8 in the paper; 2 the
             light published config).
-        features: channels inside the hourglasses (256 published; lessons train 64–128).
+        features: channels inside the hourglasses, the paper's "features" (256 published;
+            lessons train 64–128).
         depth: levels of each hourglass (4: 64×64 down to 4×4 at a 256 input).
         in_channels: input channels (3 for RGB).
         stem_channels: ``(c1, c2)`` of the stem: conv7×7 → c1, Residual(c1 → c2), pool,

@@ -307,18 +307,19 @@ class LightweightOpenPose(nn.Module):
     Layers::
 
         model              dilated MobileNet v1, conv1 … conv5_5 (stride 8, 512·α ch)
-        cpm                Cpm(512·α → num_channels)                        features F
+        cpm                Cpm(512·α → channels)                            features F
         initial_stage      InitialStage(F) → (heatmaps_1, pafs_1)
         refinement_stages  RefinementStage(concat(F, heatmaps_{t−1}, pafs_{t−1}))  (185 ch)
 
     Args:
         num_refinement_stages: refinement stages after the initial one (1 published; the
             reference trains with 3 in its last step and keeps 1).
-        num_channels: width of the CPM output and of the stages (128); the initial stage's
-            heads use ``4·num_channels`` (512).
+        channels: width of the CPM output and of the stages (128; the reference code's
+            ``num_channels``, named ``channels`` here as in ``OpenPose``); the initial stage's
+            heads use ``4·channels`` (512).
         num_heatmaps: confidence maps (19 = 18 ``OPENPOSE18`` parts + background).
         num_pafs: PAF channels (38 = 2 × 19 limbs).
-        width_mult: MobileNet width multiplier α (1.0); with ``num_channels`` it gives the
+        width_mult: MobileNet width multiplier α (1.0); with ``channels`` it gives the
             scaled configurations lessons train.
         in_channels: input channels.
 
@@ -340,7 +341,7 @@ class LightweightOpenPose(nn.Module):
     def __init__(
         self,
         num_refinement_stages: int = 1,
-        num_channels: int = 128,
+        channels: int = 128,
         num_heatmaps: int = 19,
         num_pafs: int = 38,
         width_mult: float = 1.0,
@@ -349,23 +350,23 @@ class LightweightOpenPose(nn.Module):
         super().__init__()
         check_int("num_refinement_stages", num_refinement_stages, minimum=0)
         check_positive_ints(
-            num_channels=num_channels,
+            channels=channels,
             num_heatmaps=num_heatmaps,
             num_pafs=num_pafs,
             in_channels=in_channels,
         )
         self.config = dict(num_refinement_stages=num_refinement_stages,
-                           num_channels=num_channels, num_heatmaps=num_heatmaps,
+                           channels=channels, num_heatmaps=num_heatmaps,
                            num_pafs=num_pafs, width_mult=width_mult,
                            in_channels=in_channels)  # fmt: skip
         self.in_channels = in_channels
         backbone = MobileNetV1(width_mult, include_top=False, dilated=True, in_channels=in_channels)
         self.model = backbone.model
-        self.cpm = Cpm(backbone.out_channels, num_channels)
-        self.initial_stage = InitialStage(num_channels, num_heatmaps, num_pafs)
-        refined = num_channels + num_heatmaps + num_pafs
+        self.cpm = Cpm(backbone.out_channels, channels)
+        self.initial_stage = InitialStage(channels, num_heatmaps, num_pafs)
+        refined = channels + num_heatmaps + num_pafs
         self.refinement_stages = nn.ModuleList(
-            RefinementStage(refined, num_channels, num_heatmaps, num_pafs)
+            RefinementStage(refined, channels, num_heatmaps, num_pafs)
             for _ in range(num_refinement_stages)
         )
 
