@@ -56,11 +56,16 @@ sync_api = pytest.importorskip(
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     """JupyterLab on loopback (random port and token), quick mode, one thread per kernel,
-    fresh settings (all cells kept in the page) and workspaces; stopped by its pid."""
+    fresh settings (all cells kept in the page, no autosave) and workspaces; stopped by its
+    pid."""
     settings = tmp_path_factory.mktemp("lab-settings")
     tracker = settings / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings"
     tracker.parent.mkdir(parents=True)
     tracker.write_text(json.dumps({"windowingMode": "none"}))
+    # Never write the executed lessons back into the repository.
+    docmanager = settings / "@jupyterlab" / "docmanager-extension" / "plugin.jupyterlab-settings"
+    docmanager.parent.mkdir(parents=True)
+    docmanager.write_text(json.dumps({"autosave": False}))
     env = dict(
         os.environ,
         POSEKIT_QUICK="1", POSEKIT_THREADS="1", OMP_NUM_THREADS="1", POSEKIT_CHECK_MODE="student",
@@ -138,6 +143,7 @@ def widget_changes_with_the_keyboard(page, index: int) -> bool:
 @pytest.mark.parametrize("folder", FOLDERS)
 def test_lesson_in_the_browser(folder, lesson, lab, browser, request):
     start = time.monotonic()
+    on_disk = (ROOT / folder / lesson).read_bytes()
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
         open_lesson(page, lab, f"{folder}/{lesson}")
@@ -171,3 +177,4 @@ def test_lesson_in_the_browser(folder, lesson, lab, browser, request):
     finally:
         TIMES[request.node.name] = time.monotonic() - start
         page.close()
+    assert (ROOT / folder / lesson).read_bytes() == on_disk, "the browser run saved the lesson"
