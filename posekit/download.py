@@ -46,6 +46,8 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from posekit.files import process_alive
+
 try:
     import fcntl
 except ImportError:  # Windows: no locks
@@ -866,26 +868,13 @@ class _Extractor:
 _HOST = re.sub(r"[^A-Za-z0-9]", "", socket.gethostname())[:32] or "host"
 
 
-def _alive(pid: int) -> bool:
-    """Whether process ``pid`` runs (on Windows: assumed, os.kill would end it)."""
-    if os.name == "nt":
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # e.g. PermissionError: it runs, as another user
-        return True
-    return True
-
-
 def _remove_orphans(parent: Path, prefix: str) -> None:
     """Delete the folders ``<prefix><host>.<pid>-*`` in ``parent`` left by killed processes of
     this host; those of running processes (a concurrent extraction) or other hosts stay."""
     pattern = re.compile(rf"{re.escape(prefix)}{_HOST}\.(\d+)-")
     for entry in parent.iterdir():
         match = pattern.match(entry.name)
-        if match and entry.is_dir() and not _alive(int(match.group(1))):
+        if match and entry.is_dir() and not process_alive(int(match.group(1))):
             shutil.rmtree(entry, ignore_errors=True)
 
 

@@ -77,6 +77,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from posekit.codecs.instances import Instances
+from posekit.files import process_alive
 
 CHECKPOINT_FORMAT = "posekit-checkpoint"
 CHECKPOINT_VERSION = 1
@@ -658,19 +659,6 @@ def _atomic_save(obj: Any, path: Path) -> Path:
     return path
 
 
-def _pid_alive(pid: int) -> bool:
-    """Whether process ``pid`` runs on this machine (True when unsure: never guess dead)."""
-    if os.name == "nt" or pid <= 0:
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return True
-
-
 def _remove_orphan_temps(path: Path, started: float) -> None:
     """Delete what killed saves left in ``path``'s folder: posekit's temporary names only
     (``*.posekit-tmp<pid>``; ``<path name>.tmp<pid>`` of older versions), from a process that
@@ -678,7 +666,7 @@ def _remove_orphan_temps(path: Path, started: float) -> None:
     names = re.compile(rf"(.+{re.escape(_TEMP_SUFFIX)}|{re.escape(path.name)}\.tmp)(\d+)")
     for p in path.parent.iterdir():
         m = names.fullmatch(p.name)
-        if not m or _pid_alive(int(m.group(2))):
+        if not m or process_alive(int(m.group(2))):
             continue
         try:
             if p.is_file() and not p.is_symlink() and p.stat().st_mtime < started:

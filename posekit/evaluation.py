@@ -22,7 +22,6 @@ Conventions: ``docs/conventions.md`` (coordinates, pixel centres) and ``docs/dat
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -32,6 +31,7 @@ from scipy.optimize import linear_sum_assignment
 
 from posekit import engine, metrics
 from posekit.codecs.instances import Instances, stack_keypoints
+from posekit.codecs.paf import keypoint_boxes
 from posekit.skeletons import COCO17, convert, get_skeleton
 
 __all__ = [
@@ -129,24 +129,12 @@ def pckh_table(model, codec, dataset, batch_size: int = 64, progress: bool = Fal
 # --------------------------------------------------------------------------- COCO OKS AP
 
 
-def _keypoint_boxes(kp: np.ndarray) -> np.ndarray:
-    """``(M, 4)`` ``[x, y, w, h]`` of each person's labelled joints (people without any: NaN)."""
-    lab = kp[..., 2] > 0
-    x = np.where(lab, kp[..., 0], np.nan)
-    y = np.where(lab, kp[..., 1], np.nan)
-    with warnings.catch_warnings():  # all-NaN rows (nobody labelled) give NaN boxes
-        warnings.simplefilter("ignore", RuntimeWarning)
-        x0, x1 = np.nanmin(x, axis=1), np.nanmax(x, axis=1)
-        y0, y1 = np.nanmin(y, axis=1), np.nanmax(y, axis=1)
-    return np.stack([x0, y0, x1 - x0, y1 - y0], axis=1)
-
-
 def _ground_truth(batch: dict, i: int, joint_set) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Image ``i`` of a collated batch: COCO-17 keypoints, boxes and OKS areas."""
     kp = np.asarray(batch["keypoints"][i], np.float32)
     kp = convert(kp.reshape(-1, *kp.shape[-2:]), joint_set, COCO17).reshape(-1, 17, 3)
     box = batch["bboxes"][i] if "bboxes" in batch else None
-    box = _keypoint_boxes(kp) if box is None else np.asarray(box, np.float64).reshape(-1, 4)
+    box = keypoint_boxes(kp) if box is None else np.asarray(box, np.float64).reshape(-1, 4)
     area = batch["areas"][i] if "areas" in batch else None
     area = box[:, 2] * box[:, 3] if area is None else np.asarray(area, np.float64)
     return kp, box, area

@@ -21,7 +21,7 @@ import pytest
 # layer above. The key is a module's first name under ``posekit`` (``codecs`` for
 # ``posekit.codecs.paf``); ``posekit`` itself is the package's front door.
 LAYERS: list[tuple[str, frozenset[str]]] = [
-    ("foundation", frozenset({"posekit", "config", "skeletons", "geometry", "validate"})),
+    ("foundation", frozenset({"posekit", "config", "skeletons", "geometry", "validate", "files"})),
     ("data", frozenset({"synth", "sensors", "datasets", "download", "real"})),
     ("algorithms", frozenset({"codecs", "models", "sparse", "metrics"})),
     ("pipelines", frozenset({"engine", "evaluation", "bench", "recipes", "topdown"})),

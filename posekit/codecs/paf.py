@@ -227,7 +227,7 @@ def keypoint_heatmaps(
     return out if batched else out[0]
 
 
-def _keypoint_boxes(kp: np.ndarray) -> np.ndarray:
+def keypoint_boxes(kp: np.ndarray) -> np.ndarray:
     """``(M, 4)`` ``[x, y, w, h]`` of each person's labelled joints (people without any: NaN)."""
     lab = kp[..., 2] > 0
     x = np.where(lab, kp[..., 0], np.nan)
@@ -251,7 +251,7 @@ def _ignore_boxes(item, arg: str, pad: float) -> np.ndarray:
     if a.ndim == 2 and a.shape[1] == 4:
         boxes = a
     elif a.ndim == 3 and a.shape[2] == 3:
-        boxes = _keypoint_boxes(a)
+        boxes = keypoint_boxes(a)
         boxes = boxes[np.isfinite(boxes).all(axis=1)]
         grow = pad * np.maximum(boxes[:, 2], boxes[:, 3])
         boxes = boxes + np.stack([-grow, -grow, 2 * grow, 2 * grow], axis=1)

@@ -60,6 +60,7 @@ from posekit.datasets.transforms import (
     box_to_center_scale,
     in_bounds,
 )
+from posekit.files import process_alive
 from posekit.geometry import IMAGENET_MEAN, IMAGENET_STD
 from posekit.skeletons import get_skeleton
 from posekit.synth import SYNTH_VERSION
@@ -711,19 +712,6 @@ def _check_replaceable(path: Path, manifest: dict | None, args: dict, overwrite:
     )
 
 
-def _alive(pid: int) -> bool:
-    """Whether process ``pid`` runs (on Windows: assumed, os.kill would end it)."""
-    if os.name == "nt":
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # e.g. PermissionError: it exists, owned by someone else
-        return True
-    return True
-
-
 def _sibling(path: Path, kind: str) -> Path:
     """A fresh hidden folder beside ``path`` (same file system, so a rename moves it), named
     after this host and process so that ``_remove_orphans`` knows when it is abandoned."""
@@ -739,7 +727,7 @@ def _remove_orphans(path: Path) -> None:
     pattern = re.compile(rf"\.{re.escape(path.name)}\.(building|old)-{_HOST}\.(\d+)-")
     for entry in path.parent.iterdir():
         match = pattern.match(entry.name)
-        if match and int(match.group(2)) != os.getpid() and not _alive(int(match.group(2))):
+        if match and int(match.group(2)) != os.getpid() and not process_alive(int(match.group(2))):
             shutil.rmtree(entry, ignore_errors=True)
 
 
