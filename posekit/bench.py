@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import NamedTuple
 
 import numpy as np
@@ -34,8 +35,10 @@ from posekit.models import (
     LightweightOpenPose,
     OpenPose,
     SimpleBaseline,
+    efficientnet,
     resnet50,
 )
+from posekit.models.efficientnet import VARIANTS as EFFICIENTNET_VARIANTS
 
 
 def count_params(model: nn.Module, trainable_only: bool = False) -> int:
@@ -130,6 +133,32 @@ PUBLISHED: list[Published] = [
               4.09, 7.66, "same model at the demo/ONNX input size"),
 ]  # fmt: skip
 """Published configurations measured by ``params_table``; lessons append theirs."""
+
+
+def _on_meta(builder: Callable[[], nn.Module]) -> Callable[[], nn.Module]:
+    """``builder`` run under ``torch.device("meta")``: shapes only, no memory or init time
+    (params and MACs are counted the same)."""
+
+    def build() -> nn.Module:
+        with torch.device("meta"):
+            return builder()
+
+    return build
+
+
+# EfficientNet B0 … B7 at their resolutions: torchvision's num_params (exact) and the paper's
+# Table 2 "FLOPS", which are multiply-adds (Tan & Le 2019).
+PUBLISHED += [
+    Published(f"EfficientNet-{name.upper()} classifier", _on_meta(partial(efficientnet, name)),
+              (1, 3, v.resolution, v.resolution), params, gmacs,
+              "torchvision num_params; the paper's FLOPS are multiply-adds")
+    for (name, v), params, gmacs in zip(
+        EFFICIENTNET_VARIANTS.items(),
+        (5.288548, 7.794184, 9.109994, 12.233232, 19.341616, 30.389784, 43.040704, 66.347960),
+        (0.39, 0.70, 1.0, 1.8, 4.2, 9.9, 19.0, 37.0),
+        strict=True,
+    )
+]  # fmt: skip
 
 
 def params_table(entries=None, macs: bool = True, tolerance: float = 0.01) -> list[dict]:

@@ -14,6 +14,8 @@ arguments give the scaled configs lessons train.
 * ``simple_baseline``: ``SimpleBaseline`` — Xiao et al. 2018 (ResNet + deconvolutions).
 * ``flip``: ``FlipTest``, ``flip_heatmaps`` — flip-test averaging of heatmaps.
 * ``vgg``: ``VGG``, ``vgg16``, ``vgg19``, ``vgg19_openpose`` — torchvision-compatible VGGs.
+* ``efficientnet``: ``EfficientNet``, ``efficientnet``, ``efficientnet_b0`` … ``efficientnet_b7``,
+  ``MBConv`` — Tan & Le 2019, B0–B7 by compound scaling (optional TF "same" padding).
 * ``mobilenet``: ``MobileNetV1``, ``mobilenet_v1`` — MobileNet v1 (and its dilated stride-8
   trunk).
 * ``openpose``: ``OpenPose``, ``LightweightOpenPose``, ``reference_pafs_to_posekit`` — CMU
@@ -33,6 +35,19 @@ from posekit.models.deeppose import (
     simulate_displacements,
     to_frame,
     torso_diameter,
+)
+from posekit.models.efficientnet import (
+    EfficientNet,
+    MBConv,
+    efficientnet,
+    efficientnet_b0,
+    efficientnet_b1,
+    efficientnet_b2,
+    efficientnet_b3,
+    efficientnet_b4,
+    efficientnet_b5,
+    efficientnet_b6,
+    efficientnet_b7,
 )
 from posekit.models.flip import FlipTest, flip_heatmaps
 from posekit.models.heatmap_net import HeatmapNet
@@ -62,17 +77,28 @@ __all__ = [
     "DeepPoseCascade",
     "DeepPoseRefiner",
     "DeepPoseResNet",
+    "EfficientNet",
     "FlipTest",
     "HeatmapNet",
     "Hourglass",
     "HourglassNet",
     "LightweightOpenPose",
+    "MBConv",
     "MobileNetV1",
     "OpenPose",
     "ResNet",
     "Residual",
     "SimpleBaseline",
     "VGG",
+    "efficientnet",
+    "efficientnet_b0",
+    "efficientnet_b1",
+    "efficientnet_b2",
+    "efficientnet_b3",
+    "efficientnet_b4",
+    "efficientnet_b5",
+    "efficientnet_b6",
+    "efficientnet_b7",
     "from_frame",
     "fit_error_distribution",
     "flip_heatmaps",
