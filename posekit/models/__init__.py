@@ -16,6 +16,8 @@ arguments give the scaled configs lessons train.
 * ``vgg``: ``VGG``, ``vgg16``, ``vgg19``, ``vgg19_openpose`` — torchvision-compatible VGGs.
 * ``efficientnet``: ``EfficientNet``, ``efficientnet``, ``efficientnet_b0`` … ``efficientnet_b7``,
   ``MBConv`` — Tan & Le 2019, B0–B7 by compound scaling (optional TF "same" padding).
+* ``efficientpose``: ``EfficientPose``, ``efficientpose`` — Groos et al. 2021, RT–IV and
+  RT/I/II Lite as the released graphs (E-swish, Mobile DenseNet passes).
 * ``mobilenet``: ``MobileNetV1``, ``mobilenet_v1`` — MobileNet v1 (and its dilated stride-8
   trunk).
 * ``openpose``: ``OpenPose``, ``LightweightOpenPose``, ``reference_pafs_to_posekit`` — CMU
@@ -49,6 +51,7 @@ from posekit.models.efficientnet import (
     efficientnet_b6,
     efficientnet_b7,
 )
+from posekit.models.efficientpose import EfficientPose, efficientpose
 from posekit.models.flip import FlipTest, flip_heatmaps
 from posekit.models.heatmap_net import HeatmapNet
 from posekit.models.hourglass import Hourglass, HourglassNet, Residual
@@ -78,6 +81,7 @@ __all__ = [
     "DeepPoseRefiner",
     "DeepPoseResNet",
     "EfficientNet",
+    "EfficientPose",
     "FlipTest",
     "HeatmapNet",
     "Hourglass",
@@ -91,6 +95,7 @@ __all__ = [
     "SimpleBaseline",
     "VGG",
     "efficientnet",
+    "efficientpose",
     "efficientnet_b0",
     "efficientnet_b1",
     "efficientnet_b2",

@@ -38,6 +38,11 @@ B2 9,109,994; B3 12,233,232; B4 19,341,616; B5 30,389,784; B6 43,040,704; B7 66,
 State-dict keys are torchvision's (``features.k…``, ``classifier.1``). Input: RGB at the
 variant's ``resolution`` (224 … 600), ImageNet mean/std.
 
+EfficientNet-Lite (``lite=True``; Google's ``efficientnet-lite`` builder, the backbones of
+EfficientPose's Lite models): no SE, ReLU6 instead of swish, the stem (32) and head (1280)
+channels and the first and last stages' repeats not scaled. ``LITE_VARIANTS`` lite0 … lite4;
+``efficientnet("lite2")``.
+
 As a backbone: ``forward_features(x, upto_stage=k)`` is the map after stage ``k``;
 ``forward_stages(x, (1, 2, 3, 5, 7))`` the maps at strides 2, 4, 8, 16, 32. EfficientPose
 (Groos et al. 2021) cuts its high-resolution backbone after stage 3 and its low-resolution one
@@ -61,6 +66,7 @@ __all__ = [
     "VARIANTS",
     "Conv2dSame",
     "EfficientNet",
+    "LITE_VARIANTS",
     "MBConv",
     "SqueezeExcitation",
     "drop_connect",
@@ -129,6 +135,26 @@ VARIANTS: dict[str, Variant] = {
 }
 """name → (width multiplier, depth multiplier, input resolution, classifier dropout)."""
 
+LITE_VARIANTS: dict[str, Variant] = {
+    "lite0": Variant(1.0, 1.0, 224, 0.2),
+    "lite1": Variant(1.0, 1.1, 240, 0.2),
+    "lite2": Variant(1.1, 1.2, 260, 0.3),
+    "lite3": Variant(1.2, 1.4, 280, 0.3),
+    "lite4": Variant(1.4, 1.8, 300, 0.3),
+}
+"""EfficientNet-Lite: name → (width, depth, resolution, dropout); built with ``lite=True``."""
+
+ACTIVATIONS = ("swish", "relu6")
+
+
+def _activation(name: str) -> nn.Module:
+    """``"swish"`` → ``nn.SiLU``, ``"relu6"`` → ``nn.ReLU6`` (in place)."""
+    if name == "swish":
+        return nn.SiLU(inplace=True)
+    if name == "relu6":
+        return nn.ReLU6(inplace=True)
+    raise ValueError(f"activation: expected one of {', '.join(ACTIVATIONS)}, got {name!r}")
+
 
 def round_filters(channels: int, width_mult: float, divisor: int = 8) -> int:
     """``channels · width_mult`` rounded to the nearest multiple of ``divisor`` (at least
@@ -174,16 +200,17 @@ class Conv2dSame(nn.Conv2d):
 
 def _conv_bn(
     cin: int, cout: int, kernel: int = 1, stride: int = 1, groups: int = 1,
-    act: bool = True, tf_padding: bool = False,
+    act: bool = True, tf_padding: bool = False, activation: str = "swish",
 ) -> nn.Sequential:  # fmt: skip
-    """conv k×k (no bias) + BN (eps 1e-3, momentum 0.01) [+ SiLU]; keys ``0`` conv, ``1`` BN."""
+    """conv k×k (no bias) + BN (eps 1e-3, momentum 0.01) [+ SiLU or ReLU6]; keys ``0`` conv,
+    ``1`` BN."""
     if tf_padding and (kernel > 1 or stride > 1):
         conv = Conv2dSame(cin, cout, kernel, stride, 0, groups=groups, bias=False)
     else:
         conv = nn.Conv2d(cin, cout, kernel, stride, (kernel - 1) // 2, groups=groups, bias=False)
     layers = [conv, nn.BatchNorm2d(cout, eps=BN_EPS, momentum=BN_MOMENTUM)]
     if act:
-        layers.append(nn.SiLU(inplace=True))
+        layers.append(_activation(activation))
     return nn.Sequential(*layers)
 
 
@@ -233,7 +260,8 @@ class MBConv(nn.Module):
     """Mobile inverted bottleneck with squeeze-and-excitation (EfficientNet's block).
 
     ``block`` = [1×1 expand + BN + swish (only if ``expand != 1``)], depthwise k×k/stride
-    + BN + swish, SE (squeeze ``max(1, int(cin · se_ratio))``), 1×1 project + BN.
+    + BN + swish, SE (squeeze ``max(1, int(cin · se_ratio))``; none when ``se_ratio`` is 0),
+    1×1 project + BN; ``activation="relu6"`` for EfficientNet-Lite.
     ``forward`` = ``drop_connect(block(x)) + x`` when ``stride == 1`` and ``cin == cout``,
     else ``block(x)``. Shapes: ``(B, cin, H, W)`` → ``(B, cout, H/stride, W/stride)``
     (``ceil`` with ``tf_padding``).
@@ -242,17 +270,18 @@ class MBConv(nn.Module):
     def __init__(
         self, cin: int, cout: int, kernel: int, stride: int, expand: int,
         se_ratio: float = 0.25, drop_connect_rate: float = 0.0, tf_padding: bool = False,
+        activation: str = "swish",
     ) -> None:  # fmt: skip
         super().__init__()
         hidden = round_filters(cin, expand) if expand != 1 else cin
         layers: list[nn.Module] = []
         if expand != 1:
-            layers.append(_conv_bn(cin, hidden))
-        layers += [
-            _conv_bn(hidden, hidden, kernel, stride, groups=hidden, tf_padding=tf_padding),
-            SqueezeExcitation(hidden, max(1, int(cin * se_ratio))),
-            _conv_bn(hidden, cout, act=False),
-        ]
+            layers.append(_conv_bn(cin, hidden, activation=activation))
+        layers.append(_conv_bn(hidden, hidden, kernel, stride, groups=hidden,
+                               tf_padding=tf_padding, activation=activation))  # fmt: skip
+        if se_ratio > 0:
+            layers.append(SqueezeExcitation(hidden, max(1, int(cin * se_ratio))))
+        layers.append(_conv_bn(hidden, cout, act=False))
         self.block = nn.Sequential(*layers)
         self.use_residual = stride == 1 and cin == cout
         self.drop_connect = DropConnect(drop_connect_rate if self.use_residual else 0.0)
@@ -279,6 +308,7 @@ class EfficientNet(nn.Module):
         drop_connect_rate: the last block's rate bound (0.2; block ``i`` of ``N``: rate·i/N,
             counted over the whole network even when ``last_stage`` cuts it).
         se_ratio: SE squeeze = ``se_ratio`` × the block's input channels.
+        lite: EfficientNet-Lite (no SE, ReLU6, stem/head and first/last stage repeats fixed).
         resolution: the input side the variant was designed for (metadata; any size runs).
         in_channels: input channels.
 
@@ -302,6 +332,7 @@ class EfficientNet(nn.Module):
         se_ratio: float = 0.25,
         resolution: int = 224,
         in_channels: int = 3,
+        lite: bool = False,
     ) -> None:
         super().__init__()
         for name, v in (("width_mult", width_mult), ("depth_mult", depth_mult)):
@@ -321,24 +352,34 @@ class EfficientNet(nn.Module):
                            num_classes=num_classes, include_top=include_top,
                            last_stage=last_stage, tf_padding=tf_padding,
                            drop_connect_rate=drop_connect_rate, se_ratio=se_ratio,
-                           resolution=resolution, in_channels=in_channels)  # fmt: skip
-        self.resolution = resolution
-        stem = round_filters(STEM_CHANNELS, width_mult)
-        layers: list[nn.Module] = [_conv_bn(in_channels, stem, 3, 2, tf_padding=tf_padding)]
+                           resolution=resolution, in_channels=in_channels,
+                           lite=lite)  # fmt: skip
+        self.resolution, self.lite = resolution, bool(lite)
+        act = "relu6" if lite else "swish"
+        if lite:
+            se_ratio = 0.0
+        stem = STEM_CHANNELS if lite else round_filters(STEM_CHANNELS, width_mult)
+        layers: list[nn.Module] = [
+            _conv_bn(in_channels, stem, 3, 2, tf_padding=tf_padding, activation=act)
+        ]
         channels, strides, blocks = [stem], [2], [1]
-        repeats = [round_repeats(s.repeats, depth_mult) for s in STAGES]
+        fixed = (0, len(STAGES) - 1) if lite else ()  # Lite: first/last stage not scaled
+        repeats = [
+            s.repeats if k in fixed else round_repeats(s.repeats, depth_mult)
+            for k, s in enumerate(STAGES)
+        ]
         total, index = sum(repeats), 0
         for k, (stage, n) in enumerate(zip(STAGES, repeats, strict=True), start=1):
             if k > last_stage:
                 break
-            cin, cout = round_filters(stage.cin, width_mult), round_filters(stage.cout, width_mult)
+            cin, cout = channels[-1], round_filters(stage.cout, width_mult)  # stem fixed in Lite
             stage_blocks = []
             for i in range(n):
                 rate = drop_connect_rate * index / total
                 first = i == 0
                 block = MBConv(cin if first else cout, cout, stage.kernel,
                                stage.stride if first else 1, stage.expand, se_ratio, rate,
-                               tf_padding)  # fmt: skip
+                               tf_padding, act)  # fmt: skip
                 stage_blocks.append(block)
                 index += 1
             layers.append(nn.Sequential(*stage_blocks))
@@ -346,8 +387,8 @@ class EfficientNet(nn.Module):
             strides.append(strides[-1] * stage.stride)
             blocks.append(n)
         if last_stage == 8:
-            head = round_filters(HEAD_CHANNELS, width_mult)
-            layers.append(_conv_bn(channels[-1], head))
+            head = HEAD_CHANNELS if lite else round_filters(HEAD_CHANNELS, width_mult)
+            layers.append(_conv_bn(channels[-1], head, activation=act))
             channels.append(head)
             strides.append(strides[-1])
             blocks.append(1)
@@ -411,11 +452,15 @@ class EfficientNet(nn.Module):
 
 
 def efficientnet(variant: str, **kwargs) -> EfficientNet:
-    """EfficientNet-``variant`` (``"b0"`` … ``"b7"``) with its published width, depth,
-    dropout and resolution (``VARIANTS``); kwargs go to ``EfficientNet``."""
-    if variant not in VARIANTS:
-        raise ValueError(f"variant: expected one of {', '.join(VARIANTS)}, got {variant!r}")
-    v = VARIANTS[variant]
+    """EfficientNet-``variant`` (``"b0"`` … ``"b7"``, or ``"lite0"`` … ``"lite4"`` for
+    EfficientNet-Lite) with its published width, depth, dropout and resolution (``VARIANTS``,
+    ``LITE_VARIANTS``); kwargs go to ``EfficientNet``."""
+    table = {**VARIANTS, **LITE_VARIANTS}
+    if variant not in table:
+        raise ValueError(f"variant: expected one of {', '.join(table)}, got {variant!r}")
+    v = table[variant]
+    if variant in LITE_VARIANTS:
+        kwargs["lite"] = True
     kwargs.setdefault("dropout", v.dropout)
     kwargs.setdefault("resolution", v.resolution)
     model = EfficientNet(v.width, v.depth, **kwargs)
