@@ -114,7 +114,7 @@ def recipe(name: str, input_size=None, width: float | None = None) -> Recipe:
             "deeppose", "DeepPose",
             dict(num_joints=16, input_size=input_size, width_mult=_width(width, 0.25),
                  dropout=0.3),
-            "RegressionCodec", dict(input_size=size, mode="box"), lr=1e-3,
+            "RegressionCodec", dict(input_size=size, frame="box"), lr=1e-3,
         )  # fmt: skip
     if name == "heatmap":
         return Recipe(
@@ -153,6 +153,8 @@ def build_codec(name: str, kwargs: dict[str, Any]):
     classes = _codec_classes()
     if name not in classes:
         raise ValueError(f"codec {name!r} is not known; known: {', '.join(classes)}")
+    if name == "RegressionCodec" and "mode" in kwargs:  # checkpoints saved before the rename
+        kwargs = {("frame" if k == "mode" else k): v for k, v in kwargs.items()}
     return classes[name](**kwargs)
 
 

@@ -348,7 +348,7 @@ def test_regression_codec_modes():
     batch = _random_batch(rng, 2, 5, (64, 96), margin=0)
     batch["keypoints"][0, 1, 2] = 0
     for mode in ("input", "box"):
-        codec = RegressionCodec((64, 96), mode=mode)
+        codec = RegressionCodec((64, 96), frame=mode)
         targets = codec.encode(batch)
         assert targets["keypoints"].shape == (2, 5, 2)
         found = codec.decode(targets["keypoints"].reshape(2, 10))
@@ -362,8 +362,8 @@ def test_regression_codec_modes():
     assert torch.allclose(box, inp - 0.5, atol=1e-6)  # the crop is the box
     no_weight = RegressionCodec((64, 96)).encode({"keypoints": batch["keypoints"]})
     assert no_weight["target_weight"][0].tolist() == [1, 0, 1, 1, 1]
-    with pytest.raises(ValueError, match="mode"):
-        RegressionCodec((64, 96), mode="image")
+    with pytest.raises(ValueError, match="frame"):
+        RegressionCodec((64, 96), frame="image")
 
 
 def test_l2_and_smooth_l1_hand_cases():
@@ -382,3 +382,10 @@ def test_l2_and_smooth_l1_hand_cases():
     assert smooth_l1_loss(pred, target).item() == pytest.approx(
         (0.5 * 0.09 + 0.5 * 0.16 + 0.5 + 0.5 * 0.04) / 8
     )
+
+
+def test_regression_checkpoints_saved_with_mode_still_build_their_codec():
+    from posekit import recipes
+
+    codec = recipes.build_codec("RegressionCodec", {"input_size": (64, 96), "mode": "box"})
+    assert codec.frame == "box" and codec.input_size == (64, 96)

@@ -42,7 +42,7 @@ __all__ = [
     "smooth_l1_loss",
 ]
 
-MODES = ("input", "box")
+FRAMES = ("input", "box")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -106,7 +106,7 @@ class RegressionCodec:
 
     Args:
         input_size: ``(W, H)`` of the model's input crop.
-        mode: ``"input"`` (mmpose: ``((x + 0.5) / W, (y + 0.5) / H)``, in [0, 1)) or
+        frame: ``"input"`` (mmpose: ``((x + 0.5) / W, (y + 0.5) / H)``, in [0, 1)) or
             ``"box"`` (the paper: ``(x - b_cx) / b_w`` with the box = the whole input crop by
             default, centre ``((W - 1) / 2, (H - 1) / 2)``, size ``(W, H)``; in [-0.5, 0.5)).
             ``encode`` / ``decode`` take another box through ``center`` / ``size`` (the
@@ -123,17 +123,17 @@ class RegressionCodec:
         ``loss(outputs, targets, batch)`` → scalar.
     """
 
-    def __init__(self, input_size, mode: str = "input", loss: str = "l2") -> None:
+    def __init__(self, input_size, frame: str = "input", loss: str = "l2") -> None:
         self.input_size = size2(input_size, "input_size")
-        if mode not in MODES:
-            raise ValueError(f"mode: expected one of {MODES}, got {mode!r}")
+        if frame not in FRAMES:
+            raise ValueError(f"frame: expected one of {FRAMES}, got {frame!r}")
         if loss not in ("l2", "smooth_l1"):
             raise ValueError(f"loss: expected 'l2' or 'smooth_l1', got {loss!r}")
-        self.mode, self.loss_name = mode, loss
+        self.frame, self.loss_name = frame, loss
 
     def __repr__(self) -> str:
         return (
-            f"RegressionCodec(input_size={self.input_size}, mode={self.mode!r}, "
+            f"RegressionCodec(input_size={self.input_size}, frame={self.frame!r}, "
             f"loss={self.loss_name!r})"
         )
 
@@ -144,14 +144,14 @@ class RegressionCodec:
         return center, size
 
     def to_frame(self, kp, center=None, size=None):
-        """Input-pixel keypoints ``(..., 2|3)`` → normalised (this codec's mode)."""
-        if self.mode == "input":
+        """Input-pixel keypoints ``(..., 2|3)`` → normalised (this codec's frame)."""
+        if self.frame == "input":
             return to_input_frame(kp, self.input_size)
         return to_box_frame(kp, *self._box(center, size))
 
     def from_frame(self, kp, center=None, size=None):
-        """Normalised ``(..., 2|3)`` → input pixels (this codec's mode)."""
-        if self.mode == "input":
+        """Normalised ``(..., 2|3)`` → input pixels (this codec's frame)."""
+        if self.frame == "input":
             return from_input_frame(kp, self.input_size)
         return from_box_frame(kp, *self._box(center, size))
 
