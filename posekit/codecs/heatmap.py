@@ -23,26 +23,8 @@ outer edges), of ``cv2.resize`` and of ``F.interpolate(align_corners=False)``, a
 ``(1.125, 0.125)``; input ``(5.5, 9.5)`` is exactly the centre of heatmap pixel ``(1, 2)``.
 A horizontal flip commutes with it: ``x → W - 1 - x`` is ``u → w - 1 - u``.
 
-How it relates to the alternatives:
-
-* **Classic** ``u = x / s`` (Newell's hourglass, Simple Baselines, HRNet): heatmap pixel 0 is
-  centred on input pixel 0, so the heatmap covers input ``[-s/2, W - s/2)``, shifted
-  ``(s - 1)/2`` px (1.5 px at ``s = 4``) from the image. Encoding and decoding with ``x / s``
-  are inverse to each other, but a flipped heatmap is not: flipping a heatmap (``u → w-1-u``)
-  corresponds to ``x → W - s - x`` instead of ``W - 1 - x``, so the flip-test estimate moves
-  ``s - 1`` px (HRNet shifts the flipped heatmap by one heatmap pixel to compensate, which
-  over-corrects). Those codes also **round** the Gaussian's centre to an integer heatmap pixel
-  (``int(x / s + 0.5)``): a quantisation error of up to ``s/2`` input pixels in every label.
-* **UDP** (Huang et al., CVPR 2020, "The Devil is in the Details") fixes both: sizes are
-  measured in *unit lengths* (``W - 1`` between the first and last pixel centres), i.e.
-  ``u = x · (w - 1) / (W - 1)`` (``align_corners=True``: first and last pixel centres
-  coincide), and the Gaussian is placed at the exact sub-pixel ``u``. That is flip-consistent
-  and unbiased too. Ours differs from it only in which points are aligned (edges instead of
-  first/last centres); at ``W = 256, w = 64`` the two disagree by up to 0.375 heatmap px, so a
-  model must be decoded with the mapping it was trained with. What removes the bias is using
-  *one* mapping for the data transform, the targets, the flip and the decoder, and not
-  rounding the target centre — both hold here (``unbiased=True``, the default;
-  ``unbiased=False`` reproduces the classic rounded centre with the same mapping).
+Why this mapping and not the classic ``u = x / s`` or UDP's: ``docs/conventions.md`` §
+"Heatmap mappings compared".
 
 Decoders ``(…, h, w) → (…, 3)`` = ``(x, y, score)`` in input pixels (``score`` = the map's
 maximum value): ``decode_argmax`` (error up to half a heatmap pixel, ``≈ 0.38·s`` px on
