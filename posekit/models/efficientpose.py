@@ -62,6 +62,7 @@ __all__ = [
     "efficientpose",
     "eswish",
     "keras_count",
+    "load_keras_weights",
 ]
 
 ESWISH_BETA = 1.25
@@ -367,3 +368,139 @@ def efficientpose(variant: str = "rt", **kwargs) -> EfficientPose:
     model = EfficientPose(v.backbone, v.low_res, v.blocks, lite=v.lite, **kwargs)
     model.config["variant"] = key
     return model
+
+
+_KERAS_HEADS = {
+    "pass1_skeleton_pafs": "pafs_head",
+    "pass2_detection1_confs": "confs1_head",
+    "pass3_detection2_confs": "confs2_head",
+    "upscaled_deconv1": "upscale.0",
+    "upscaled_deconv2": "upscale.1",
+    "upscaled_confs": "upscale.2",
+}
+_KERAS_KINDS = {
+    "Conv2D": nn.Conv2d,
+    "DepthwiseConv2D": nn.Conv2d,
+    "Conv2DTranspose": nn.ConvTranspose2d,
+    "BatchNormalization": nn.BatchNorm2d,
+}
+
+
+def _keras_group(name: str) -> str:
+    """The part of ``EfficientPose`` a Keras layer of the released graphs belongs to."""
+    if name in _KERAS_HEADS:
+        return "heads"
+    if name.endswith("_res2"):
+        return "low_res"
+    if name.startswith("pass") and "_block" in name:
+        return "passes." + str(int(name[4]) - 1)
+    return "high_res"
+
+
+def _keras_arrays(
+    layer_cls: str, weights: dict[str, object], where: str
+) -> dict[str, torch.Tensor]:
+    """Keras arrays of one layer → PyTorch tensors by attribute, layouts permuted: conv
+    ``(kh, kw, in, out)`` → ``(out, in, kh, kw)``, depthwise ``(kh, kw, C, 1)`` → ``(C, 1, kh,
+    kw)``, transposed conv ``(kh, kw, out, in)`` → ``(in, out, kh, kw)``."""
+    rename = {"kernel": "weight", "depthwise_kernel": "weight", "bias": "bias", "gamma": "weight",
+              "beta": "bias", "moving_mean": "running_mean",
+              "moving_variance": "running_var"}  # fmt: skip
+    out = {}
+    for key, array in weights.items():
+        short = key.rsplit("/", 1)[-1].split(":")[0]
+        if short not in rename:
+            raise KeyError(f"{where}: unmapped Keras array {key!r}")
+        t = torch.from_numpy(array[()]).float()
+        if short == "depthwise_kernel":
+            t = t.permute(2, 3, 0, 1)
+        elif short == "kernel":
+            t = t.permute(3, 2, 0, 1) if layer_cls != "Conv2DTranspose" else t.permute(2, 3, 0, 1)
+        out[rename[short]] = t
+    return out
+
+
+def load_keras_weights(model: EfficientPose, path) -> EfficientPose:
+    """Load an EfficientPose ``.h5`` released by the authors (Keras 2.2.4) into ``model``,
+    strictly, with h5py (no TensorFlow, no pickle).
+
+    The graph in ``attrs['model_config']`` lists the weighted layers; each is assigned to its
+    part of ``model`` (high-resolution backbone, ``*_res2`` low-resolution backbone, passes
+    1–3, heads by name) and, within a part, to the next PyTorch layer of the same kind in
+    definition order (which is the graph's order). Every array is checked for its shape after
+    the layout permutation (``_keras_arrays``); an array left over, a layer of the wrong kind
+    or shape, or a model tensor left unset (``num_batches_tracked`` aside) raises an error
+    naming it. Returns ``model`` (in eval mode)."""
+    import json
+
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        layers = json.loads(f.attrs["model_config"])["config"]["layers"]
+        weights = f["model_weights"]
+        parts: dict[str, list[tuple[str, str, dict]]] = {}
+        for layer in layers:
+            name, cls = layer["name"], layer["class_name"]
+            if name not in weights:
+                continue
+            group = weights[name]
+            names = [n.decode() if isinstance(n, bytes) else n for n in group.attrs["weight_names"]]
+            if not names:
+                continue
+            if cls not in _KERAS_KINDS:
+                raise KeyError(f"{path}: unmapped Keras layer {name!r} ({cls}): {names}")
+            arrays = _keras_arrays(cls, {n: group[n] for n in names}, f"{path}: {name}")
+            parts.setdefault(_keras_group(name), []).append((name, cls, arrays))
+        n_stored = sum(len(a) for part in parts.values() for _, _, a in part)
+        n_h5 = []
+        weights.visititems(lambda _, obj: n_h5.append(1) if isinstance(obj, h5py.Dataset) else None)
+        if n_stored != len(n_h5):
+            raise KeyError(f"{path}: {len(n_h5) - n_stored} arrays outside the graph's layers")
+
+    modules = dict(model.named_modules())
+    state = model.state_dict()
+    assigned: dict[str, torch.Tensor] = {}
+    for part, entries in parts.items():
+        if part == "heads":
+            targets = [
+                (_KERAS_HEADS[name], modules.get(_KERAS_HEADS[name])) for name, _, _ in entries
+            ]
+        else:
+            root = modules.get(part)
+            if root is None:
+                raise KeyError(
+                    f"{path}: the model has no {part!r} for layers such as {entries[0][0]!r}"
+                )
+            weighted = (nn.Conv2d, nn.BatchNorm2d, nn.ConvTranspose2d)
+            targets = [
+                (f"{part}.{n}" if n else part, m)
+                for n, m in root.named_modules()
+                if isinstance(m, weighted)
+            ]
+        if len(targets) != len(entries):
+            raise KeyError(
+                f"{path}: {part}: {len(entries)} Keras layers, {len(targets)} model layers"
+            )
+        for (kname, cls, arrays), (mname, m) in zip(entries, targets, strict=True):
+            kind = _KERAS_KINDS[cls]
+            if not isinstance(m, kind):
+                raise KeyError(
+                    f"{path}: Keras layer {kname!r} ({cls}) maps to {mname!r} ({type(m).__name__})"
+                )
+            for attr, t in arrays.items():
+                key = f"{mname}.{attr}"
+                if key not in state:
+                    raise KeyError(f"{path}: Keras layer {kname!r}: the model has no {key!r}")
+                if tuple(state[key].shape) != tuple(t.shape):
+                    raise ValueError(
+                        f"{path}: Keras layer {kname!r} → {key!r}: shape {tuple(t.shape)}, "
+                        f"model {tuple(state[key].shape)}"
+                    )
+                assigned[key] = t
+    missing = [k for k in state if k not in assigned and not k.endswith("num_batches_tracked")]
+    if missing:
+        raise KeyError(f"{path}: model tensors not in the .h5: {', '.join(missing)}")
+    with torch.no_grad():
+        for key, t in assigned.items():
+            state[key].copy_(t)
+    return model.eval()
