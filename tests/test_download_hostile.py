@@ -23,23 +23,13 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from test_download import _no_proxy, quiet  # noqa: F401  (autouse fixture: no proxy for 127.0.0.1)
 
 from posekit import download as dl
 from posekit.download import DownloadError, Resource, download, extract, fetch, file_url
 
 PAYLOAD = b"".join(hashlib.sha256(i.to_bytes(4, "little")).digest() for i in range(6400))
 SHA256 = hashlib.sha256(PAYLOAD).hexdigest()  # PAYLOAD: 204800 bytes, no repeats
-
-
-def quiet(_msg: str) -> None:
-    pass
-
-
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch):
-    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.upper(), raising=False)
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):

@@ -2,28 +2,10 @@
 
 import pytest
 import torch
-from torch import nn
+from test_models_openpose import _ConvBNNet  # the same small conv/BN network
 
 from posekit import cli
 from posekit.lab import inference
-
-
-class _ConvBNNet(nn.Module):
-    """Conv / grouped conv / transposed conv, each followed by BN (as in test_models_openpose):
-    what ``optimize_for_inference`` folds."""
-
-    def __init__(self):
-        super().__init__()
-        self.body = nn.Sequential(
-            nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
-            nn.Conv2d(8, 8, 3, padding=1, groups=4, bias=False), nn.BatchNorm2d(8), nn.ReLU(),
-            nn.ConvTranspose2d(8, 6, 4, 2, 1, bias=False), nn.BatchNorm2d(6),
-        )  # fmt: skip
-        self.conv = nn.Conv2d(6, 5, 1, bias=False)  # attribute pair: needs example_input
-        self.bn = nn.BatchNorm2d(5)
-
-    def forward(self, x):
-        return self.bn(self.conv(self.body(x)))
 
 
 def test_latency_result_keys_and_equal_outputs():

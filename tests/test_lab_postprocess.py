@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 import pytest
+from test_grouping import _recovered
 
 from posekit.codecs.paf import paf_targets
 from posekit.evaluation import match_people
@@ -23,17 +24,6 @@ from posekit.lab.postprocess import (
     synth_people,
 )
 from posekit.skeletons import COCO17, OPENPOSE18, convert
-
-
-def _recovered(people, truth, tol):
-    """Every true person matched, with every labelled joint found within ``tol`` px."""
-    g, p, _ = match_people(people.keypoints, truth["keypoints"], truth["areas"])
-    if len(people.scores) != len(truth["keypoints"]) or len(g) != len(truth["keypoints"]):
-        return False
-    lab = truth["keypoints"][g, :, 2] > 0
-    found = people.keypoints[p, :, 2] > 0
-    err = np.hypot(*(people.keypoints[p, :, :2] - truth["keypoints"][g, :, :2]).transpose(2, 0, 1))
-    return bool((found[lab]).all() and (err[lab] < tol).all() and not found[~lab].any())
 
 
 def test_noise_robustness_degrades_from_perfect():
