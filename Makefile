@@ -19,7 +19,7 @@ TEST_ENV := POSEKIT_QUICK=1 MPLBACKEND=Agg OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PAS
 NBVAL    := -p no:cacheprovider --nbval-lax --nbval-current-env --nbval-cell-timeout=$(CELL_TIMEOUT) -n $(JOBS) --dist loadscope
 
 .PHONY: help setup lab test lint course-check strip-check unit nbval-solutions nbval-notebooks \
-        browser-test chromium course doctor doctor-strict torch-index clean
+        browser-test chromium course doctor doctor-strict torch-index clean weights
 
 help:
 	@echo "make lab     install (first time) and start JupyterLab on notebooks/"
@@ -64,8 +64,8 @@ LAB_FLAGS ?=
 lab: $(STAMP)
 	@$(BIN)/posekit lab --folder notebooks $(LAB_FLAGS)
 
-test: $(STAMP) doctor-strict lint course-check strip-check unit nbval-solutions nbval-notebooks \
-      browser-test
+test: $(STAMP) doctor-strict lint course-check strip-check unit weights nbval-solutions \
+      nbval-notebooks browser-test
 	@echo "make test: all stages passed ($$(date +%T))"
 
 lint: $(STAMP)
@@ -86,6 +86,19 @@ strip-check: $(STAMP)
 unit: $(STAMP)
 	@echo "== $@ started $$(date +%T)"
 	$(TEST_ENV) $(BIN)/python -m pytest tests -n $(JOBS) -p no:cacheprovider --ignore=tests/browser
+
+# The authors' released EfficientPose models (lesson 05), fetched and converted once into
+# $$POSEKIT_DATA/efficientpose. EFFICIENTPOSE_FROM: a folder with local copies of the files (CI
+# keeps one beside the checkout); without it, lesson 05 downloads them itself or, offline, says
+# so and skips the released models.
+EFFICIENTPOSE_FROM ?= $(wildcard ../shared/weights/efficientpose)
+
+weights: $(STAMP)
+	@echo "== $@ started $$(date +%T)"
+	@if [ -n "$(EFFICIENTPOSE_FROM)" ]; then \
+	  $(BIN)/python data_scripts/download_efficientpose.py --from "$(EFFICIENTPOSE_FROM)" --no-progress \
+	    | tail -n 4; \
+	else echo "no local copy of the EfficientPose files: lesson 05 fetches them when online"; fi
 
 # pytest exits 5 when a folder has no notebook yet: that is not a failure.
 nbval-solutions: $(STAMP)

@@ -24,7 +24,7 @@ LAYERS: list[tuple[str, frozenset[str]]] = [
     ("foundation", frozenset({"posekit", "config", "skeletons", "geometry", "validate", "files"})),
     ("data", frozenset({"synth", "sensors", "datasets", "download", "real"})),
     ("algorithms", frozenset({"codecs", "models", "sparse", "metrics"})),
-    ("pipelines", frozenset({"engine", "evaluation", "bench", "recipes", "topdown"})),
+    ("pipelines", frozenset({"engine", "evaluation", "bench", "recipes", "topdown", "pretrained"})),
     ("applications", frozenset({"lab", "privacy", "viz", "widgets", "checks", "doctor"})),
     ("entry points", frozenset({"course", "cli", "launch", "__main__"})),
 ]
