@@ -36,6 +36,7 @@ __all__ = [
     "GaussianExplorer",
     "PAFExplorer",
     "PoseCameraExplorer",
+    "ScalingExplorer",
     "SkeletonExplorer",
     "StackExplorer",
 ]
@@ -1014,3 +1015,282 @@ class PAFExplorer(Explorer):
             fontsize=8,
         )
         return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# Compound scaling (lesson 05)
+# ---------------------------------------------------------------------------------------------
+
+_SCALING_COSTS: dict[tuple[str, int | None], tuple[int, int]] = {}
+"""``(model name, input side or None for its own) → (params, MACs)``, shared by every
+``ScalingExplorer`` (counted once per process on the meta device)."""
+_SCALING_META: dict[str, Any] = {}
+"""model name → the model built on the meta device (shapes only, no memory)."""
+
+
+def _scaling_builder(name: str):
+    """A builder of EfficientNet ``"b0"`` … ``"b7"`` (with its 1000-class top) or
+    EfficientPose ``"rt"`` … ``"iv"`` (inference outputs only)."""
+    from functools import partial
+
+    from posekit.models.efficientnet import efficientnet
+    from posekit.models.efficientpose import efficientpose
+
+    if name.startswith("b"):
+        return partial(efficientnet, name)
+    return partial(efficientpose, name, intermediate_heads=False)
+
+
+def _native_side(name: str) -> int:
+    from posekit.models.efficientnet import VARIANTS as EFFICIENTNET
+    from posekit.models.efficientpose import VARIANTS as EFFICIENTPOSE
+
+    return (EFFICIENTNET if name.startswith("b") else EFFICIENTPOSE)[name].resolution
+
+
+def _scaling_cost(name: str, side: int | None) -> tuple[int, int]:
+    """``(params, MACs)`` of ``name`` at ``side`` (its own resolution when None), counted on
+    the meta device (``posekit.bench``: shapes only, no weights) and cached."""
+    key = (name, side)
+    if key not in _SCALING_COSTS:
+        from posekit.bench import _on_meta, count_macs, count_params
+
+        if name not in _SCALING_META:
+            _SCALING_META[name] = _on_meta(_scaling_builder(name))()
+        model = _SCALING_META[name]
+        s = side or _native_side(name)
+        _SCALING_COSTS[key] = (count_params(model), count_macs(model, (1, 3, s, s)))
+    return _SCALING_COSTS[key]
+
+
+class ScalingExplorer(Explorer):
+    """EfficientNet-B0 … B7 by compound scaling, beside EfficientPose (lesson 05).
+
+    Compound scaling (Tan & Le 2019, "EfficientNet: Rethinking model scaling for
+    convolutional neural networks") grows depth, width and input resolution together with
+    one coefficient φ: EfficientNet-Bφ. EfficientPose (Groos, Ramampiaro & Ihlen 2021,
+    "EfficientPose: Scalable single-person pose estimation") builds on the same backbones:
+    RT on B0 (φ = 0), I on B2, II on B4, III on B5, IV on B7; other φ have no EfficientPose
+    variant. Pick φ: the text and a small bar chart show Bφ's parameters, multiply-
+    accumulates, input size and measured CPU latency, and the EfficientPose variant of that
+    size; the chart has every φ, the MACs panel also the calculator's prediction
+    ``MACs(B0) · (α·β²·γ²)^φ`` — the released B1–B7 use the authors' hand-rounded
+    multipliers (``posekit.models.efficientnet.VARIANTS``) and channels and repeats are
+    rounded, so the measured MACs stray from it (``posekit.checks.lesson05.scaling_table``).
+
+    Params and MACs (``posekit.bench.count_params`` / ``count_macs``) are counted on the meta
+    device — shapes only — once per model and input size, for every φ when the explorer is
+    built (a few seconds the first time in a process, then cached for all explorers).
+    Latency (``posekit.bench.latency_ms``, batch 1, eager, ``torch.get_num_threads()``
+    threads) is measured lazily, the first time a φ is shown, and cached: one untimed warm-up
+    call, then as many timed calls as fit in ``budget_s`` (at most ``runs``, the median; a
+    model whose warm-up alone exceeds ``budget_s`` is timed by that one call). The first
+    visit of a large φ at its own resolution takes seconds on a CPU (B7 at 600 × 600 about
+    3 s per call on one thread); every later visit answers at once. Choose "224 px" to compare
+    all of them at one small input (width and depth scaling only).
+
+    Args:
+        phi: the φ shown first (0 … 7).
+        size: ``"own"`` (each model at its published resolution) or ``"224"`` (all at 224).
+        measure: measure latency (``False``: params and MACs only).
+        runs: the most timed calls per model.
+        budget_s: seconds of timed calls per model.
+
+    Controls: ``phi`` (IntSlider 0 … 7), ``size`` (ToggleButtons ``"own"`` / ``"224"``).
+
+    ``result`` keys: ``phi``, ``variant`` (``"b3"``), ``size``, ``side`` (the input side used),
+    ``width``, ``depth`` (the published multipliers), ``params`` (int), ``gmacs``,
+    ``latency_ms`` (``None`` unless measured), ``predicted_ratio`` (``(α·β²·γ²)^φ``; at
+    ``size="224"`` the input does not grow, so ``(α·β²)^φ``),
+    ``measured_ratio`` (GMACs ÷ B0's at the same ``size``), ``efficientpose`` (``None``, or a
+    dict ``name`` ("EfficientPose II"), ``key`` ("ii"), ``side``, ``params``,
+    ``published_params_m``, ``gmacs``, ``latency_ms``), ``table`` (dict of ``(8,)`` float
+    arrays over φ: ``params_m``, ``gmacs``, ``latency_ms``, ``ep_params_m``, ``ep_gmacs``,
+    ``ep_latency_ms``; NaN where there is no variant or nothing measured yet; and
+    ``predicted_gmacs``, B0's GMACs × the predicted ratio), ``threads``,
+    ``text`` (the lines shown above the chart).
+    """
+
+    EFFICIENTPOSE = {0: "rt", 2: "i", 4: "ii", 5: "iii", 7: "iv"}
+    """φ → the EfficientPose variant whose high-resolution backbone is EfficientNet-Bφ."""
+    SIZES = {"own": None, "224": 224}
+
+    def __init__(
+        self,
+        phi: int = 0,
+        size: str = "own",
+        measure: bool = True,
+        runs: int = 5,
+        budget_s: float = 0.3,
+    ) -> None:
+        if isinstance(phi, bool) or not isinstance(phi, (int, np.integer)) or not 0 <= phi <= 7:
+            raise ValueError(f"phi: expected an integer 0…7, got {phi!r}")
+        if size not in self.SIZES:
+            raise ValueError(f"size: expected one of {', '.join(self.SIZES)}, got {size!r}")
+        if isinstance(runs, bool) or not isinstance(runs, int) or runs < 1:
+            raise ValueError(f"runs: expected a positive integer, got {runs!r}")
+        if not budget_s > 0:
+            raise ValueError(f"budget_s: expected a positive number of seconds, got {budget_s!r}")
+        self.measure, self.runs, self.budget_s = bool(measure), runs, float(budget_s)
+        self._latency: dict[tuple[str, str], tuple[float, int]] = {}
+        controls = {
+            "phi": widgets.IntSlider(int(phi), 0, 7, description="φ", continuous_update=False),
+            "size": widgets.ToggleButtons(
+                options=[("own resolution", "own"), ("224 px", "224")],
+                value=size,
+                description="input",
+            ),
+        }
+        super().__init__(controls)
+
+    def latency(self, name: str, size: str) -> tuple[float, int]:
+        """``(median ms, timed calls)`` of one forward pass of ``name`` (``"b3"``, ``"ii"``)
+        at ``size``; measured the first time, then cached."""
+        import time
+
+        import torch
+
+        from posekit.bench import latency_ms
+
+        key = (name, size)
+        if key not in self._latency:
+            model = _scaling_builder(name)().eval()
+            side = self.SIZES[size] or _native_side(name)
+            x = torch.zeros(1, 3, side, side)
+            with torch.inference_mode():
+                start = time.perf_counter()
+                model(x)  # warm-up
+                first = time.perf_counter() - start
+            if first >= self.budget_s:
+                self._latency[key] = (1000.0 * first, 1)
+            else:
+                n = max(1, min(self.runs, int(self.budget_s / max(first, 1e-6))))
+                self._latency[key] = (latency_ms(lambda: model(x), runs=n, warmup=0), n)
+            del model
+        return self._latency[key]
+
+    def _measured(self, name: str, size: str) -> float:
+        hit = self._latency.get((name, size))
+        return np.nan if hit is None else hit[0]
+
+    def render(self, *, phi: int, size: str) -> dict[str, Any]:
+        """Costs of EfficientNet-Bφ and its EfficientPose variant (see the class doc)."""
+        import torch
+
+        from posekit.models.efficientnet import ALPHA, BETA, GAMMA, VARIANTS
+        from posekit.models.efficientpose import VARIANTS as POSE_VARIANTS
+
+        phi = int(np.clip(phi, 0, 7))
+        side_of = self.SIZES[size]
+        name = f"b{phi}"
+        v = VARIANTS[name]
+        params, macs = _scaling_cost(name, side_of)
+        b0_macs = _scaling_cost("b0", side_of)[1]
+        latency = self.latency(name, size)[0] if self.measure else None
+        pose = None
+        key = self.EFFICIENTPOSE.get(phi)
+        if key is not None:
+            p_params, p_macs = _scaling_cost(key, side_of)
+            pose = {
+                "name": f"EfficientPose {key.upper()}",
+                "key": key,
+                "side": side_of or POSE_VARIANTS[key].resolution,
+                "params": p_params,
+                "published_params_m": POSE_VARIANTS[key].params_m,
+                "gmacs": p_macs / 1e9,
+                "latency_ms": self.latency(key, size)[0] if self.measure else None,
+            }
+        keys = ("params_m", "gmacs", "latency_ms", "ep_params_m", "ep_gmacs", "ep_latency_ms")
+        table: dict[str, np.ndarray] = {k: np.full(8, np.nan) for k in keys}
+        base = ALPHA * BETA**2 * (GAMMA**2 if side_of is None else 1.0)  # 224: no γ
+        table["predicted_gmacs"] = b0_macs / 1e9 * base ** np.arange(8)
+        for f in range(8):
+            p, m = _scaling_cost(f"b{f}", side_of)
+            table["params_m"][f], table["gmacs"][f] = p / 1e6, m / 1e9
+            table["latency_ms"][f] = self._measured(f"b{f}", size)
+            if f in self.EFFICIENTPOSE:
+                p, m = _scaling_cost(self.EFFICIENTPOSE[f], side_of)
+                table["ep_params_m"][f], table["ep_gmacs"][f] = p / 1e6, m / 1e9
+                table["ep_latency_ms"][f] = self._measured(self.EFFICIENTPOSE[f], size)
+        result = {
+            "phi": phi,
+            "variant": name,
+            "size": size,
+            "side": side_of or v.resolution,
+            "width": v.width,
+            "depth": v.depth,
+            "params": params,
+            "gmacs": macs / 1e9,
+            "latency_ms": latency,
+            "predicted_ratio": base**phi,
+            "measured_ratio": macs / b0_macs,
+            "efficientpose": pose,
+            "table": table,
+            "threads": torch.get_num_threads(),
+        }
+        result["text"] = self._text(result)
+        return result
+
+    @staticmethod
+    def _text(r: dict[str, Any]) -> str:
+        def ms(value):
+            return "not measured" if value is None else f"{value:.0f} ms"
+
+        side = f"{r['side']} × {r['side']}" + (" (all at 224 px)" if r["size"] == "224" else "")
+        formula = "(α·β²)^φ at a fixed input" if r["size"] == "224" else "(α·β²·γ²)^φ"
+        lines = [
+            f"EfficientNet-B{r['phi']}: width × {r['width']:g}, depth × {r['depth']:g}, "
+            f"input {side}",
+            f"  {r['params'] / 1e6:.2f} M params, {r['gmacs']:.2f} GMACs "
+            f"({r['measured_ratio']:.1f} × B0; compound scaling predicts "
+            f"{formula} = {r['predicted_ratio']:.1f} ×), CPU latency {ms(r['latency_ms'])} "
+            f"({r['threads']} thread{'s' if r['threads'] != 1 else ''}, batch 1)",
+        ]
+        pose = r["efficientpose"]
+        if pose is None:
+            lines.append(f"  no EfficientPose variant at φ = {r['phi']} (RT φ = 0, I 2, II 4, "
+                         "III 5, IV 7)")  # fmt: skip
+        else:
+            lines.append(
+                f"{pose['name']} (B{r['phi']} backbone): input {pose['side']} × {pose['side']}, "
+                f"{pose['params'] / 1e6:.2f} M params (published {pose['published_params_m']} M, "
+                f"Keras count), {pose['gmacs']:.2f} GMACs, CPU latency {ms(pose['latency_ms'])}"
+            )
+        return "\n".join(lines)
+
+    def figure(self, result: dict[str, Any]) -> Figure:
+        t = result["table"]
+        phis = np.arange(8)
+        fig, axes = plt.subplots(1, 3, figsize=(10.0, 2.8), layout="constrained")
+        plt.close(fig)
+        colors = ["tab:blue" if f == result["phi"] else "lightsteelblue" for f in phis]
+        ep_colors = ["tab:orange" if f == result["phi"] else "navajowhite" for f in phis]
+        panels = (("params_m", "params (M)"), ("gmacs", "GMACs"), ("latency_ms", "CPU ms"))
+        for ax, (key, title) in zip(axes, panels, strict=True):
+            ax.bar(phis - 0.2, np.nan_to_num(t[key]), 0.4, color=colors, label="EfficientNet-Bφ")
+            ax.bar(phis + 0.2, np.nan_to_num(t["ep_" + key]), 0.4, color=ep_colors,
+                   label="EfficientPose")  # fmt: skip
+            if np.nan_to_num(t[key]).max() > 0:
+                ax.set_yscale("log")
+            ax.set_xticks(phis)
+            ax.set_xlabel("φ", fontsize=8)
+            ax.set_title(title, fontsize=9)
+            ax.tick_params(labelsize=7)
+        formula = "(αβ²)^φ" if result["size"] == "224" else "(αβ²γ²)^φ"
+        axes[1].plot(phis, t["predicted_gmacs"], "k--", lw=1, label=f"B0 · {formula}")
+        axes[1].legend(fontsize=6, loc="upper left")
+        if np.isnan(t["latency_ms"]).all():
+            axes[2].text(0.5, 0.5, "not measured", ha="center", va="center",
+                         transform=axes[2].transAxes, fontsize=8)  # fmt: skip
+        size = "all at 224 px" if result["size"] == "224" else "each at its own resolution"
+        fig.suptitle(f"EfficientNet-B{result['phi']} ({size}); latency: visited φ only",
+                     fontsize=9)  # fmt: skip
+        return fig
+
+    def _show(self, fig: Figure | None) -> None:
+        """The text above the chart, both in the ``Output``."""
+        super()._show(fig)
+        if get_ipython() is None:
+            return
+        text = {"output_type": "stream", "name": "stdout", "text": self.result["text"] + "\n"}
+        self.output.outputs = (text, *self.output.outputs)
