@@ -13,11 +13,16 @@ import sys
 import warnings
 from collections.abc import Iterator, Sequence
 
-TRAIN_RECIPES = ("deeppose", "heatmap", "hourglass", "simple_baseline", "lightweight_openpose")
+TRAIN_RECIPES = (
+    "deeppose", "heatmap", "hourglass", "simple_baseline", "lightweight_openpose",
+    "efficientpose",
+)  # fmt: skip
 """``posekit train`` names (``posekit.recipes.RECIPES``; kept here so that ``--help`` stays
 fast without importing torch)."""
 
-LATENCY_MODELS = ("lightweight_openpose", "openpose", "hourglass", "simple_baseline")
+LATENCY_MODELS = (
+    "lightweight_openpose", "openpose", "hourglass", "simple_baseline", "efficientpose_rt",
+)  # fmt: skip
 """``posekit bench latency`` names (``posekit.lab.inference.LATENCY_MODELS``)."""
 
 
@@ -374,8 +379,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--size",
         type=_size_arg,
         metavar="WxH",
-        help="W×H: latency: the model's input (lightweight_openpose 456x256); postprocess: the "
-        "image (456x256)",
+        help="W×H: latency: the model's input (lightweight_openpose 456x256, efficientpose_rt "
+        "224x224); postprocess: the image (456x256)",
     )
     bench.add_argument("--threads", type=_positive_int, help="latency: torch threads")
     bench.add_argument(
@@ -392,7 +397,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.set_defaults(func=_bench)
 
     train = sub.add_parser(
-        "train", help="train a lesson model on SynthPose (MPII-16 crops; scenes for OpenPose)"
+        "train",
+        help="train a lesson model on SynthPose (MPII-16 crops, EfficientPose RT's architecture "
+        "at 128x128 for efficientpose; scenes for OpenPose)",
     )
     train.add_argument("model", choices=TRAIN_RECIPES)
     train.add_argument("--epochs", type=_positive_int, default=10)
@@ -414,7 +421,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--width", type=_positive_float,
         help="network width (DeepPose width_mult, ...; lightweight_openpose: channels, 32; "
-        "the published network is 128)",
+        "the published network is 128; efficientpose: none)",
     )  # fmt: skip
     train.add_argument("--lr", type=_positive_float, help="learning rate (default: the recipe's)")
     train.add_argument("--seed", type=_nonneg_int, default=0)

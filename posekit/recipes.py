@@ -1,7 +1,8 @@
 """Named training recipes behind ``posekit train NAME`` and ``posekit eval CKPT``.
 
 A recipe = a model builder + a codec + SynthPose data: top-down MPII-16 crops
-(``SynthPoseTopDown``) for the single-person models of lessons 01-03, whole multi-person
+(``SynthPoseTopDown``) for the single-person models of lessons 01-03 and EfficientPose
+(``efficientpose``), whole multi-person
 scenes (``SynthPoseBottomUp``, COCO-17 joints) for the bottom-up ``lightweight_openpose``
 (lesson 04; ``PAFCodec`` targets, COCO OKS AP). The checkpoint stores the model's
 constructor arguments, the codec's and the data's, so ``evaluate_checkpoint`` rebuilds
@@ -41,6 +42,7 @@ class Recipe:
 
 def _model_classes() -> dict[str, type]:
     from posekit.models.deeppose import DeepPose, DeepPoseResNet
+    from posekit.models.efficientpose import EfficientPose
     from posekit.models.heatmap_net import HeatmapNet
     from posekit.models.hourglass import HourglassNet
     from posekit.models.openpose import LightweightOpenPose
@@ -49,17 +51,18 @@ def _model_classes() -> dict[str, type]:
     return {
         "DeepPose": DeepPose, "DeepPoseResNet": DeepPoseResNet, "HeatmapNet": HeatmapNet,
         "HourglassNet": HourglassNet, "SimpleBaseline": SimpleBaseline,
-        "LightweightOpenPose": LightweightOpenPose,
+        "LightweightOpenPose": LightweightOpenPose, "EfficientPose": EfficientPose,
     }  # fmt: skip
 
 
 def _codec_classes() -> dict[str, type]:
+    from posekit.codecs.efficientpose import EfficientPoseCodec
     from posekit.codecs.heatmap import HeatmapCodec
     from posekit.codecs.paf import PAFCodec
     from posekit.codecs.regression import RegressionCodec
 
     return {"HeatmapCodec": HeatmapCodec, "RegressionCodec": RegressionCodec,
-            "PAFCodec": PAFCodec}  # fmt: skip
+            "PAFCodec": PAFCodec, "EfficientPoseCodec": EfficientPoseCodec}  # fmt: skip
 
 
 BOTTOM_UP_SIZE = (256, 160)
@@ -85,13 +88,24 @@ def _width(width: float | None, default: float) -> float:
 
 def recipe(name: str, input_size=None, width: float | None = None) -> Recipe:
     """The scaled lesson configuration of ``deeppose`` (lesson 01), ``heatmap`` (lesson 02),
-    ``hourglass`` or ``simple_baseline`` (lesson 03) at a square ``input_size`` (default
-    128), or of the bottom-up ``lightweight_openpose`` (lesson 04) at ``input_size`` = ``(W,
-    H)`` (default ``BOTTOM_UP_SIZE``; multiples of 8), with the lessons' settings (Adam,
-    their learning rates, cosine schedule); ``width`` scales the network (DeepPose:
-    ``width_mult``; HeatmapNet, SimpleBaseline: base channels; hourglass: ``features``;
-    Lightweight OpenPose: ``channels`` with the MobileNet ``width_mult = width / 128``,
-    default 32 — the published network is ``width=128``)."""
+    ``hourglass`` or ``simple_baseline`` (lesson 03) or ``efficientpose`` at a square
+    ``input_size`` (default 128), or of the bottom-up ``lightweight_openpose`` (lesson 04) at
+    ``input_size`` = ``(W, H)`` (default ``BOTTOM_UP_SIZE``; multiples of 8), with the
+    lessons' settings (Adam, their learning rates, cosine schedule); ``width`` scales the
+    network (DeepPose: ``width_mult``; HeatmapNet, SimpleBaseline: base channels; hourglass:
+    ``features``; Lightweight OpenPose: ``channels`` with the MobileNet ``width_mult = width /
+    128``, default 32 — the published network is ``width=128``; EfficientPose has none: a
+    ValueError).
+
+    ``efficientpose`` is EfficientPose RT's architecture (Groos et al. 2021: EfficientNet-B0
+    cut at stride 8, one Mobile DenseNet block per pass, no low-resolution branch; the same
+    ``EfficientPose`` class as the released RT, 0.45 M parameters) at ``input_size`` instead of
+    224, trained from scratch with ``EfficientPoseCodec`` (PAFs for pass 1, σ = 1 map pixel
+    confidence maps at stride 8 for passes 2-3, σ = 8 px at full resolution for the upscaled
+    output). RT is the smallest variant and the only one without the 2×-pooled low-resolution
+    branch, whose EfficientNet cut at stride 4 of a 64×64 pooled crop would see little; the
+    larger variants mainly raise the input resolution, which the 128×128 crops do not have.
+    lr 4e-3, as lesson 03 (``posekit.lab.efficientpose_synth``)."""
     w, h = _input_size(input_size, name)
     if name == "lightweight_openpose":
         if w % 8 or h % 8 or w < 8 or h < 8:
@@ -135,10 +149,27 @@ def recipe(name: str, input_size=None, width: float | None = None) -> Recipe:
                  deconv_channels=64),
             "HeatmapCodec", dict(input_size=size, stride=4, sigma=2.0, decoder="dark"), lr=4e-3,
         )  # fmt: skip
+    if name == "efficientpose":
+        if width is not None:
+            raise ValueError(
+                f"--width / width={width!r}: efficientpose has no width setting (EfficientPose "
+                "scales by variant: RT ... IV); leave it out"
+            )
+        return Recipe(
+            "efficientpose", "EfficientPose",
+            dict(backbone="b0", low_res_backbone=None, blocks_per_pass=1, resolution=input_size),
+            "EfficientPoseCodec", dict(input_size=size, stride=8, sigma=1.0, limb_width=1.0,
+                                       end_margin=1.0, pass_weights=[1.0, 1.0, 1.0, 1.0],
+                                       decode_from="upscaled", decoder="argmax"),
+            lr=4e-3,
+        )  # fmt: skip
     raise ValueError(f"recipe: unknown name {name!r}; choose one of {', '.join(RECIPES)}")
 
 
-RECIPES = ("deeppose", "heatmap", "hourglass", "simple_baseline", "lightweight_openpose")
+RECIPES = (
+    "deeppose", "heatmap", "hourglass", "simple_baseline", "lightweight_openpose",
+    "efficientpose",
+)  # fmt: skip
 """The names ``posekit train`` accepts."""
 
 
@@ -187,7 +218,8 @@ def input_rule(r: Recipe | str) -> tuple[int, int]:
     """``(multiple, minimum)`` of the input sides recipe ``r`` can train on, read from its
     model: DeepPose (1, AlexNet's smallest side, 37); HeatmapNet (its codec's stride,
     ``2^depth``: the coarsest level keeps a pixel); hourglass (``4·2^depth`` twice);
-    SimpleBaseline (32, 32: the ResNet stride); Lightweight OpenPose (8, 8: its stride)."""
+    SimpleBaseline (32, 32: the ResNet stride); Lightweight OpenPose and EfficientPose (8, 8:
+    their stride)."""
     r = recipe(r) if isinstance(r, str) else r
     cls, kw = _model_classes()[r.model], r.model_kwargs
     if r.model == "DeepPose":
@@ -199,6 +231,8 @@ def input_rule(r: Recipe | str) -> tuple[int, int]:
         return unit, unit
     if r.model == "SimpleBaseline":
         return _RESNET_STRIDE, _RESNET_STRIDE
+    if r.model == "EfficientPose":
+        return r.codec_kwargs["stride"], r.codec_kwargs["stride"]
     return cls.stride, cls.stride
 
 

@@ -13,10 +13,13 @@ tensors to keypoints and back. Every codec follows the protocol of ``posekit.eng
 
 Modules: ``instances`` (the prediction contract), ``regression`` (DeepPose, lesson 01),
 ``heatmap`` (Gaussian heatmaps and the argmax / quarter-offset / DARK / integral decoders,
-lesson 02), ``paf`` (OpenPose's heatmaps and part affinity fields, lesson 04) and
-``grouping`` (peaks + PAFs → people: the second half of ``PAFCodec.decode``).
+lesson 02), ``paf`` (OpenPose's heatmaps and part affinity fields, lesson 04),
+``grouping`` (peaks + PAFs → people: the second half of ``PAFCodec.decode``) and
+``efficientpose`` (EfficientPose's per-pass PAF + confidence-map supervision,
+``EfficientPoseCodec``).
 """
 
+from posekit.codecs.efficientpose import EfficientPoseCodec
 from posekit.codecs.heatmap import (
     HeatmapCodec,
     decode_argmax,
@@ -44,6 +47,7 @@ from posekit.codecs.regression import (
 )
 
 __all__ = [
+    "EfficientPoseCodec",
     "HeatmapCodec",
     "Instances",
     "RegressionCodec",

@@ -1,5 +1,5 @@
 """Eager vs ``optimize_for_inference``: batch-1 latency of the published networks, measured
-together (``posekit bench latency``; lessons 01-04).
+together (``posekit bench latency``; lessons 01-04 and EfficientPose).
 
 ``latency(name_or_module)`` runs both versions interleaved and checks that their outputs
 agree; ``format_latency`` prints the report. ``LATENCY_MODELS`` names the published
@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from posekit.models import HourglassNet, LightweightOpenPose, OpenPose, SimpleBaseline
+from posekit.models.efficientpose import efficientpose
 from posekit.models.optimize import optimize_for_inference, randomise_batchnorm
 
 __all__ = ["LATENCY_GOAL", "LATENCY_MODELS", "format_latency", "latency"]
@@ -25,8 +26,11 @@ LATENCY_MODELS: dict[str, tuple[Callable[[], nn.Module], tuple[int, int]]] = {
     "openpose": (OpenPose, (368, 368)),
     "hourglass": (lambda: HourglassNet(16, num_stacks=8), (256, 256)),
     "simple_baseline": (lambda: SimpleBaseline(17, 50), (256, 192)),
+    "efficientpose_rt": (lambda: efficientpose("rt"), (224, 224)),
 }
-"""``posekit bench latency`` names → (published-config builder, default input (H, W))."""
+"""``posekit bench latency`` names → (published-config builder, default input (H, W)).
+``efficientpose_rt`` is the released RT graph (Groos et al. 2021) with all four outputs, as in
+the authors' ``.h5`` / ``.tflite`` (the pass-1 PAF and pass-2 heads included)."""
 
 LATENCY_GOAL = 1.3
 """Speed-up of ``optimize_for_inference`` over the eager model that the bench aims for."""
