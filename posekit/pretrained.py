@@ -35,6 +35,7 @@ import numpy as np
 import torch
 
 from posekit import engine
+from posekit.codecs.efficientpose import RELEASED_CHANNELS
 from posekit.codecs.heatmap import DECODERS, decode_heatmaps
 from posekit.config import data_root
 from posekit.download import Resource
@@ -269,8 +270,10 @@ def normalize(square: np.ndarray, lite: bool = False) -> torch.Tensor:
 class Predictor:
     """A released EfficientPose with its pre-processing and decoding.
 
-    ``predictor(photo)`` → ``(16, 3)`` ``(x, y, score)`` in photo pixels, MPII joint order
-    (``posekit.skeletons.MPII16``); ``score`` = the map's maximum. ``decoder``: one of
+    ``predictor(photo)`` → ``(16, 3)`` ``(x, y, score)`` in photo pixels, in posekit's MPII-16
+    joint order (``posekit.skeletons.MPII16``; the released maps' channels are in the authors'
+    order, ``posekit.codecs.efficientpose.RELEASED_CHANNELS``, and are reordered);
+    ``score`` = the map's maximum. ``decoder``: one of
     ``posekit.codecs.heatmap.DECODERS`` on the full-resolution ``upscaled_confs`` (stride 1;
     ``"argmax"`` is the authors' real-time decoding). ``maps(photo)`` gives every head.
     """
@@ -293,7 +296,8 @@ class Predictor:
 
     def maps(self, image: np.ndarray) -> tuple[dict[str, np.ndarray], Letterbox]:
         """Every head of the model on ``image``: ``{name: (C, h, w)}`` (``model.output_names``;
-        ``upscaled_confs`` is ``(16, R, R)``), and the ``Letterbox``."""
+        ``upscaled_confs`` is ``(16, R, R)``, channels in the authors' joint order), and the
+        ``Letterbox``."""
         x, box = self.inputs(image)
         with torch.inference_mode():
             out = self.model(x)
@@ -308,7 +312,9 @@ class Predictor:
         kp = np.asarray(decode_heatmaps(maps["upscaled_confs"], 1, method, sigma=sigma))
         kp = kp.astype(np.float64)
         kp[:, :2] = box.to_photo(kp[:, :2])
-        return kp.astype(np.float32)
+        out = np.empty_like(kp)
+        out[list(RELEASED_CHANNELS)] = kp  # channel c holds MPII-16 joint RELEASED_CHANNELS[c]
+        return out.astype(np.float32)
 
 
 _HOW_TO_FETCH = (

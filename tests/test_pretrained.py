@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 from posekit import engine, pretrained, real
+from posekit.skeletons import MPII16
 
 WEIGHTS = Path(
     os.environ.get(
@@ -199,8 +200,17 @@ def test_predictor_finds_the_authors_argmaxes_in_photo_pixels(converted, variant
     yx = ref["mpii_sample__upscaled_argmax_yx"].astype(np.float64)
     # the authors' decoding: (argmax + 0.5) / R of the 1024-pixel square photo, pixel corners
     expected = (yx[:, ::-1] + 0.5) / size * 1024 - 0.5
-    np.testing.assert_allclose(keypoints[:, :2], expected, atol=1e-3)
-    np.testing.assert_allclose(keypoints[:, 2], ref["mpii_sample__upscaled_max"], atol=5e-3)
+    # channel c of the released maps is the authors' joint c: head top, upper neck, r-shoulder…
+    authors = ("head_top", "upper_neck", "right_shoulder", "right_elbow", "right_wrist",
+               "thorax", "left_shoulder", "left_elbow", "left_wrist", "pelvis", "right_hip",
+               "right_knee", "right_ankle", "left_hip", "left_knee", "left_ankle")  # fmt: skip
+    ours = [MPII16.joints.index(name) for name in authors]
+    np.testing.assert_allclose(keypoints[ours, :2], expected, atol=1e-3)
+    np.testing.assert_allclose(keypoints[ours, 2], ref["mpii_sample__upscaled_max"], atol=5e-3)
+    # and the anatomy agrees: the head top is above the upper neck, the ankles lowest
+    y = dict(zip(MPII16.joints, keypoints[:, 1], strict=True))
+    assert y["head_top"] < y["upper_neck"] < y["thorax"] < y["pelvis"]
+    assert min(y["left_ankle"], y["right_ankle"]) > max(y["left_knee"], y["right_knee"])
 
 
 def test_predictor_lite_uses_the_minus_one_one_input(converted):
