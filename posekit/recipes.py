@@ -354,6 +354,51 @@ def _check_resume(out: Path, r: Recipe) -> None:
         )
 
 
+EFFICIENTPOSE_HEAD_STD = 1e-3
+"""Std of the fresh EfficientPose heads' weights for training (``prepare_efficientpose``)."""
+EFFICIENTPOSE_BN_MOMENTUM = 0.1
+"""BatchNorm momentum of EfficientPose while training on SynthPose (``prepare_efficientpose``)."""
+
+
+def prepare_efficientpose(
+    model: torch.nn.Module,
+    head_std: float = EFFICIENTPOSE_HEAD_STD,
+    bn_momentum: float = EFFICIENTPOSE_BN_MOMENTUM,
+) -> torch.nn.Module:
+    """Make a fresh ``EfficientPose`` trainable from scratch in a short budget; returns it.
+
+    * Its 1×1 pass heads (``pafs_head``, ``confs1_head``, ``confs2_head``, where present) get
+      weights ~ N(0, ``head_std``) and zero biases, as the heads of HeatmapNet, the hourglass
+      and SimpleBaseline (HRNet's initialisation). With EfficientPose's Kaiming heads the first
+      outputs have |y| ≈ 3 and the loss starts near 20 instead of 0.02: under lesson 03's
+      budget (250 Adam steps) such a network ended at PCKh@0.5 ≈ 0-3 %, with these heads at
+      ≈ 71 % (``posekit.lab.efficientpose_synth``).
+    * Every BatchNorm gets ``momentum = bn_momentum`` (PyTorch's default 0.1). The released
+      graphs' Keras momentum 0.99 (0.01 in PyTorch terms) makes the running statistics trail a
+      250-step run so far that the eval-mode network scored 0 % where the same weights with
+      recomputed statistics scored 71 %. The statistics are buffers: a checkpoint restores them
+      whatever the momentum.
+
+    The transposed-convolution upscaling keeps its bilinear initialisation. Shapes unchanged.
+    """
+    if not (head_std > 0 and 0 < bn_momentum <= 1):
+        raise ValueError(
+            f"head_std > 0 and 0 < bn_momentum <= 1 expected, got {head_std!r}, {bn_momentum!r}"
+        )
+    heads = [getattr(model, n, None) for n in ("pafs_head", "confs1_head", "confs2_head")]
+    if not any(isinstance(h, torch.nn.Conv2d) for h in heads):
+        raise ValueError(f"model: expected an EfficientPose, got {type(model).__name__}")
+    with torch.no_grad():
+        for head in heads:
+            if isinstance(head, torch.nn.Conv2d):
+                torch.nn.init.normal_(head.weight, std=head_std)
+                torch.nn.init.zeros_(head.bias)
+    for m in model.modules():
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            m.momentum = bn_momentum
+    return model
+
+
 def synth_split(split: str, length: int, input_size: int, seed: int):
     """SynthPose top-down MPII-16 crops of ``input_size²`` (train split is augmented)."""
     from posekit.datasets.synthpose import SynthPoseTopDown
@@ -413,6 +458,8 @@ def train_recipe(
         _check_resume(out, r)
     size = _input_size(input_size, name)
     model = build_model(r.model, r.model_kwargs)
+    if r.model == "EfficientPose":
+        prepare_efficientpose(model)
     codec = build_codec(r.codec, r.codec_kwargs)
     config = engine.TrainConfig(
         epochs=epochs, batch_size=batch_size or r.batch_size, lr=r.lr if lr is None else lr,

@@ -92,3 +92,36 @@ def test_lab_comparison_quick_mode_prints_the_table(capsys):
     table = lab.format_table(results)
     assert table.splitlines()[0].startswith("| network | PCKh@0.5 | PCKh@0.1 | params (M)")
     assert len(table.splitlines()) == 4
+
+
+def test_prepare_efficientpose_makes_small_heads_and_fast_batchnorm():
+    from posekit.models.efficientpose import efficientpose
+
+    torch.manual_seed(0)
+    x = torch.randn(2, 3, 64, 64)
+    raw = efficientpose("rt", resolution=64).train()  # batch statistics, as in the first step
+    with torch.no_grad():
+        before = [o.abs().max().item() for o in raw(x)]
+    model = recipes.prepare_efficientpose(raw)
+    assert model is raw
+    with torch.no_grad():
+        after = [o.abs().max().item() for o in model(x)]
+    assert min(before) > 1 and max(after) < 0.05, (before, after)
+    assert model.confs2_head.bias.abs().max() == 0
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert norms and all(m.momentum == 0.1 for m in norms)
+    bilinear = efficientpose("rt").upscale[0].weight
+    assert torch.equal(model.upscale[0].weight, bilinear)  # the upscaling is left alone
+    with pytest.raises(ValueError, match="model: expected an EfficientPose"):
+        recipes.prepare_efficientpose(torch.nn.Conv2d(3, 3, 1))
+    with pytest.raises(ValueError, match="bn_momentum"):
+        recipes.prepare_efficientpose(model, bn_momentum=0)
+
+
+def test_train_recipe_prepares_efficientpose(tmp_path):
+    model, history, _ = recipes.train_recipe("efficientpose", out=tmp_path / "ep.pt", epochs=1,
+                                             n_train=2, n_val=1, input_size=32, batch_size=2,
+                                             progress=False)  # fmt: skip
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert all(m.momentum == 0.1 for m in norms)
+    assert history.step_loss[0] < 2  # with EfficientPose's Kaiming heads: about 20

@@ -61,16 +61,19 @@ def networks(size: int = 128) -> dict[str, tuple[torch.nn.Module, object]]:
     """The three networks and their codecs, seeded with ``torch.manual_seed(0)`` first:
     ``{"EfficientPose RT@128": (EfficientPose, EfficientPoseCodec), "HeatmapNet": ...,
     "Hourglass-2": ...}`` (lesson 03's HeatmapNet width 16 and hourglass 2 stacks × 96
-    features, stem (16, 32); ``HeatmapCodec`` stride 4, σ = 2, DARK)."""
+    features, stem (16, 32), built in lesson 03's order; ``HeatmapCodec`` stride 4, σ = 2,
+    DARK). EfficientPose is ``efficientpose("rt", resolution=size)`` passed through
+    ``recipes.prepare_efficientpose`` (small heads, BatchNorm momentum 0.1)."""
     from posekit.codecs.efficientpose import EfficientPoseCodec
     from posekit.codecs.heatmap import HeatmapCodec
     from posekit.models import HeatmapNet, HourglassNet
     from posekit.models.efficientpose import efficientpose
+    from posekit.recipes import prepare_efficientpose
 
     torch.manual_seed(0)  # built in lesson 03's order: its hourglass and HeatmapNet weights
     hourglass = HourglassNet(16, num_stacks=2, features=96, stem_channels=(16, 32))
     heatmap_net = HeatmapNet(16, width=16)
-    ep = efficientpose("rt", resolution=size)
+    ep = prepare_efficientpose(efficientpose("rt", resolution=size))
     hm_codec = HeatmapCodec((size, size), stride=4, sigma=2.0, decoder="dark")
     return {
         "EfficientPose RT@128": (ep, EfficientPoseCodec((size, size))),
