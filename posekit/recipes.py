@@ -105,7 +105,9 @@ def recipe(name: str, input_size=None, width: float | None = None) -> Recipe:
     output). RT is the smallest variant and the only one without the 2×-pooled low-resolution
     branch, whose EfficientNet cut at stride 4 of a 64×64 pooled crop would see little; the
     larger variants mainly raise the input resolution, which the 128×128 crops do not have.
-    lr 4e-3, as lesson 03 (``posekit.lab.efficientpose_synth``)."""
+    ``train_recipe`` passes the fresh network through ``prepare_efficientpose``; lr 1.6e-2,
+    the best of 2e-3 … 1.6e-2 under lesson 03's budget (``posekit.lab.efficientpose_synth``'s
+    ``SWEEP``)."""
     w, h = _input_size(input_size, name)
     if name == "lightweight_openpose":
         if w % 8 or h % 8 or w < 8 or h < 8:
@@ -161,7 +163,7 @@ def recipe(name: str, input_size=None, width: float | None = None) -> Recipe:
             "EfficientPoseCodec", dict(input_size=size, stride=8, sigma=1.0, limb_width=1.0,
                                        end_margin=1.0, pass_weights=[1.0, 1.0, 1.0, 1.0],
                                        decode_from="upscaled", decoder="argmax"),
-            lr=4e-3,
+            lr=1.6e-2,
         )  # fmt: skip
     raise ValueError(f"recipe: unknown name {name!r}; choose one of {', '.join(RECIPES)}")
 

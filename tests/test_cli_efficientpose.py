@@ -33,12 +33,14 @@ def test_train_then_eval_a_tiny_efficientpose(tmp_path, capsys):
     assert "efficientpose on 2 SynthPose val crops" in out and "| Arch | Head |" in out
     result = recipes.evaluate_checkpoint(ckpt, n_val=1)
     assert result["kind"] == "top_down" and result["n"] == 1
+    assert cli.main(["eval", str(ckpt), "--coco", "--n-val", "1"]) == 0  # crops of scenes
+    assert "  AP50" in capsys.readouterr().out
 
 
 def test_the_recipe_is_rt_at_the_lesson_input():
     r = recipes.recipe("efficientpose")
     assert (r.model, r.codec, r.lr, r.batch_size) == ("EfficientPose", "EfficientPoseCodec",
-                                                      4e-3, 32)  # fmt: skip
+                                                      1.6e-2, 32)  # fmt: skip
     model = recipes.build_model(r.model, r.model_kwargs)
     codec = recipes.build_codec(r.codec, r.codec_kwargs)
     assert isinstance(codec, EfficientPoseCodec) and codec.input_size == (128, 128)
