@@ -105,6 +105,44 @@ def evaluate_pckh(
     return out
 
 
+def evaluate_sphp(
+    model, codec, dataset, batch_size: int = 16, device=None, progress: bool = False
+) -> dict[str, float]:
+    """SPHP's 2-D MPJPE (Lin, Hsieh et al., BMVC 2023), in pixels of the model's input
+    (384×288 in SPHP), per action class C1–C4 and over all frames.
+
+    As SPHP's evaluation: the prediction is ``codec.decode``'s point (``SPHPCodec``: the argmax
+    pixel), the ground truth the integer pixel holding each joint
+    (``posekit.codecs.sphp.integer_pixels``); an image's error is the mean over its labelled
+    joints, a class's the mean over its images, ``"mean"`` the mean over every image (so the
+    classes weigh by their frames, as the published tables). ``dataset`` items carry
+    ``keypoints`` ``(13, 3)`` and ``action_class`` (0..3; ``posekit.datasets.sphp.SPHPFrames``).
+
+    Returns:
+        ``{"C1": px, "C2": px, "C3": px, "C4": px, "mean": px, "frames": n}`` (a class with no
+        frame is left out).
+    """
+    from posekit.codecs.sphp import integer_pixels
+
+    pred, gt = _top_down(model, codec, dataset, batch_size, device, None, "image",
+                         ("keypoints", "action_class"), progress)  # fmt: skip
+    kp = gt["keypoints"]
+    truth = np.concatenate([integer_pixels(kp), kp[..., 2:3]], axis=-1)
+    err = metrics.joint_errors(pred[..., :2], truth, dims=2)
+    counts = (~np.isnan(err)).sum(axis=1)
+    per_image = np.where(counts > 0, np.nansum(err, axis=1) / np.maximum(counts, 1), np.nan)
+    classes = gt["action_class"].astype(int).reshape(-1)
+
+    def mean(values: np.ndarray) -> float:
+        values = values[~np.isnan(values)]
+        return float(values.mean()) if len(values) else float("nan")
+
+    out = {f"C{c + 1}": mean(per_image[classes == c]) for c in range(4) if (classes == c).any()}
+    out["mean"] = mean(per_image)
+    out["frames"] = int(len(per_image))
+    return out
+
+
 def pckh_table(model, codec, dataset, batch_size: int = 64, progress: bool = False) -> dict:
     """``posekit eval``'s top-down numbers on MPII-16 crops (all labelled joints).
 

@@ -1,0 +1,169 @@
+"""SPHP's training and evaluation protocol: codecs.sphp targets / loss / decoding,
+datasets.sphp.SPHPFrames on a hand-written SPHP-format folder, evaluation.evaluate_sphp.
+
+Independent expectations: OpenCV's 1-D Gaussian kernel (the blurred one-hot is its outer
+product), hand-computed losses and errors, and frames whose every modality holds a known
+constant so that channel order and normalisation can be read off.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from posekit import evaluation
+from posekit.codecs.sphp import SPHPCodec, integer_pixels, sphp_heatmaps, sphp_loss
+from posekit.datasets.formats.sphp import sphp_sequence_dir, write_sphp_sequence
+from posekit.datasets.sphp import SPHPFrames
+
+# ------------------------------------------------------------------------------ targets
+
+
+def test_target_is_the_blurred_one_hot_of_the_pixel_holding_the_joint():
+    kp = np.array([[[40.9, 30.2, 2.0]]])  # pixel (col 40, row 30): truncation, not rounding
+    maps, weight = sphp_heatmaps(kp, (96, 64))
+    g = cv2.getGaussianKernel(33, 4.0)[:, 0]
+    expected = np.outer(g, g) / g[16] ** 2  # peak 1
+    np.testing.assert_allclose(maps[0, 0, 30 - 16 : 30 + 17, 40 - 16 : 40 + 17], expected,
+                               atol=1e-6)  # fmt: skip
+    assert maps[0, 0].argmax() == 30 * 96 + 40 and maps[0, 0].max() == 1.0
+    assert weight.tolist() == [[1.0]]
+
+
+def test_unlabelled_or_outside_joints_get_no_target():
+    kp = np.array([[[10, 10, 0], [200, 10, 2], [-0.5, 3, 2], [5, 5, 2]]], np.float32)
+    maps, weight = sphp_heatmaps(kp, (32, 24))
+    assert weight.tolist() == [[0, 0, 0, 1]]
+    assert (maps[0, :3] == 0).all() and maps[0, 3].max() == 1
+
+
+def test_integer_pixels_truncates():
+    np.testing.assert_array_equal(integer_pixels([[3.99, 0.2], [0.0, 7.5]]), [[3, 0], [0, 7]])
+
+
+def test_loss_is_mean_per_image_summed_over_the_batch():
+    target = torch.zeros(2, 1, 2, 2)
+    target[0, 0, 0, 0] = 1.0
+    pred = torch.zeros(2, 1, 2, 2)
+    # image 0: one pixel off by 1 over 4 pixels -> 0.25; image 1: 0
+    assert float(sphp_loss(pred, target)) == pytest.approx(0.25)
+    assert float(sphp_loss(pred, target, torch.tensor([[0.0], [1.0]]))) == 0.0
+    with pytest.raises(ValueError, match="pred: shape"):
+        sphp_loss(pred[:1], target)
+
+
+def test_codec_round_trip_decodes_the_integer_pixel():
+    codec = SPHPCodec((96, 64))
+    kp = torch.tensor([[[25.7, 19.1, 2.0], [70.0, 40.9, 2.0]]])
+    targets = codec.encode({"keypoints": kp})
+    assert targets["heatmaps"].shape == (1, 2, 64, 96)
+    people = codec.decode(targets["heatmaps"])
+    np.testing.assert_array_equal(people[0].keypoints[0, :, :2], [[25, 19], [70, 40]])
+
+
+def test_near_the_border_opencvs_reflection_moves_the_peak_as_in_sphp():
+    # cv2.GaussianBlur's default border mirrors the map (reflect 101): 5 px from the edge the
+    # mirrored copy adds g(9) = exp(-81/32) to pixel 4 and g(10) to pixel 5, enough to move
+    # the maximum one pixel toward the edge: g(1) + g(9) > g(0) + g(10) (SPHP's targets too)
+    g = lambda d: np.exp(-(d**2) / 32)  # noqa: E731
+    assert g(1) + g(9) > g(0) + g(10)
+    maps, _ = sphp_heatmaps(np.array([[[5.0, 30.0, 2.0]]]), (64, 64))
+    assert np.unravel_index(maps[0, 0].argmax(), (64, 64)) == (30, 4)
+
+
+def test_decode_wants_maps_at_stride_1():
+    with pytest.raises(ValueError, match="at stride 1"):
+        SPHPCodec((96, 64)).decode(torch.zeros(1, 2, 16, 24))
+
+
+# ------------------------------------------------------------------------------ dataset
+
+LEVELS = {"EDG": 255, "MVV": 192, "MVH": 64, "GRA": 51}  # constant frames, known values
+
+
+def _sequence(root, camera, subject, action, frames=3):
+    rng = np.random.default_rng(subject * 100 + action)
+    labels = np.zeros((frames, 13, 3))
+    labels[..., 0] = rng.uniform(60, 580, (frames, 13))  # 36+ px from the 384x288 border
+    labels[..., 1] = rng.uniform(60, 420, (frames, 13))
+    labels[..., 2] = 2
+    labels[0, 4, 2] = 0  # one unlabelled joint
+    images = {m: np.full((frames, 480, 640), v, np.uint8) for m, v in LEVELS.items()}
+    write_sphp_sequence(sphp_sequence_dir(root, camera, subject, action), images, labels)
+    return labels
+
+
+@pytest.fixture(scope="module")
+def sphp_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("sphp")
+    labels = {}
+    for camera in ("Master", "Slave"):
+        for subject, action in [(1, 1), (1, 9), (9, 5), (9, 13)]:  # s01 train, s09 test
+            labels[camera, subject, action] = _sequence(root, camera, subject, action)
+    return root, labels
+
+
+def test_frames_of_a_split_with_channels_in_sphp_order(sphp_root):
+    root, labels = sphp_root
+    data = SPHPFrames(root, "test", inputs="fs", size=(384, 288))
+    assert len(data) == 2 * 2 * 3  # 2 cameras x 2 sequences of s09 x 3 frames
+    item = data[0]
+    assert item["image"].shape == (3, 288, 384)
+    # [EDG, MVV, MVH]: 255 / 255, (192 - 128) / 128, (64 - 128) / 128
+    np.testing.assert_allclose(item["image"][:, 0, 0].numpy(), [1.0, 0.5, -0.5])
+    assert item["subject"] == "s09" and item["camera"] == "Master"
+    assert (item["action"], item["action_class"]) == (5, 1)  # action 05 is C2
+    kp, on = labels["Master", 9, 5][0], item["target_weight"].numpy() > 0
+    np.testing.assert_allclose(item["keypoints"][on, 0], kp[on, 0] * 384 / 640, rtol=1e-6)
+    np.testing.assert_allclose(item["keypoints"][on, 1], kp[on, 1] * 288 / 480, rtol=1e-6)
+    assert item["target_weight"][4] == 0 and item["target_weight"].sum() == 12
+
+
+@pytest.mark.parametrize("inputs,values", [("ed", [1.0]), ("gr", [0.2]), ("mv", [0.5, -0.5])])
+def test_single_inputs(sphp_root, inputs, values):
+    data = SPHPFrames(sphp_root[0], "train", inputs=inputs, size=(96, 72), frame_step=2)
+    assert len(data) == 2 * 2 * 2  # frames 0 and 2
+    np.testing.assert_allclose(data[0]["image"][:, 5, 5].numpy(), values, rtol=1e-6)
+
+
+def test_bad_arguments_are_named(sphp_root, tmp_path):
+    with pytest.raises(ValueError, match="inputs: expected one of"):
+        SPHPFrames(sphp_root[0], inputs="rgb")
+    with pytest.raises(ValueError, match="split: expected"):
+        SPHPFrames(sphp_root[0], split="dev")
+    with pytest.raises(ValueError, match="root: no val sequences"):
+        SPHPFrames(sphp_root[0], split="val")
+    with pytest.raises(FileNotFoundError, match="root:"):
+        SPHPFrames(tmp_path / "nowhere")
+
+
+# ------------------------------------------------------------------------------ MPJPE
+
+
+class _Shifted(torch.nn.Module):
+    """Outputs the perfect SPHP targets of each item, moved ``dx`` pixels right."""
+
+    def __init__(self, codec, batches, dx):
+        super().__init__()
+        self.codec, self.batches, self.dx = codec, iter(batches), dx
+        self.anchor = torch.nn.Parameter(torch.zeros(()))
+
+    def forward(self, x):
+        kp = next(self.batches)["keypoints"].clone()
+        x = torch.trunc(kp[..., 0])
+        width = self.codec.input_size[0]
+        kp[..., 0] = torch.where(x + self.dx < width, x + self.dx, x - self.dx)  # stay on the map
+        return self.codec.encode({"keypoints": kp})["heatmaps"]
+
+
+def test_mpjpe_per_class_of_a_model_off_by_a_known_shift(sphp_root):
+    data = SPHPFrames(sphp_root[0], "train", inputs="ed", size=(384, 288))
+    codec = SPHPCodec((384, 288))
+    batches = list(torch.utils.data.DataLoader(data, batch_size=4))
+    perfect = evaluation.evaluate_sphp(_Shifted(codec, batches, 0), codec, data, batch_size=4)
+    assert perfect == {"C1": 0.0, "C3": 0.0, "mean": 0.0, "frames": 12}
+    # every joint 3 px off (to the right, or to the left near the right edge)
+    shifted = evaluation.evaluate_sphp(_Shifted(codec, batches, 3), codec, data, batch_size=4)
+    assert shifted["C1"] == pytest.approx(3.0) and shifted["mean"] == pytest.approx(3.0)
