@@ -7,8 +7,10 @@ output unchanged (layouts: ``posekit.synth.export``). Runs from any working dire
     python data_scripts/make_synthetic.py single --n 1000 --format mpii      # 128x128 crops
     python data_scripts/make_synthetic.py multi --n 500 --format coco --people 0
     python data_scripts/make_synthetic.py sequence --n 16 --frames 300       # SPHP, 640x480
+    python data_scripts/make_synthetic.py sphp --subjects 8 --frames 60      # both cameras
 
-Default output: ``$POSEKIT_DATA/synthpose/{format}_{kind}_seed{seed}/`` (``--out`` to change).
+Default output: ``$POSEKIT_DATA/synthpose/{format}_{kind}_seed{seed}/`` (``sphp``:
+``sphp_dataset_seed{seed}``; ``--out`` to change).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ try:
 except ImportError:  # a checkout without `pip install -e .`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from posekit.cli import add_synth_arguments, synth_export_kwargs  # noqa: E402
+from posekit.cli import add_synth_arguments, run_synth  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,10 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     add_synth_arguments(parser)
     args = parser.parse_args(argv)
-    from posekit.synth.export import export
-
     try:
-        manifest = export(**synth_export_kwargs(args))
+        manifest = run_synth(args)
     except (ValueError, FileExistsError) as err:
         parser.error(str(err))
     print(f"wrote {manifest.parent} (manifest: {manifest.name})")

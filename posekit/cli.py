@@ -1,5 +1,6 @@
 """The ``posekit`` command: ``posekit course build|check|run``, ``posekit doctor``, ``posekit lab``,
-``posekit synth single|multi|sequence`` (export SynthPose as COCO / MPII / SPHP),
+``posekit synth single|multi|sequence|sphp`` (export SynthPose as COCO / MPII / SPHP; ``sphp``:
+a whole two-camera SPHP-style dataset),
 ``posekit bench synth`` (SynthPose throughput), ``posekit bench params`` (published configs'
 params / GMACs), ``posekit bench latency MODEL`` (eager vs inference-optimised latency) and
 ``posekit bench postprocess`` (OpenPose post-processing: naive vs at map resolution)."""
@@ -109,18 +110,44 @@ def _actions_arg(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"expected ids like 1,5,10, got {text!r}") from None
 
 
+def _subjects_arg(text: str) -> int | list[str]:
+    """``8`` (a count) or ids ``s01,s06,s09`` / ``1,6,9`` (a comma list or ``sXX``)."""
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    if len(items) == 1 and "," not in text and items[0].isdigit():
+        return int(items[0])
+    if items and all(t.lower().lstrip("s").isdigit() for t in items):
+        return items
+    raise argparse.ArgumentTypeError(
+        f"expected a count like 8 or ids like s01,s06,s09; got {text!r}"
+    )
+
+
+#: Options of ``posekit synth`` that ``posekit synth sphp`` does not take (dest -> flag).
+_NOT_SPHP = {"n": "--n", "format": "--format", "people": "--people", "camera": "--camera",
+             "val_fraction": "--val-fraction", "image_format": "--image-format",
+             "start": "--start"}  # fmt: skip
+
+
 def add_synth_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``posekit synth`` (shared with ``data_scripts/make_synthetic.py``)."""
     parser.add_argument(
         "kind",
-        choices=["single", "multi", "sequence"],
-        help="person crops, multi-person scenes or SPHP exercise sequences",
+        choices=["single", "multi", "sequence", "sphp"],
+        help="person crops, multi-person scenes, SPHP exercise sequences (one camera), or "
+        "sphp: a whole SPHP-style dataset (every subject x action, Master and Slave cameras)",
     )
     parser.add_argument(
         "--n",
         type=_positive_int,
-        default=100,
+        default=None,
         help="images (coco/mpii) or sequences (sphp); default 100",
+    )
+    parser.add_argument(
+        "--subjects",
+        type=_subjects_arg,
+        metavar="N|IDS",
+        help="sphp: a count (8: SPHP's train/val/test subjects in proportion, s01-04, s06-07, "
+        "s09-10) or ids like s01,s06,s09 (default 8)",
     )
     parser.add_argument(
         "--size",
@@ -141,9 +168,13 @@ def add_synth_arguments(parser: argparse.ArgumentParser) -> None:
         help="output folder (default $POSEKIT_DATA/synthpose/FORMAT_KIND_seedS)",
     )
     parser.add_argument("--people", type=int, help="multi: people per scene (0 = random 1..10)")
-    parser.add_argument("--frames", type=_positive_int, help="sphp: frames per sequence (300)")
-    parser.add_argument("--fps", type=float, help="sphp: frame rate (30)")
-    parser.add_argument("--actions", type=_actions_arg, help="sphp: action ids to cycle (1..16)")
+    parser.add_argument(
+        "--frames", type=_positive_int, help="sequence, sphp: frames per sequence (300)"
+    )
+    parser.add_argument("--fps", type=float, help="sequence, sphp: frame rate (30)")
+    parser.add_argument(
+        "--actions", type=_actions_arg, help="sequence, sphp: action ids like 1,5,10 (1..16)"
+    )
     parser.add_argument("--camera", choices=["Master", "Slave"], help="sphp: camera folder")
     parser.add_argument("--val-fraction", type=float, help="mpii: share of images in valid.json")
     parser.add_argument("--image-format", choices=["jpg", "png"], help="coco/mpii images (jpg)")
@@ -153,9 +184,15 @@ def add_synth_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def synth_export_kwargs(args: argparse.Namespace) -> dict:
-    """``posekit.synth.export.export`` keyword arguments from parsed ``add_synth_arguments``."""
+    """``posekit.synth.export.export`` keyword arguments from parsed ``add_synth_arguments``
+    (kinds single, multi, sequence; ``ValueError`` for ``--subjects``, which is sphp's)."""
+    if args.kind == "sphp":
+        raise ValueError("kind 'sphp' is written by export_sphp_dataset (synth_sphp_kwargs)")
+    if getattr(args, "subjects", None) is not None:
+        raise ValueError("--subjects applies to 'synth sphp' only; use --n for other kinds")
     fmt = args.format or ("sphp" if args.kind == "sequence" else "coco")
-    kwargs = {"kind": args.kind, "n": args.n, "size": args.size, "seed": args.seed,
+    n = 100 if args.n is None else args.n
+    kwargs = {"kind": args.kind, "n": n, "size": args.size, "seed": args.seed,
               "format": fmt, "out_dir": args.out, "progress": not args.no_progress}  # fmt: skip
     options = {"people": args.people, "n_frames": args.frames, "fps": args.fps,
                "actions": args.actions, "camera": args.camera, "val_fraction": args.val_fraction,
@@ -166,11 +203,37 @@ def synth_export_kwargs(args: argparse.Namespace) -> dict:
     return kwargs
 
 
-def _synth(args: argparse.Namespace) -> int:
-    from posekit.synth.export import export
+def synth_sphp_kwargs(args: argparse.Namespace) -> dict:
+    """``posekit.synth.export.export_sphp_dataset`` keyword arguments from parsed
+    ``add_synth_arguments`` of kind ``sphp`` (``ValueError`` naming an option it does not
+    take)."""
+    given = [flag for dest, flag in _NOT_SPHP.items() if getattr(args, dest, None) is not None]
+    if given and not (given == ["--format"] and args.format == "sphp"):
+        raise ValueError(
+            f"option(s) {', '.join(given)} do not apply to 'synth sphp' (it takes --subjects, "
+            "--frames, --fps, --actions, --size, --seed, --out)"
+        )
+    kwargs = {"out": args.out, "seed": args.seed, "progress": not args.no_progress,
+              "overwrite": bool(args.overwrite)}  # fmt: skip
+    options = {"subjects": args.subjects, "frames": args.frames, "fps": args.fps,
+               "actions": args.actions, "size": args.size}  # fmt: skip
+    kwargs.update({k: v for k, v in options.items() if v is not None})
+    return kwargs
 
+
+def run_synth(args: argparse.Namespace):
+    """Run the export that parsed ``add_synth_arguments`` ask for; the manifest's path.
+    (``ValueError`` / ``FileExistsError`` for unusable arguments or ``--out``.)"""
+    from posekit.synth.export import export, export_sphp_dataset
+
+    if args.kind == "sphp":
+        return export_sphp_dataset(**synth_sphp_kwargs(args))
+    return export(**synth_export_kwargs(args))
+
+
+def _synth(args: argparse.Namespace) -> int:
     try:
-        manifest = export(**synth_export_kwargs(args))
+        manifest = run_synth(args)
     except (ValueError, FileExistsError) as err:
         print(f"posekit synth: error: {err}", file=sys.stderr)
         return 2
@@ -362,7 +425,9 @@ def build_parser() -> argparse.ArgumentParser:
     lab.add_argument("--port", type=_positive_int, help="port (default: a free one)")
     lab.set_defaults(func=_lab)
 
-    synth = sub.add_parser("synth", help="export SynthPose in COCO / MPII / SPHP layout")
+    synth = sub.add_parser(
+        "synth", help="export SynthPose in COCO / MPII / SPHP layout (sphp: a two-camera dataset)"
+    )
     add_synth_arguments(synth)
     synth.set_defaults(func=_synth)
 

@@ -12,6 +12,8 @@ Public API (sizes are ``(width, height)``; images ``(H, W, 3)`` uint8 RGB; keypo
     sample_people(seeds, size=(128, 128), config=None) -> list[Sample]       # batched crops
     sample_scene(seed_or_rng, size=(456, 256), num_people=5, config=None) -> Sample
     sample_sequence(seed_or_rng, action_id, n_frames=60, fps=30.0, size=(384, 288)) -> Sequence
+    sample_sequence_views(seed_or_rng, action_id, ..., yaw_deg=None, azimuths_deg=(0, 45))
+        -> list[Sequence]  # one recording seen by cameras around the person (SPHP's two)
     SynthPose(seed, kind="person" | "scene" | "sequence")[i]  # sample i = f(seed, i)
     synth_to(joint_set, values) -> values in coco17 / mpii16 / lsp14 / openpose18 / sphp13 /
                                   humaneva15 order (by joint name, nothing approximated)
@@ -59,6 +61,7 @@ from posekit.synth.scenes import (
     sample_rng,
     sample_scene,
     sample_sequence,
+    sample_sequence_views,
 )
 
 SYNTH_VERSION = 1
@@ -76,5 +79,6 @@ __all__ = [
     "body_shape", "clip_pose", "forward_kinematics", "identity_from_id", "look_at",
     "motion_sequence", "neutral_pose", "pose_points", "random_identity", "random_pose",
     "render_batch", "render_people", "sample_people", "sample_person", "sample_rng",
-    "sample_scene", "sample_sequence", "segment_lengths", "static_motion", "synth_to",
+    "sample_scene", "sample_sequence", "sample_sequence_views", "segment_lengths",
+    "static_motion", "synth_to",
 ]  # fmt: skip

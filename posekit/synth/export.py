@@ -48,6 +48,17 @@ arguments give the same bytes. Layouts (``docs/datasets.md``):
 
 Every export writes ``manifest.json``: the generation arguments, the resolved options, the
 ``SynthConfig``, the posekit version, counts and the files written.
+
+A whole SPHP-style dataset, both cameras (``docs/datasets.md`` § Synthetic SPHP)::
+
+    export_sphp_dataset(out, subjects=8, frames=300, seed=0, size=(640, 480), actions=None,
+                        fps=30.0, overwrite=False, progress=True) -> Path of manifest.json
+
+writes ``{Master,Slave}/sXX/NN/...`` as above for every subject and action: one recording
+(``posekit.synth.scenes.sample_sequence_views``) seen by a Master camera and a Slave camera
+45 degrees around the person, who faces ``sphp_facing_deg(subject, action)`` (0, 15, 30 or
+45 degrees from the Master towards the Slave). ``subjects`` is a count, taken from SPHP's
+train / val / test subjects in proportion (``sphp_subjects``), or a list of ids.
 """
 
 from __future__ import annotations
@@ -553,4 +564,225 @@ def _export_sphp(out, kind, n, size, seed, opts, bar) -> dict:
         "files": {"sequences": "{camera}/sXX/NN/{EDG,MVH,MVV,GRA,pose_change}/"},
         "counts": {"sequences": len(sequences), "frames": sum(s["frames"] for s in sequences)},
         "sequences": sequences,
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# A whole SPHP-style dataset: both cameras, SPHP's subjects and splits
+# --------------------------------------------------------------------------------------------
+#: Facing directions of SPHP's subjects, degrees from the Master camera towards the Slave.
+SPHP_FACINGS_DEG = (0.0, 15.0, 30.0, 45.0)
+#: Camera folder -> azimuth in degrees around the person (the Slave 45 degrees from the Master,
+#: on the side the subjects turn to: facing 45 degrees is facing the Slave).
+SPHP_CAMERA_AZIMUTHS_DEG = {"Master": 0.0, "Slave": 45.0}
+
+
+def sphp_subjects(subjects: int | Iterable[int | str]) -> tuple[int, ...]:
+    """SPHP subject numbers (sorted) for ``subjects``: a count 1..40 or ids (``7``, ``"s07"``).
+
+    A count ``n`` splits into train / val / test in SPHP's proportions 20 : 12 : 8 (largest
+    remainders, ties to the earlier split) and takes the first subjects of each split in
+    SPHP's numbering: 1 -> s01; 3 -> s01, s06, s09 (all three splits from 3 on);
+    8 -> s01-s04 (train), s06-s07 (val), s09-s10 (test); 40 -> s01..s40.
+    """
+    from posekit.datasets.formats.sphp import SPHP_SPLITS, _subject_id
+
+    if isinstance(subjects, (int, np.integer)) and not isinstance(subjects, bool):
+        n = int(subjects)
+        if not 1 <= n <= 40:
+            raise ValueError(
+                f"subjects must be a count 1..40 or SPHP subject ids s01..s40, got {subjects!r}"
+            )
+        sizes = {k: len(v) for k, v in SPHP_SPLITS.items()}
+        quota = {k: n * v / 40 for k, v in sizes.items()}
+        counts = {k: int(q) for k, q in quota.items()}
+        order = sorted(quota, key=lambda k: -(quota[k] - counts[k]))  # stable: ties keep order
+        for k in order[: n - sum(counts.values())]:
+            counts[k] += 1
+        ids = [s for k, v in SPHP_SPLITS.items() for s in v[: counts[k]]]
+        return tuple(sorted(int(s[1:]) for s in ids))
+    if isinstance(subjects, (str, bytes)) or not isinstance(subjects, Iterable):
+        raise ValueError(
+            f"subjects must be a count 1..40 or a list of SPHP subject ids, got {subjects!r}"
+        )
+    items = list(subjects)
+    try:
+        ids = [int(_subject_id(s)[1:]) for s in items]
+    except ValueError:
+        raise ValueError(
+            f"subjects must be SPHP subject ids s01..s40 (or 1..40), got {items!r}"
+        ) from None
+    if not ids:
+        raise ValueError("subjects must name at least one SPHP subject, got an empty list")
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"subjects lists a subject twice: {items!r}")
+    return tuple(sorted(ids))
+
+
+def sphp_facing_deg(subject: int, action: int) -> float:
+    """Facing direction (degrees from the Master camera towards the Slave) of ``subject``
+    performing ``action``: ``SPHP_FACINGS_DEG[(subject + action - 2) % 4]``, so that every
+    subject faces each of 0 / 15 / 30 / 45 degrees in 4 of its 16 actions and every action is
+    seen at all four angles over 4 consecutive subjects."""
+    return SPHP_FACINGS_DEG[(int(subject) + int(action) - 2) % len(SPHP_FACINGS_DEG)]
+
+
+def sphp_recording(seed: int, subject: int, action: int, size: tuple[int, int] = (640, 480),
+                   n_frames: int = 300, fps: float = 30.0, config=None):  # fmt: skip
+    """The two views ``{"Master": Sequence, "Slave": Sequence}`` of ``subject`` performing
+    ``action`` in ``export_sphp_dataset(seed=seed)``: drawn from ``sample_rng(seed, (subject
+    - 1) * 16 + action - 1)`` (a function of the subject and action alone, whatever else is
+    exported), identity ``identity_from_id(subject - 1, seed)``, facing
+    ``sphp_facing_deg(subject, action)``."""
+    from posekit.synth.body import identity_from_id
+    from posekit.synth.scenes import DEFAULT, sample_rng, sample_sequence_views
+
+    cfg = config or DEFAULT
+    ident = identity_from_id(int(subject) - 1, seed, cfg.child_prob)
+    views = sample_sequence_views(
+        sample_rng(seed, (int(subject) - 1) * 16 + int(action) - 1), int(action), int(n_frames),
+        float(fps), size, cfg, identity=ident, yaw_deg=sphp_facing_deg(subject, action),
+        azimuths_deg=tuple(SPHP_CAMERA_AZIMUTHS_DEG.values()),
+    )  # fmt: skip
+    return dict(zip(SPHP_CAMERA_AZIMUTHS_DEG, views, strict=True))
+
+
+def export_sphp_dataset(
+    out: str | Path | None = None,
+    subjects: int | Iterable[int | str] = 8,
+    frames: int = 300,
+    seed: int = 0,
+    size: tuple[int, int] | str = (640, 480),
+    actions: Iterable[int] | int | None = None,
+    fps: float = 30.0,
+    config=None,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> Path:
+    """Write a synthetic SPHP dataset: every subject performs every action once, filmed by
+    the Master and the Slave camera (``sphp_recording``), in SPHP's folders.
+
+    Args:
+        out: output folder (default ``default_out_dir("dataset", "sphp", seed)``); must be
+            empty or absent unless ``overwrite``.
+        subjects: a count 1..40 (``sphp_subjects``: SPHP's train / val / test subjects in
+            proportion) or a list of subject ids (``[1, 6, 9]`` or ``["s01", "s06"]``).
+        frames: frames per sequence (SPHP: 300, which the official loader asserts).
+        seed: generation seed; the same arguments give the same bytes.
+        size: ``(width, height)`` or ``"WxH"``; SPHP's 640x480 by default.
+        actions: SPHP action ids (default all 16, ``posekit.synth.motions.ACTIONS``).
+        fps: frame rate of the motions. config: ``SynthConfig`` (default ``DEFAULT``).
+        overwrite: write into a non-empty ``out`` (replacing the files this export writes).
+        progress: a tqdm bar over the frames written (both cameras).
+    Returns:
+        the path of ``out/manifest.json`` (per sequence: subject, split, action, facing, and
+        both cameras' folder, intrinsics ``K`` and world-to-camera ``R``, ``t``).
+    Raises:
+        ValueError: bad ``subjects``, ``frames``, ``fps``, ``size`` or ``actions`` (the
+            message names the argument), before anything is written.
+        FileExistsError: ``out`` is not empty and ``overwrite`` is False.
+    """
+    from posekit.datasets.formats.sphp import SPHP_ACTIONS, sphp_split
+    from posekit.synth.scenes import DEFAULT
+
+    ids = sphp_subjects(subjects)
+    if isinstance(frames, bool) or not isinstance(frames, (int, np.integer)) or frames < 1:
+        raise ValueError(f"frames must be a positive integer, got {frames!r}")
+    if not float(fps) > 0 or not np.isfinite(float(fps)):
+        raise ValueError(f"fps must be a finite number > 0, got {fps!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise ValueError(f"seed must be an integer, got {seed!r}")
+    size = parse_size(size)
+    try:
+        acts = _actions(actions)
+    except (TypeError, ValueError):
+        acts = ()
+    if not acts or any(a not in SPHP_ACTIONS for a in acts) or len(set(acts)) != len(acts):
+        raise ValueError(f"actions must be distinct SPHP action ids 1..16, got {actions!r}")
+    acts = tuple(sorted(acts))
+    cfg = config or DEFAULT
+    out = Path(out) if out is not None else default_out_dir("dataset", "sphp", seed)
+    _prepare(out, bool(overwrite))
+    total = len(ids) * len(acts) * len(SPHP_CAMERA_AZIMUTHS_DEG) * int(frames)
+    bar = _bar(total, "dataset", "sphp", progress)
+    try:
+        sequences = [
+            _write_recording(out, seed, s, a, size, int(frames), float(fps), cfg, overwrite, bar)
+            for s in ids
+            for a in acts
+        ]
+    finally:
+        bar.close()
+    splits = {k: [f"s{s:02d}" for s in ids if sphp_split(s) == k] for k in ("train", "val", "test")}
+    import posekit
+
+    manifest = {
+        "generator": "posekit.synth.export.export_sphp_dataset",
+        "posekit_version": posekit.__version__,
+        "kind": "dataset",
+        "format": "sphp",
+        "size": list(size),
+        "seed": int(seed),
+        "options": {
+            "subjects": [f"s{s:02d}" for s in ids],
+            "frames": int(frames),
+            "fps": float(fps),
+            "actions": list(acts),
+        },
+        "cameras": {
+            "azimuth_deg": SPHP_CAMERA_AZIMUTHS_DEG,
+            "facings_deg": list(SPHP_FACINGS_DEG),
+            "facing_rule": "SPHP_FACINGS_DEG[(subject + action - 2) % 4], degrees "
+            "from the Master towards the Slave",
+        },
+        "config": _jsonable(asdict(cfg)),
+        "files": {"sequences": "{Master,Slave}/sXX/NN/{EDG,MVH,MVV,GRA,pose_change}/"},
+        "splits": splits,
+        "counts": {
+            "subjects": len(ids),
+            "sequences": len(sequences) * len(SPHP_CAMERA_AZIMUTHS_DEG),
+            "recordings": len(sequences),
+            "frames": total,
+            **{f"{k}_subjects": len(v) for k, v in splits.items()},
+        },
+        "sequences": sequences,
+    }
+    path = out / MANIFEST
+    path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def _write_recording(out, seed, subject, action, size, n_frames, fps, cfg, overwrite, bar):
+    from posekit.datasets.formats import sphp_sequence_dir, write_sphp_sequence
+    from posekit.datasets.formats.sphp import sphp_split
+    from posekit.synth.body import synth_to
+    from posekit.synth.motions import ACTIONS
+
+    views = sphp_recording(seed, subject, action, size, n_frames, fps, cfg)
+    cameras = {}
+    for camera, seq in views.items():
+        folder = sphp_sequence_dir(out, camera, subject, action)
+        frames = sphp_frames(seq.images, lambda: bar.update(1))
+        labels = synth_to("sphp13", seq.joints2d[:, 0]).astype(np.float64)
+        write_sphp_sequence(folder, frames, labels, overwrite=bool(overwrite))
+        cam = seq.camera
+        cameras[camera] = {
+            "folder": folder.relative_to(out).as_posix(),
+            "azimuth_deg": SPHP_CAMERA_AZIMUTHS_DEG[camera],
+            "K": cam.K.tolist(),
+            "R": np.asarray(cam.R, np.float64).tolist(),
+            "t": np.asarray(cam.t, np.float64).tolist(),
+        }
+    seq = views["Master"]
+    return {
+        "subject": f"s{subject:02d}",
+        "split": sphp_split(subject),
+        "identity": int(seq.identity[0]),
+        "action": int(action),
+        "action_name": ACTIONS[action][0],
+        "action_class": seq.action_class,
+        "facing_deg": sphp_facing_deg(subject, action),
+        "frames": len(seq),
+        "fps": float(seq.fps),
+        "cameras": cameras,
     }

@@ -443,6 +443,106 @@ def sample_sequence(
     return _sequence(frames, ann, shape, cam, motion)
 
 
+def sample_sequence_views(
+    seed_or_rng=None,
+    action_id: int = 1,
+    n_frames: int = 60,
+    fps: float = 30.0,
+    size: tuple[int, int] = (384, 288),
+    config: SynthConfig | None = None,
+    *,
+    identity: B.Identity | None = None,
+    yaw_deg: float | None = None,
+    azimuths_deg: tuple[float, ...] = (0.0, 45.0),
+) -> list[Sequence]:
+    """One recording of SPHP exercise ``action_id`` seen by several fixed cameras (SPHP's
+    Master and Slave, 45 degrees apart): the same person, motion, light and backdrop in every
+    view, one ``Sequence`` per camera.
+
+    Camera k stands at azimuth ``azimuths_deg[k]`` around the vertical line through the centre
+    of the motion's joints (the box of all joints over all frames): all cameras share the
+    elevation, distance and roll drawn as for ``sample_sequence``, look at that centre and
+    share the focal length, chosen so that the body spans 60-85 % of the image in the view
+    where it is largest; each principal point centres the body in its own view. Azimuths are
+    measured like the facing ``yaw_deg``: a person with yaw ``a`` faces the camera at azimuth
+    ``a`` (seen from above, a positive azimuth lies to the left of a person facing azimuth 0).
+
+    Args:
+        seed_or_rng: seed or generator. action_id: SPHP action id. n_frames, fps: timing.
+        size: ``(width, height)``. config: ``SynthConfig``. identity: fix the person.
+        yaw_deg: facing direction in degrees relative to the camera at azimuth 0 (default: drawn
+            from ``config.yaw_deg``); the motion adds its slow drift of about a degree.
+        azimuths_deg: camera azimuths in degrees.
+    Returns:
+        one ``Sequence`` per azimuth (``camera`` differs; ``joints3d`` are in each camera's
+        frame, ``joints2d`` its projections; ``motion`` is shared).
+    """
+    cfg = config or DEFAULT
+    rng = as_rng(seed_or_rng)
+    shape = B.body_shape(identity or _identity(rng, cfg))
+    yaw = cfg.yaw_deg if yaw_deg is None else (float(yaw_deg), float(yaw_deg))
+    motion = motion_sequence(action_id, n_frames, fps, rng, height=shape.identity.height,
+                             yaw_deg=yaw)  # fmt: skip
+    points, _ = B.pose_points([shape], motion.angles, motion.root_euler, motion.root_pos)
+    seq_cfg = replace(cfg, truncate_prob=0.0, fill=(0.6, 0.85))
+    cams = rig_cameras(rng.random(7), points, size, seq_cfg, azimuths_deg)
+    bg = _background(rng, size, cfg)
+    light = _light(rng)
+    views = []
+    for cam in cams:
+        frames = [bg.copy() for _ in range(n_frames)]
+        ann = render_batch(frames, [shape] * n_frames, points, [cam] * n_frames,
+                           [light] * n_frames, cfg.antialias)  # fmt: skip
+        views.append(_sequence(frames, ann, shape, cam, motion))
+    return views
+
+
+def rig_cameras(
+    u: np.ndarray,
+    points: np.ndarray,
+    size: tuple[int, int],
+    cfg: SynthConfig,
+    azimuths_deg: tuple[float, ...] = (0.0, 45.0),
+) -> list[Camera]:
+    """Cameras around ``points (T, M, 3)`` (a clip), one per azimuth, from 7 uniforms ``u``
+    (the draws of ``_frame_cameras``: elevation ``pitch_deg``, distance ``distance``, roll
+    ``roll_deg``, ``fill``, centre jitter; ``truncate_prob`` is not used).
+
+    Camera k is at ``c + distance * (sin a_k cos e, sin e, cos a_k cos e)`` looking at ``c``,
+    the centre of the joints' box (``look_at``); one focal length makes the body span ``fill``
+    of the image in the view where it is largest; each principal point centres the body
+    (padded for its thickness) in its view, jittered by ``center_jitter``."""
+    u = np.asarray(u, dtype=np.float64).reshape(7).tolist()
+    kp = np.asarray(points)[:, : B.NUM_JOINTS].reshape(-1, 3)
+    lo, hi = kp.min(axis=0), kp.max(axis=0)
+    centre = 0.5 * (lo + hi)
+    el = math.radians(_lerp(cfg.pitch_deg, u[0]))
+    dist = _lerp(cfg.distance, u[1])
+    roll = math.radians(_lerp(cfg.roll_deg, u[2]))
+    pad = 0.04 * float(hi[1] - lo[1]) / dist  # body thickness around the points
+    w, h = size
+    poses, boxes = [], []
+    for az in azimuths_deg:
+        a = math.radians(float(az))
+        eye = centre + dist * np.array(
+            [math.sin(a) * math.cos(el), math.sin(el), math.cos(a) * math.cos(el)]
+        )
+        R, t = look_at(eye, centre, roll)
+        p = np.asarray(points).reshape(-1, 3) @ R.T + t
+        xy = p[:, :2] / p[:, 2:]
+        x0, y0 = xy.min(axis=0) - pad
+        x1, y1 = xy.max(axis=0) + pad
+        poses.append((R, t))
+        boxes.append((float(x0), float(y0), float(x1), float(y1)))
+    f = _lerp(cfg.fill, u[4]) * min(min(w / (x1 - x0), h / (y1 - y0)) for x0, y0, x1, y1 in boxes)
+    cams = []
+    for (R, t), (x0, y0, x1, y1) in zip(poses, boxes, strict=True):
+        cx = (w - 1) / 2 - f * 0.5 * (x0 + x1) + cfg.center_jitter * (2 * u[5] - 1) * w
+        cy = (h - 1) / 2 - f * 0.5 * (y0 + y1) + cfg.center_jitter * (2 * u[6] - 1) * h
+        cams.append(Camera(f, f, cx, cy, R, t, w, h))
+    return cams
+
+
 def _sequence(frames, ann: Annotations, shape, cam: Camera, motion: Motion) -> Sequence:
     j2d = ann.joints2d[:, None]
     motion2d = np.zeros_like(j2d)
