@@ -41,6 +41,7 @@ from posekit.models import (
 from posekit.models.efficientnet import VARIANTS as EFFICIENTNET_VARIANTS
 from posekit.models.efficientpose import VARIANTS as EFFICIENTPOSE_VARIANTS
 from posekit.models.efficientpose import efficientpose, keras_count
+from posekit.models.sphp import sphp_model
 
 
 def count_params(model: nn.Module, trainable_only: bool = False) -> int:
@@ -179,6 +180,27 @@ PUBLISHED += [
               + ("; 0.4046 M, published to 2 decimals" if name == "rt_lite" else ""),
               keras_count, 0.0125 if name == "rt_lite" else None)
     for name, v in EFFICIENTPOSE_VARIANTS.items()
+]  # fmt: skip
+
+
+# SPHP's dense backbones at 288x384 (Lin, Hsieh et al. 2023): early fusion = one network on the
+# 3 channels [EDG, MVV, MVH]; late fusion = three 1-channel networks, heatmaps averaged. The
+# published params: 218K / 1.9M / 7.7M, late 655K / 5.8M / 23.1M; no reference GMACs (measured
+# here: 3.54 / 15.60 / 62.12 early, about 3x that late).
+PUBLISHED += [
+    Published(f"SPHP {label}, {'late fusion (3 x 1 ch)' if late else 'early fusion (3 ch)'}",
+              _on_meta(partial(sphp_model, name, "late" if late else "fs")), (1, 3, 288, 384),
+              params, None,
+              f"Lin, Hsieh et al. 2023 at 288x384 (HxW), {params} M published"
+              + ("; published to 2 digits" if tol else ""), None, tol)
+    for late, name, label, params, tol in [
+        (False, "dhp19", "DHP19", 0.218, None),
+        (False, "unet_small", "U-Net-Small", 1.9, 0.0265),  # 1.93 M: "1.9" is 1.85 .. 1.95
+        (False, "unet_large", "U-Net-Large", 7.7, None),
+        (True, "dhp19", "DHP19", 0.655, None),
+        (True, "unet_small", "U-Net-Small", 5.8, None),
+        (True, "unet_large", "U-Net-Large", 23.1, None),
+    ]
 ]  # fmt: skip
 
 

@@ -22,6 +22,9 @@ arguments give the scaled configs lessons train.
   trunk).
 * ``openpose``: ``OpenPose``, ``LightweightOpenPose``, ``reference_pafs_to_posekit`` — CMU
   OpenPose (VGG-19, 6 stages) and Osokin's Lightweight OpenPose.
+* ``sphp``: ``DHP19``, ``UNet``, ``unet_small``, ``unet_large``, ``LateFusion``, ``sphp_model``
+  — SPHP's dense backbones (Lin, Hsieh et al. 2023): stride-1 heatmaps from edge / motion-vector
+  inputs, early or late fusion.
 * ``optimize``: ``fold_batchnorm``, ``optimize_for_inference`` — inference copies of a model.
 """
 
@@ -70,12 +73,14 @@ from posekit.models.resnet import (
     resnet152,
 )
 from posekit.models.simple_baseline import SimpleBaseline
+from posekit.models.sphp import DHP19, LateFusion, UNet, sphp_model, unet_large, unet_small
 from posekit.models.vgg import VGG, vgg16, vgg19, vgg19_openpose
 
 __all__ = [
     "AlexNet",
     "BasicBlock",
     "Bottleneck",
+    "DHP19",
     "DeepPose",
     "DeepPoseCascade",
     "DeepPoseRefiner",
@@ -86,6 +91,7 @@ __all__ = [
     "HeatmapNet",
     "Hourglass",
     "HourglassNet",
+    "LateFusion",
     "LightweightOpenPose",
     "MBConv",
     "MobileNetV1",
@@ -93,6 +99,7 @@ __all__ = [
     "ResNet",
     "Residual",
     "SimpleBaseline",
+    "UNet",
     "VGG",
     "efficientnet",
     "efficientpose",
@@ -120,7 +127,10 @@ __all__ = [
     "resnet34",
     "resnet50",
     "simulate_displacements",
+    "sphp_model",
     "torso_diameter",
+    "unet_large",
+    "unet_small",
     "vgg16",
     "vgg19",
     "vgg19_openpose",
