@@ -16,10 +16,12 @@ from collections.abc import Iterator, Sequence
 
 TRAIN_RECIPES = (
     "deeppose", "heatmap", "hourglass", "simple_baseline", "lightweight_openpose",
-    "efficientpose",
+    "efficientpose", "sphp",
 )  # fmt: skip
-"""``posekit train`` names (``posekit.recipes.RECIPES``; kept here so that ``--help`` stays
-fast without importing torch)."""
+"""``posekit train`` names (``posekit.recipes.RECIPES`` and ``sphp``: ``recipes.train_sphp``;
+kept here so that ``--help`` stays fast without importing torch)."""
+SPHP_BACKBONES = ("dhp19", "unet_small", "unet_large")
+SPHP_INPUTS = ("gr", "ed", "mv", "fs", "late")
 
 LATENCY_MODELS = (
     "lightweight_openpose", "openpose", "hourglass", "simple_baseline", "efficientpose_rt",
@@ -248,6 +250,11 @@ def _bench(args: argparse.Namespace) -> int:
         return _bench_latency(args)
     if args.what == "postprocess":
         return _bench_postprocess(args)
+    if args.what == "sensors":
+        from posekit.lab.sensor_speed import bench_sensors, format_sensors
+
+        print(format_sensors(bench_sensors(repeats=args.repeats)))
+        return 0
     from posekit.lab.synth_speed import bench_synth, bench_table
 
     print(f"SynthPose throughput, threads forced to 1 (torch and cv2), median of "
@@ -328,9 +335,39 @@ def _check_train(args: argparse.Namespace, out) -> str | None:
     return None
 
 
+def _train_sphp(args: argparse.Namespace) -> int:
+    from posekit import config, engine, recipes
+
+    if args.data is None:
+        print("posekit train sphp: error: --data DIR is required (an SPHP-format folder; "
+              "make one with `posekit synth sphp --subjects 8 --frames 30 --out DIR`)",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    name = f"sphp_{args.backbone}_{args.input}.pt"
+    out = args.out or config.data_path("runs", name, create=False)
+    config.setup(seed=args.seed, verbose=False)
+    try:
+        with _warnings_as_lines("posekit train"):
+            _, history, path = recipes.train_sphp(
+                args.backbone, args.input, data=args.data, out=out, epochs=args.epochs,
+                size=args.size or recipes.SPHP_SIZE, batch_size=args.batch_size or 8,
+                lr=args.lr or 1e-3, frame_step=args.frame_step, seed=args.seed,
+                resume=args.resume,
+            )  # fmt: skip
+    except (ValueError, FileNotFoundError, engine.CheckpointError) as err:
+        print(f"posekit train sphp: error: {err}", file=sys.stderr)
+        return 2
+    last = history.evals[-1] if history.evals else {}
+    scores = ", ".join(f"{k} {v:.2f}" for k, v in last.items() if k.startswith("C") or k == "mean")
+    print(f"checkpoint: {path}  (val MPJPE px at 384x288: {scores or 'no evaluation'})")
+    return 0
+
+
 def _train(args: argparse.Namespace) -> int:
     from posekit import config, engine, recipes
 
+    if args.model == "sphp":
+        return _train_sphp(args)
     out = args.out or config.data_path("runs", f"{args.model}.pt", create=False)
     error = _check_train(args, out)
     if error:
@@ -377,6 +414,13 @@ def _eval(args: argparse.Namespace) -> int:
     except engine.CheckpointError as err:
         print(f"posekit eval: error: {err}", file=sys.stderr)
         return 2
+    if result["kind"] == "sphp":
+        m = result["mpjpe"]
+        print(f"sphp on {result['n']} test frames ({result['seconds']:.1f} s): 2-D MPJPE, px of "
+              "the 384x288 image")  # fmt: skip
+        print("  " + "  ".join(f"{k} {m[k]:.2f}" for k in ("C1", "C2", "C3", "C4", "mean")
+                              if k in m))  # fmt: skip
+        return 0
     if result["kind"] == "bottom_up":
         print(
             f"{result['recipe']} on {result['n']} SynthPose val scenes "
@@ -431,9 +475,13 @@ def build_parser() -> argparse.ArgumentParser:
     add_synth_arguments(synth)
     synth.set_defaults(func=_synth)
 
-    bench = sub.add_parser("bench", help="benchmarks: SynthPose, params, latency, postprocess")
+    bench = sub.add_parser(
+        "bench", help="benchmarks: SynthPose, params, latency, postprocess, SPHP sensors"
+    )
     bench.add_argument(
-        "what", choices=["synth", "params", "latency", "postprocess"], help="what to measure"
+        "what",
+        choices=["synth", "params", "latency", "postprocess", "sensors"],
+        help="what to measure",
     )
     bench.add_argument(
         "model", nargs="?", help=f"latency: {' | '.join(LATENCY_MODELS)} (lightweight_openpose)"
@@ -492,6 +540,17 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=_nonneg_int, default=0)
     train.add_argument("--out", help="checkpoint file (default: $POSEKIT_DATA/runs/NAME.pt)")
     train.add_argument("--resume", action="store_true", help="continue --out if it exists")
+    train.add_argument("--backbone", choices=SPHP_BACKBONES, default="dhp19", help="sphp (dhp19)")
+    train.add_argument(
+        "--input", choices=SPHP_INPUTS, default="fs",
+        help="sphp: gr, ed, mv, fs (early fusion) or late (fusion of 3 branches); default fs",
+    )  # fmt: skip
+    train.add_argument(
+        "--data", help="sphp: an SPHP-format folder (the release or `posekit synth sphp`)"
+    )
+    train.add_argument(
+        "--frame-step", type=_positive_int, default=1, help="sphp: every n-th frame (1)"
+    )
     train.set_defaults(func=_train)
 
     evaluate = sub.add_parser(

@@ -108,8 +108,9 @@ def evaluate_pckh(
 def evaluate_sphp(
     model, codec, dataset, batch_size: int = 16, device=None, progress: bool = False
 ) -> dict[str, float]:
-    """SPHP's 2-D MPJPE (Lin, Hsieh et al., BMVC 2023), in pixels of the model's input
-    (384×288 in SPHP), per action class C1–C4 and over all frames.
+    """SPHP's 2-D MPJPE (Lin, Hsieh et al., BMVC 2023) in pixels of the **384×288** image, per
+    action class C1–C4 and over all frames. A model at another input size (``codec.input_size``
+    = ``(W, H)``, 4:3) is scored on its own grid and the errors scaled by ``384 / W``.
 
     As SPHP's evaluation: the prediction is ``codec.decode``'s point (``SPHPCodec``: the argmax
     pixel), the ground truth the integer pixel holding each joint
@@ -128,7 +129,10 @@ def evaluate_sphp(
                          ("keypoints", "action_class"), progress)  # fmt: skip
     kp = gt["keypoints"]
     truth = np.concatenate([integer_pixels(kp), kp[..., 2:3]], axis=-1)
-    err = metrics.joint_errors(pred[..., :2], truth, dims=2)
+    w, h = getattr(codec, "input_size", (384, 288))
+    if w * 3 != h * 4:
+        raise ValueError(f"codec: input_size {(w, h)} is not 4:3 like SPHP's 384×288")
+    err = metrics.joint_errors(pred[..., :2], truth, dims=2) * (384 / w)
     counts = (~np.isnan(err)).sum(axis=1)
     per_image = np.where(counts > 0, np.nansum(err, axis=1) / np.maximum(counts, 1), np.nan)
     classes = gt["action_class"].astype(int).reshape(-1)

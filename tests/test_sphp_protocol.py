@@ -167,3 +167,82 @@ def test_mpjpe_per_class_of_a_model_off_by_a_known_shift(sphp_root):
     # every joint 3 px off (to the right, or to the left near the right edge)
     shifted = evaluation.evaluate_sphp(_Shifted(codec, batches, 3), codec, data, batch_size=4)
     assert shifted["C1"] == pytest.approx(3.0) and shifted["mean"] == pytest.approx(3.0)
+
+
+# ------------------------------------------------------------------------------ training
+
+
+@pytest.fixture(scope="module")
+def sphp_splits(tmp_path_factory):
+    """Train (s01), val (s06) and test (s09) sequences, Master camera only."""
+    root = tmp_path_factory.mktemp("sphp_splits")
+    for subject, action in [(1, 1), (1, 13), (6, 5), (9, 9), (9, 2)]:
+        _sequence(root, "Master", subject, action, frames=4)
+    return root
+
+
+def test_train_sphp_writes_a_checkpoint_that_eval_scores_per_class(sphp_splits, tmp_path):
+    from posekit import recipes
+
+    model, history, out = recipes.train_sphp(
+        "dhp19", "fs", data=sphp_splits, out=tmp_path / "run.pt", size=(64, 48), epochs=1,
+        batch_size=4, progress=False,
+    )  # fmt: skip
+    assert out.exists() and np.isfinite(history.step_loss).all()
+    assert set(history.evals[-1]) >= {"C2", "mean"}  # the val subject s06 does action 05 (C2)
+    result = recipes.evaluate_checkpoint(out, progress=False)
+    assert result["kind"] == "sphp" and result["n"] == 8  # s09: 2 sequences x 4 frames
+    assert set(result["mpjpe"]) == {"C1", "C3", "mean", "frames"}
+    assert 0 <= result["mpjpe"]["mean"] < 500
+
+
+def test_train_sphp_names_bad_arguments(sphp_splits, tmp_path):
+    from posekit import recipes
+
+    with pytest.raises(ValueError, match="--backbone / backbone='resnet'"):
+        recipes.train_sphp("resnet", data=sphp_splits, out=tmp_path / "a.pt")
+    with pytest.raises(ValueError, match="--input / inputs='rgb'"):
+        recipes.train_sphp("dhp19", "rgb", data=sphp_splits, out=tmp_path / "a.pt")
+    with pytest.raises(ValueError, match="multiples of 8"):
+        recipes.train_sphp("dhp19", data=sphp_splits, out=tmp_path / "a.pt", size=(60, 45))
+    with pytest.raises(ValueError, match="4:3"):
+        recipes.train_sphp("dhp19", data=sphp_splits, out=tmp_path / "a.pt", size=(64, 64))
+
+
+def test_cli_train_and_eval_sphp(sphp_splits, tmp_path, capsys):
+    from posekit import cli
+
+    out = tmp_path / "cli.pt"
+    argv = [
+        "train",
+        "sphp",
+        "--data",
+        str(sphp_splits),
+        "--backbone",
+        "dhp19",
+        "--input",
+        "ed",
+        "--size",
+        "64x48",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "4",
+        "--out",
+        str(out),
+    ]
+    assert cli.main(argv) == 0
+    assert "val MPJPE px at 384x288" in capsys.readouterr().out
+    assert cli.main(["eval", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "2-D MPJPE" in printed and "C1" in printed and "mean" in printed
+    assert cli.main(["train", "sphp", "--out", str(out)]) == 2
+    assert "--data DIR is required" in capsys.readouterr().err
+
+
+def test_cli_bench_sensors_prints_a_table(capsys):
+    from posekit import cli
+
+    assert cli.main(["bench", "sensors", "--repeats", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert "edges" in printed and "events" in printed

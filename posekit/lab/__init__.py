@@ -11,6 +11,11 @@ package; nothing in the core imports them.
   (``posekit bench latency``).
 * ``synth_speed``: SynthPose throughput (``posekit bench synth``).
 * ``synth_baseline``: can a small network overfit SynthPose, and how hard is it?
+* ``efficientpose_synth``: a scaled EfficientPose trained beside lesson 03's networks on the
+  same budget (lesson 05).
+* ``sensor_speed``: frames/s of the SPHP sensor inputs (edges, motion vectors, events).
+* ``sphp_cost``: params, GMACs and CPU latency of the dense SPHP backbones at 288×384.
+* ``sphp_table``: SPHP's per-class MPJPE table re-run on synthetic SPHP data.
 
 The measuring primitives (params, MACs, ``latency_ms``) are ``posekit.bench``. Submodules load
 on first use: ``posekit.lab.postprocess`` works after ``import posekit``.

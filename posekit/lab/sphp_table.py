@@ -1,0 +1,133 @@
+"""SPHP's dense results table, re-run on posekit's synthetic SPHP-format data (issue 15).
+
+Lin, Hsieh et al., "Sparse and Privacy-enhanced Representation for Human Pose Estimation"
+(BMVC 2023) report 2-D MPJPE (pixels of the 384×288 image) per action class C1–C4 for three
+backbones × four inputs (greyscale GR, motion vectors MV, edges ED, early fusion FS). This
+module trains the dense DHP19 and U-Net-Small on ED, MV and FS (``recipes.train_sphp``: SPHP's
+targets, loss and metric; a CPU budget) on a synthetic export (``posekit synth sphp``), scores
+the test subjects (``evaluation.evaluate_sphp``) and prints our table beside the published.
+
+Our numbers are not comparable in value with the published ones — synthetic people, Canny edges
+and computed motion vectors instead of the authors' sensor, a 192×144 input, minutes of CPU
+training instead of 100 epochs on a GPU — only in *shape*: which input is easiest, which class
+is hardest.
+
+``python -m posekit.lab.sphp_table [--data DIR] [--subjects N --frames F] [--epochs E]
+[--backbones dhp19,unet_small] [--inputs ed,mv,fs]``; ``RESULTS`` holds the run measured when
+this file was written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+__all__ = ["PUBLISHED", "RESULTS", "format_table", "main", "run"]
+
+CLASSES = ("C1", "C2", "C3", "C4", "mean")
+
+PUBLISHED: dict[tuple[str, str], tuple[float, ...]] = {
+    ("dhp19", "gr"): (2.62, 3.08, 3.33, 3.62, 3.20),
+    ("dhp19", "mv"): (16.96, 6.50, 6.43, 5.11, 8.66),
+    ("dhp19", "ed"): (3.14, 3.64, 3.71, 4.03, 3.65),
+    ("dhp19", "fs"): (3.36, 3.32, 3.56, 3.88, 3.56),
+    ("unet_small", "gr"): (1.82, 2.08, 2.13, 2.48, 2.15),
+    ("unet_small", "mv"): (19.56, 5.41, 5.69, 3.82, 8.52),
+    ("unet_small", "ed"): (3.20, 3.49, 3.19, 3.49, 3.35),
+    ("unet_small", "fs"): (3.32, 2.91, 2.79, 3.18, 3.07),
+    ("unet_large", "gr"): (1.73, 2.14, 2.00, 2.33, 2.06),
+    ("unet_large", "mv"): (18.76, 5.27, 5.54, 3.79, 8.25),
+    ("unet_large", "ed"): (2.95, 3.08, 2.86, 3.27, 3.05),
+    ("unet_large", "fs"): (2.68, 2.94, 2.79, 3.14, 2.90),
+}
+"""Dense MPJPE (px at 384×288) C1, C2, C3, C4, mean on SPHP's test subjects (the authors'
+project page, Lin, Hsieh et al. 2023)."""
+
+RESULTS = """\
+(not measured yet)
+"""
+
+
+def run(
+    data: str | Path,
+    backbones=("dhp19", "unet_small"),
+    inputs=("ed", "mv", "fs"),
+    epochs: int = 2,
+    frame_step: int = 1,
+    size=(192, 144),
+    out_dir: str | Path | None = None,
+    progress: bool = True,
+) -> list[dict]:
+    """Train and test every ``backbone × inputs`` pair; one row per pair with ``backbone``,
+    ``inputs``, ``mpjpe`` (``evaluate_sphp`` on the test subjects), ``seconds`` (training),
+    ``frames`` (training frames per epoch) and ``checkpoint``."""
+    import tempfile
+
+    from posekit import recipes
+
+    out_dir = Path(out_dir or tempfile.mkdtemp(prefix="sphp_table_"))
+    rows = []
+    for backbone in backbones:
+        for inp in inputs:
+            ckpt = out_dir / f"{backbone}_{inp}.pt"
+            start = time.perf_counter()
+            _, history, _ = recipes.train_sphp(
+                backbone, inp, data=data, out=ckpt, size=size, epochs=epochs,
+                frame_step=frame_step, progress=progress,
+            )  # fmt: skip
+            seconds = time.perf_counter() - start
+            result = recipes.evaluate_checkpoint(ckpt, progress=progress)
+            rows.append(dict(backbone=backbone, inputs=inp, mpjpe=result["mpjpe"],
+                             seconds=seconds, steps=len(history.step_loss),
+                             checkpoint=str(ckpt)))  # fmt: skip
+    return rows
+
+
+def _cells(values) -> str:
+    return " / ".join("–" if v is None else f"{v:.2f}" for v in values)
+
+
+def format_table(rows: list[dict]) -> str:
+    """Markdown: per row our C1 / C2 / C3 / C4 / mean beside the published ones."""
+    lines = [
+        "| backbone | input | ours: C1 / C2 / C3 / C4 / mean | published (dense) | train s |",
+        "|---|---|---|---|---:|",
+    ]
+    for r in rows:
+        ours = [r["mpjpe"].get(c) for c in CLASSES]
+        pub = PUBLISHED.get((r["backbone"], r["inputs"]))
+        lines.append(f"| {r['backbone']} | {r['inputs'].upper()} | {_cells(ours)} | "
+                     f"{_cells(pub) if pub else '–'} | {r['seconds']:.0f} |")  # fmt: skip
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m posekit.lab.sphp_table``: export (if needed), train, test, print."""
+    from posekit.config import data_path
+    from posekit.synth.export import export_sphp_dataset
+
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--data", type=Path, help="an SPHP-format folder (default: a synthetic "
+                   "export under $POSEKIT_DATA, made if missing)")  # fmt: skip
+    p.add_argument("--subjects", type=int, default=8, help="synthetic subjects (default 8)")
+    p.add_argument("--frames", type=int, default=30, help="synthetic frames per sequence (30)")
+    p.add_argument("--epochs", type=int, default=2)
+    p.add_argument("--frame-step", type=int, default=1)
+    p.add_argument("--backbones", default="dhp19,unet_small")
+    p.add_argument("--inputs", default="ed,mv,fs")
+    p.add_argument("--no-progress", action="store_true")
+    a = p.parse_args(argv)
+    data = a.data
+    if data is None:
+        data = data_path("synthpose", f"sphp_table_s{a.subjects}_f{a.frames}")
+        if not (data / "manifest.json").exists():
+            export_sphp_dataset(data, subjects=a.subjects, frames=a.frames, overwrite=True,
+                                progress=not a.no_progress)  # fmt: skip
+    rows = run(data, tuple(a.backbones.split(",")), tuple(a.inputs.split(",")), a.epochs,
+               a.frame_step, progress=not a.no_progress)  # fmt: skip
+    print(format_table(rows))
+
+
+if __name__ == "__main__":
+    main()
