@@ -114,6 +114,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--frames", type=int, default=30, help="synthetic frames per sequence (30)")
     p.add_argument("--epochs", type=int, default=2)
     p.add_argument("--frame-step", type=int, default=1)
+    p.add_argument("--size", default="192x144", help="model input WxH, 4:3 (192x144)")
     p.add_argument("--backbones", default="dhp19,unet_small")
     p.add_argument("--inputs", default="ed,mv,fs")
     p.add_argument("--no-progress", action="store_true")
@@ -124,8 +125,11 @@ def main(argv: list[str] | None = None) -> None:
         if not (data / "manifest.json").exists():
             export_sphp_dataset(data, subjects=a.subjects, frames=a.frames, overwrite=True,
                                 progress=not a.no_progress)  # fmt: skip
+    size = tuple(int(v) for v in a.size.lower().split("x"))
     rows = run(data, tuple(a.backbones.split(",")), tuple(a.inputs.split(",")), a.epochs,
-               a.frame_step, progress=not a.no_progress)  # fmt: skip
+               a.frame_step, size, progress=not a.no_progress)  # fmt: skip
+    print(f"data {data}, input {size[0]}x{size[1]}, {a.epochs} epochs, every "
+          f"{a.frame_step}-th frame")  # fmt: skip
     print(format_table(rows))
 
 
