@@ -411,7 +411,7 @@ def _eval(args: argparse.Namespace) -> int:
 
     try:
         result = recipes.evaluate_checkpoint(args.checkpoint, n_val=args.n_val, coco=args.coco)
-    except engine.CheckpointError as err:
+    except (engine.CheckpointError, FileNotFoundError) as err:  # also an SPHP data folder gone
         print(f"posekit eval: error: {err}", file=sys.stderr)
         return 2
     if result["kind"] == "sphp":
@@ -554,7 +554,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.set_defaults(func=_train)
 
     evaluate = sub.add_parser(
-        "eval", help="PCKh / PCK tables (top-down) or COCO OKS AP (bottom-up) of a checkpoint"
+        "eval", help="PCKh / PCK (top-down), COCO OKS AP (bottom-up) or SPHP MPJPE of a checkpoint"
     )
     evaluate.add_argument("checkpoint")
     evaluate.add_argument(

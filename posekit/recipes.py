@@ -632,12 +632,20 @@ def evaluate_checkpoint(
     Bottom-up checkpoints (``lightweight_openpose``): ``{"kind": "bottom_up", "coco": the
     ``evaluation.evaluate_oks_ap`` dict (AP, AP50, AP75, APm, APl, AR... in [0, 1], all 17
     COCO joints, pycocotools), "seconds", "n", "recipe"}`` on the val scenes it was trained for.
+
+    SPHP checkpoints (``train_sphp``): ``{"kind": "sphp", "mpjpe": evaluation.evaluate_sphp's
+    dict (C1..C4, mean in px of 384×288, frames), "seconds", "n", "recipe"}`` on the test
+    subjects of the SPHP-format folder it was trained on (``n_val`` and ``coco`` do not apply;
+    a folder no longer there is a ``FileNotFoundError``).
     """
     model, codec, data, extra = _load(path)
     start = time.perf_counter()
     if data.get("kind") == "sphp":
         from posekit.datasets.sphp import SPHPFrames
 
+        if not Path(data["root"]).is_dir():
+            raise FileNotFoundError(f"{path}: its SPHP data folder {data['root']} is missing "
+                                    "(the test subjects are read from there)")  # fmt: skip
         dataset = SPHPFrames(data["root"], "test", data["inputs"], data["size"],
                              frame_step=data["frame_step"])  # fmt: skip
         mpjpe = evaluation.evaluate_sphp(model, codec, dataset, batch_size=min(batch_size, 16),

@@ -73,6 +73,23 @@ def test_near_the_border_opencvs_reflection_moves_the_peak_as_in_sphp():
     assert np.unravel_index(maps[0, 0].argmax(), (64, 64)) == (30, 4)
 
 
+def _decay_heatmap(row, col, h, w, sigma):
+    """SPHP's generateGT / decay_heatmap (``lyhsieh/SPHP``, SPHPDataset.py), verbatim steps."""
+    heatmap = np.zeros((h, w))
+    heatmap[row, col] = 1
+    heatmap = cv2.GaussianBlur(heatmap, (0, 0), sigma)
+    return heatmap / np.max(heatmap)
+
+
+@pytest.mark.parametrize("sigma", [4.0, 2.5, 1.3])
+def test_target_is_sphps_decay_heatmap_for_any_sigma_and_near_borders(sigma):
+    rows_cols = [(0, 0), (3, 50), (47, 95), (20, 1), (30, 40)]
+    kp = np.array([[[c + 0.6, r + 0.2, 2.0] for r, c in rows_cols]])
+    maps, _ = sphp_heatmaps(kp, (96, 48), sigma=sigma)
+    for j, (r, c) in enumerate(rows_cols):
+        np.testing.assert_allclose(maps[0, j], _decay_heatmap(r, c, 48, 96, sigma), atol=1e-6)
+
+
 def test_decode_wants_maps_at_stride_1():
     with pytest.raises(ValueError, match="at stride 1"):
         SPHPCodec((96, 64)).decode(torch.zeros(1, 2, 16, 24))
@@ -128,6 +145,24 @@ def test_single_inputs(sphp_root, inputs, values):
     np.testing.assert_allclose(data[0]["image"][:, 5, 5].numpy(), values, rtol=1e-6)
 
 
+def test_undistortion_is_sphps_bicubic_remap_before_the_area_resize(tmp_path):
+    rng = np.random.default_rng(3)
+    frames = rng.integers(0, 256, (1, 480, 640), np.uint8)  # texture: linear != cubic
+    images = {m: frames for m in LEVELS}
+    labels = np.zeros((1, 13, 3))
+    labels[..., :2], labels[..., 2] = 100.0, 2
+    write_sphp_sequence(sphp_sequence_dir(tmp_path, "Master", 9, 5), images, labels)
+    k = np.array([[500.0, 0, 320], [0, 500, 240], [0, 0, 1]])
+    dist = np.array([-0.2, 0.05, 0.001, -0.001, 0.0])
+    data = SPHPFrames(tmp_path, "test", inputs="ed", calibration={"K": k, "dist": dist})
+    # SPHP's ComputeCameraParameters and __getitem__ (SPHPDataset.py)
+    k_optim, _ = cv2.getOptimalNewCameraMatrix(k, dist, (640, 480), 0, (640, 480))
+    mapx, mapy = cv2.initUndistortRectifyMap(k, dist, None, k_optim, (640, 480), 5)
+    img = cv2.remap(frames[0], mapx, mapy, cv2.INTER_CUBIC)
+    img = cv2.resize(img, (384, 288), interpolation=cv2.INTER_AREA)
+    np.testing.assert_allclose(data[0]["image"][0].numpy(), img.astype(np.float32) / 255.0)
+
+
 def test_bad_arguments_are_named(sphp_root, tmp_path):
     with pytest.raises(ValueError, match="inputs: expected one of"):
         SPHPFrames(sphp_root[0], inputs="rgb")
@@ -167,6 +202,43 @@ def test_mpjpe_per_class_of_a_model_off_by_a_known_shift(sphp_root):
     # every joint 3 px off (to the right, or to the left near the right edge)
     shifted = evaluation.evaluate_sphp(_Shifted(codec, batches, 3), codec, data, batch_size=4)
     assert shifted["C1"] == pytest.approx(3.0) and shifted["mean"] == pytest.approx(3.0)
+
+
+class _Moved(torch.nn.Module):
+    """Outputs SPHP targets at each joint's integer pixel moved by ``offsets[i]`` (13, 2) for
+    image ``i`` (batches of one image)."""
+
+    def __init__(self, codec, batches, offsets):
+        super().__init__()
+        self.codec, self.batches, self.offsets = codec, iter(batches), iter(offsets)
+        self.anchor = torch.nn.Parameter(torch.zeros(()))
+
+    def forward(self, x):
+        kp = next(self.batches)["keypoints"].clone()
+        kp[0, :, :2] = torch.trunc(kp[0, :, :2]) + torch.as_tensor(next(self.offsets))
+        return self.codec.encode({"keypoints": kp})["heatmaps"]
+
+
+@pytest.mark.parametrize("size", [(384, 288), (192, 144)])
+def test_mpjpe_is_the_mean_over_images_of_each_images_mean_in_384_pixels(sphp_root, size):
+    data = SPHPFrames(sphp_root[0], "train", inputs="ed", size=size)
+    codec = SPHPCodec(size)
+    batches = list(torch.utils.data.DataLoader(data, batch_size=1))
+    offsets = np.random.default_rng(7).integers(-6, 7, (len(data), 13, 2))
+    offsets[[b["target_weight"][0, 4] == 0 for b in batches], 4] = 0  # unlabelled: no target
+    result = evaluation.evaluate_sphp(_Moved(codec, batches, offsets), codec, data, batch_size=1)
+    # SPHP's evaluate: nanmean over the labelled joints of an image, then over the images
+    scale = 384 / size[0]
+    norms = [np.linalg.norm(off[b["target_weight"][0].numpy() > 0], axis=-1)
+             for b, off in zip(batches, offsets, strict=True)]  # fmt: skip
+    per_image = scale * np.array([n.mean() for n in norms])
+    classes = np.array([int(b["action_class"][0]) for b in batches])
+    assert result["frames"] == len(data) == 12
+    assert result["mean"] == pytest.approx(per_image.mean(), rel=1e-9)
+    assert result["C1"] == pytest.approx(per_image[classes == 0].mean(), rel=1e-9)
+    assert result["C3"] == pytest.approx(per_image[classes == 2].mean(), rel=1e-9)
+    pooled = scale * np.concatenate(norms).mean()  # every joint alike: not SPHP's weighting
+    assert per_image.mean() != pytest.approx(pooled)
 
 
 # ------------------------------------------------------------------------------ training
@@ -238,6 +310,24 @@ def test_cli_train_and_eval_sphp(sphp_splits, tmp_path, capsys):
     assert "2-D MPJPE" in printed and "C1" in printed and "mean" in printed
     assert cli.main(["train", "sphp", "--out", str(out)]) == 2
     assert "--data DIR is required" in capsys.readouterr().err
+
+
+def test_cli_eval_of_an_sphp_checkpoint_whose_data_is_gone(sphp_splits, tmp_path, capsys):
+    import shutil
+
+    from posekit import cli
+
+    data, out = tmp_path / "data", tmp_path / "gone.pt"
+    shutil.copytree(sphp_splits, data)
+    argv = ["train", "sphp", "--data", str(data), "--input", "ed", "--size", "64x48",
+            "--epochs", "1", "--batch-size", "4", "--frame-step", "4",
+            "--out", str(out)]  # fmt: skip
+    assert cli.main(argv) == 0
+    shutil.rmtree(data)
+    capsys.readouterr()
+    assert cli.main(["eval", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "posekit eval: error:" in err and "SPHP data folder" in err and str(data) in err
 
 
 def test_cli_bench_sensors_prints_a_table(capsys):

@@ -6,7 +6,8 @@ Dynamic Vision Sensor 3D Human Pose Dataset", CVPRW 2019): the heatmaps have the
 resolution (stride 1), and the target of a joint is
 
     1 at the integer pixel (row, col) = (int(y), int(x)),  0 elsewhere
-    → Gaussian blur with σ = 4 pixels (``cv2.GaussianBlur``, kernel 2·⌈4σ⌉ + 1 = 33)
+    → Gaussian blur with σ = 4 pixels (``cv2.GaussianBlur(m, (0, 0), σ)``: OpenCV sizes the
+      kernel from σ, 33 taps for σ = 4)
     → divided by its maximum (the peak is 1)
 
 so the peak sits on the pixel that *contains* the joint (truncation, not rounding: up to one
@@ -24,8 +25,6 @@ at integer coordinates (``docs/conventions.md``).
 """
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 import torch
@@ -59,8 +58,7 @@ def _one_map(x: float, y: float, w: int, h: int, sigma: float) -> np.ndarray | N
         return None
     m = np.zeros((h, w), np.float32)
     m[row, col] = 1.0
-    k = 2 * math.ceil(4 * sigma) + 1
-    m = cv2.GaussianBlur(m, (k, k), sigma)  # OpenCV's default border (reflect 101), as SPHP
+    m = cv2.GaussianBlur(m, (0, 0), sigma)  # kernel from σ, default border (reflect 101): SPHP
     return m / m.max()
 
 

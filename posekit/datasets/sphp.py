@@ -11,8 +11,10 @@ BMVC 2023. A folder ``root/{Master,Slave}/sXX/NN/{EDG,MVH,MVV,GRA,pose_change}/`
 * labels ``(x, y)`` at 640×480 scaled by ``size / (640, 480)`` (``x · 384 / 640``, as SPHP's
   loader; not the pixel-area mapping of ``docs/conventions.md`` — at most 0.2 px apart).
 
-The release's frames are also undistorted with its ``calibrate.npy`` before resizing; pass it
-as ``calibration`` (a dict with ``K`` and ``dist``). The synthetic export has no distortion.
+The release's frames are also undistorted with its ``calibrate.npy`` before resizing (bicubic
+``cv2.remap`` onto ``cv2.getOptimalNewCameraMatrix(K, dist, (640, 480), 0)``, as SPHP's
+loader; the labels are used as stored); pass it as ``calibration`` (a dict with ``K`` and
+``dist``). The synthetic export has no distortion.
 """
 
 from __future__ import annotations
@@ -120,7 +122,7 @@ class SPHPFrames(Dataset):
         for m in self.modalities:
             img = seq.read_image(m, t)
             if self._maps is not None:
-                img = cv2.remap(img, *self._maps, interpolation=cv2.INTER_LINEAR)
+                img = cv2.remap(img, *self._maps, interpolation=cv2.INTER_CUBIC)  # as SPHP
             img = cv2.resize(img, self.size, interpolation=cv2.INTER_AREA)
             planes.append(_normalise(m, img))
         return np.stack(planes)

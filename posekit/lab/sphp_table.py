@@ -61,7 +61,7 @@ def run(
 ) -> list[dict]:
     """Train and test every ``backbone × inputs`` pair; one row per pair with ``backbone``,
     ``inputs``, ``mpjpe`` (``evaluate_sphp`` on the test subjects), ``seconds`` (training),
-    ``frames`` (training frames per epoch) and ``checkpoint``."""
+    ``steps`` (optimiser steps of the whole run) and ``checkpoint``."""
     import tempfile
 
     from posekit import recipes
