@@ -363,11 +363,33 @@ def _train_sphp(args: argparse.Namespace) -> int:
     return 0
 
 
+_SPHP_ONLY = ("backbone", "input", "data", "frame_step")
+_SYNTHPOSE_ONLY = ("n_train", "n_val", "width")
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _refused(args: argparse.Namespace) -> str | None:
+    """The options given that ``args.model`` does not use (nothing is silently ignored)."""
+    unused = _SYNTHPOSE_ONLY if args.model == "sphp" else _SPHP_ONLY
+    given = [_flag(n) for n in unused if getattr(args, n) is not None]
+    return f"{', '.join(given)} do(es) not apply to `posekit train {args.model}`" if given else None
+
+
 def _train(args: argparse.Namespace) -> int:
     from posekit import config, engine, recipes
 
+    refused = _refused(args)
+    if refused:
+        print(f"posekit train: error: {refused}", file=sys.stderr)
+        return 2
     if args.model == "sphp":
+        args.backbone, args.input = args.backbone or "dhp19", args.input or "fs"
+        args.frame_step = args.frame_step or 1
         return _train_sphp(args)
+    args.n_train, args.n_val = args.n_train or 4000, args.n_val or 500
     out = args.out or config.data_path("runs", f"{args.model}.pt", create=False)
     error = _check_train(args, out)
     if error:
@@ -516,12 +538,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("model", choices=TRAIN_RECIPES)
     train.add_argument("--epochs", type=_positive_int, default=10)
-    train.add_argument(
-        "--n-train", type=_positive_int, default=4000, help="training crops (or scenes)"
-    )
-    train.add_argument(
-        "--n-val", type=_positive_int, default=500, help="validation crops (or scenes)"
-    )
+    train.add_argument("--n-train", type=_positive_int, help="training crops (or scenes); 4000")
+    train.add_argument("--n-val", type=_positive_int, help="validation crops (or scenes); 500")
     train.add_argument(
         "--size", type=_size_or_side, metavar="SIDE|WxH",
         help="input: a square side for top-down models (128), W×H for lightweight_openpose "
@@ -540,17 +558,15 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=_nonneg_int, default=0)
     train.add_argument("--out", help="checkpoint file (default: $POSEKIT_DATA/runs/NAME.pt)")
     train.add_argument("--resume", action="store_true", help="continue --out if it exists")
-    train.add_argument("--backbone", choices=SPHP_BACKBONES, default="dhp19", help="sphp (dhp19)")
+    train.add_argument("--backbone", choices=SPHP_BACKBONES, help="sphp: the network (dhp19)")
     train.add_argument(
-        "--input", choices=SPHP_INPUTS, default="fs",
+        "--input", choices=SPHP_INPUTS,
         help="sphp: gr, ed, mv, fs (early fusion) or late (fusion of 3 branches); default fs",
     )  # fmt: skip
     train.add_argument(
         "--data", help="sphp: an SPHP-format folder (the release or `posekit synth sphp`)"
     )
-    train.add_argument(
-        "--frame-step", type=_positive_int, default=1, help="sphp: every n-th frame (1)"
-    )
+    train.add_argument("--frame-step", type=_positive_int, help="sphp: every n-th frame (1)")
     train.set_defaults(func=_train)
 
     evaluate = sub.add_parser(

@@ -336,3 +336,12 @@ def test_cli_bench_sensors_prints_a_table(capsys):
     assert cli.main(["bench", "sensors", "--repeats", "1"]) == 0
     printed = capsys.readouterr().out
     assert "edges" in printed and "events" in printed
+
+
+def test_cli_train_refuses_options_its_model_does_not_use(capsys):
+    from posekit import cli
+
+    assert cli.main(["train", "sphp", "--data", ".", "--n-train", "10"]) == 2
+    assert "--n-train do(es) not apply to `posekit train sphp`" in capsys.readouterr().err
+    assert cli.main(["train", "heatmap", "--backbone", "unet_small", "--frame-step", "2"]) == 2
+    assert "--backbone, --frame-step do(es) not apply" in capsys.readouterr().err
