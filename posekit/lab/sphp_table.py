@@ -105,7 +105,7 @@ def format_table(rows: list[dict]) -> str:
 def main(argv: list[str] | None = None) -> None:
     """``python -m posekit.lab.sphp_table``: export (if needed), train, test, print."""
     from posekit.config import data_path
-    from posekit.synth.export import export_sphp_dataset
+    from posekit.synth.export import export_sphp_dataset, parse_size
 
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--data", type=Path, help="an SPHP-format folder (default: a synthetic "
@@ -125,7 +125,10 @@ def main(argv: list[str] | None = None) -> None:
         if not (data / "manifest.json").exists():
             export_sphp_dataset(data, subjects=a.subjects, frames=a.frames, overwrite=True,
                                 progress=not a.no_progress)  # fmt: skip
-    size = tuple(int(v) for v in a.size.lower().split("x"))
+    try:
+        size = parse_size(a.size)
+    except ValueError as err:
+        p.error(f"--size: {err}")
     rows = run(data, tuple(a.backbones.split(",")), tuple(a.inputs.split(",")), a.epochs,
                a.frame_step, size, progress=not a.no_progress)  # fmt: skip
     print(f"data {data}, input {size[0]}x{size[1]}, {a.epochs} epochs, every "
