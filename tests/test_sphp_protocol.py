@@ -268,6 +268,38 @@ def test_train_sphp_writes_a_checkpoint_that_eval_scores_per_class(sphp_splits, 
     assert 0 <= result["mpjpe"]["mean"] < 500
 
 
+@pytest.mark.parametrize("backbone, inputs, heads", [("unet_small", "ed", 1),
+                                                      ("unet_small", "late", 3)])  # fmt: skip
+def test_train_sphp_starts_unet_heads_near_zero(sphp_splits, tmp_path, monkeypatch,
+                                                backbone, inputs, heads):  # fmt: skip
+    # The U-Nets' default 1x1 head starts the loss ~40x above all-zero maps; under the CPU
+    # budget U-Net-Small then never left the all-zero solution (58-112 px). N(0, 1e-3) heads.
+    from posekit import engine, recipes
+    from posekit.models.sphp import UNet
+
+    seen = {}
+
+    def fake_train(model, codec, loss, train_set, *args, **kwargs):
+        batch = [train_set[i] for i in range(4)]
+        x = torch.stack([b["image"] for b in batch])
+        kp = torch.stack([b["keypoints"] for b in batch])
+        targets = codec.encode({"keypoints": kp})
+        model.train()
+        with torch.no_grad():
+            seen["loss"] = float(loss(model(x), targets))
+        seen["zero"] = float(loss(torch.zeros_like(targets["heatmaps"]), targets))
+        seen["heads"] = [m.head for m in model.modules() if isinstance(m, UNet)]
+        return engine.History()
+
+    monkeypatch.setattr(recipes.engine, "train", fake_train)
+    recipes.train_sphp(backbone, inputs, data=sphp_splits, out=tmp_path / "u.pt", size=(64, 48),
+                       progress=False)  # fmt: skip
+    assert len(seen["heads"]) == heads
+    for head in seen["heads"]:
+        assert torch.all(head.bias == 0) and 0.5e-3 < float(head.weight.std()) < 2e-3
+    assert seen["loss"] < 1.1 * seen["zero"]  # default heads: 0.85 (ed), 0.34 (late) vs 0.065
+
+
 def test_train_sphp_names_bad_arguments(sphp_splits, tmp_path):
     from posekit import recipes
 
