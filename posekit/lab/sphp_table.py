@@ -45,23 +45,24 @@ PUBLISHED: dict[tuple[str, str], tuple[float, ...]] = {
 project page, Lin, Hsieh et al. 2023)."""
 
 RESULTS = """\
-First run, 2026-12-05, 2 shared CPU cores: `python -m posekit.lab.sphp_table --data DIR
---size 128x96 --epochs 3 --frame-step 4` on `posekit synth sphp --subjects 8 --frames 20`
-(train s01-s04: 640 frames per epoch = 80 steps of 8, 240 steps in all, Adam 1e-3 cosine;
-val s06-s07; test s09-s10, 320 frames). MPJPE in px of 384x288.
+2026-12-05, 2 shared CPU cores: `python -m posekit.lab.sphp_table --data DIR --size 128x96
+--epochs 3 --frame-step 4` on `posekit synth sphp --subjects 8 --frames 20` (train s01-s04:
+640 frames per epoch = 80 steps of 8, 240 Adam steps in all, lr 1e-3 cosine; val s06-s07;
+test s09-s10, 320 frames). U-Net rows with `train_sphp`'s N(0, 1e-3) heads (before them
+U-Net-S ED scored 58.7 px: it never left the all-zero maps). MPJPE in px of 384x288.
 
 | net | input | ours: C1 / C2 / C3 / C4 / mean | published (dense) | train s |
 |---|---|---|---|---:|
 | DHP19 | ED | 18.35 / 14.90 / 15.02 / 15.02 / 15.83 | 3.14 / 3.64 / 3.71 / 4.03 / 3.65 | 60 |
-| DHP19 | MV | 113.66 / 101.71 / 108.34 / 104.85 / 107.34 | 16.96 / 6.50 / 6.43 / 5.11 / 8.66 | 61 |
+| DHP19 | MV | 113.7 / 101.7 / 108.3 / 104.9 / 107.3 | 16.96 / 6.50 / 6.43 / 5.11 / 8.66 | 61 |
 | DHP19 | FS | 20.71 / 15.82 / 15.96 / 16.20 / 17.20 | 3.36 / 3.32 / 3.56 / 3.88 / 3.56 | 71 |
-| U-Net-S | ED | 65.17 / 58.18 / 52.78 / 58.50 / 58.68 | 3.20 / 3.49 / 3.19 / 3.49 / 3.35 | 254 |
-| U-Net-S | MV | 116.6 / 116.6 / 108.7 / 107.1 / 111.7 | 19.56 / 5.41 / 5.69 / 3.82 / 8.52 | 316 |
-| U-Net-S | FS | 103.71 / 90.96 / 86.86 / 85.38 / 91.38 | 3.32 / 2.91 / 2.79 / 3.18 / 3.07 | 201 |
+| U-Net-S | ED | 8.13 / 8.43 / 8.77 / 7.81 / 8.25 | 3.20 / 3.49 / 3.19 / 3.49 / 3.35 | 173 |
+| U-Net-S | MV | 38.95 / 37.13 / 38.76 / 37.89 / 38.23 | 19.56 / 5.41 / 5.69 / 3.82 / 8.52 | 175 |
+| U-Net-S | FS | 8.43 / 8.51 / 9.20 / 8.03 / 8.51 | 3.32 / 2.91 / 2.79 / 3.18 / 3.07 | 177 |
 
-240 steps is far from the published 100 epochs: DHP19 learns edges (15.8 px) and fails on
-motion vectors alone (107 px), as the published MV-only rows are the worst; U-Net-Small has
-not converged at this budget (58-112 px) and needs a longer or re-tuned schedule.
+The values are not comparable with the published ones (synthetic people, computed edges and
+motion vectors, a 128x96 input, 240 steps instead of 100 epochs); the shape is: U-Net-S beats
+DHP19, motion vectors alone are by far the worst input, edges and fusion are close.
 """
 
 
