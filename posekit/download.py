@@ -58,6 +58,7 @@ __all__ = [
     "DownloadError",
     "Resource",
     "download",
+    "file_sha256",
     "extract",
     "fetch",
     "file_url",
@@ -224,6 +225,13 @@ def _hash_into(hashers: dict, path: Path, chunk: int = 1 << 20) -> None:
 
 def _digests(hashers: dict) -> dict[str, str]:
     return {algo: h.hexdigest() for algo, h in hashers.items()}
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """The sha256 hex digest of a file, read in 1 MiB chunks."""
+    hashers = _new_hashers(["sha256"])
+    _hash_into(hashers, Path(path))
+    return _digests(hashers)["sha256"]
 
 
 def _describe(digests: dict[str, str]) -> str:

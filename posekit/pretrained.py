@@ -25,7 +25,6 @@ decoding (argmax + 0.5 in pixel-corner coordinates) is the same point.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -38,7 +37,7 @@ from posekit import engine
 from posekit.codecs.efficientpose import RELEASED_CHANNELS
 from posekit.codecs.heatmap import DECODERS, decode_heatmaps
 from posekit.config import data_root
-from posekit.download import Resource
+from posekit.download import Resource, file_sha256
 from posekit.download import fetch as fetch_resources
 from posekit.models.efficientpose import VARIANTS, load_keras_weights
 from posekit.models.efficientpose import efficientpose as build
@@ -130,20 +129,12 @@ def checkpoint_path(variant: str = "rt", root: str | os.PathLike | None = None) 
     return folder(root) / f"efficientpose_{_variant(variant)}.pt"
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def convert(h5: str | os.PathLike, variant: str, out: str | os.PathLike) -> Path:
     """The released ``.h5`` of ``variant`` → a posekit checkpoint at ``out`` (strict: every
     array mapped). The checkpoint records the source file, its sha256 and the commit."""
     v, h5 = _variant(variant), Path(h5)
     model = load_keras_weights(build(v), h5)
-    extra = {"variant": v, "source": h5.name, "sha256": _sha256(h5),
+    extra = {"variant": v, "source": h5.name, "sha256": file_sha256(h5),
              "upstream": f"daniegr/EfficientPose@{COMMIT}"}  # fmt: skip
     config = {"name": "efficientpose", "kwargs": {"variant": v}}
     return engine.save_checkpoint(out, model, model_config=config, extra=extra, rng=False)

@@ -10,13 +10,13 @@ and skip with a message when neither exists.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
+from test_synth_export import load_script  # data_scripts/ as a module
 
 from posekit import engine, pretrained, real
 from posekit.skeletons import MPII16
@@ -27,7 +27,6 @@ WEIGHTS = Path(
         Path(__file__).resolve().parents[2] / "shared" / "weights" / "efficientpose",
     )
 )
-SCRIPT = Path(__file__).resolve().parents[1] / "data_scripts" / "download_efficientpose.py"
 
 
 def _weights() -> Path:
@@ -45,10 +44,7 @@ def _reference(variant: str) -> np.lib.npyio.NpzFile:
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("download_efficientpose", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("download_efficientpose")
 
 
 @pytest.fixture(scope="module")

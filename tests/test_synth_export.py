@@ -298,12 +298,16 @@ def test_cli_synth_bad_size_and_bad_combination(tmp_path, capsys):
     assert "holds sequence data" in capsys.readouterr().err
 
 
-def test_make_synthetic_script_runs_from_any_cwd(tmp_path, monkeypatch):
-    spec = importlib.util.spec_from_file_location(
-        "make_synthetic", REPO / "data_scripts" / "make_synthetic.py"
-    )
+def load_script(name: str):
+    """``data_scripts/<name>.py`` imported as a module (the scripts are not a package)."""
+    spec = importlib.util.spec_from_file_location(name, REPO / "data_scripts" / f"{name}.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
+    return mod
+
+
+def test_make_synthetic_script_runs_from_any_cwd(tmp_path, monkeypatch):
+    mod = load_script("make_synthetic")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("POSEKIT_DATA", str(tmp_path / "data"))
     argv = ["multi", "--n", "1", "--size", "48x32", "--people", "2", "--format", "mpii",

@@ -4,13 +4,13 @@ angles, SPHP's subject split, determinism and argument errors."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from test_synth_export import load_script  # data_scripts/ as a module
 
 from posekit import cli
 from posekit.datasets.formats import read_sphp_sequence
@@ -274,11 +274,7 @@ def test_cli_synth_sphp_refuses_bad_arguments(tmp_path, capsys, argv, match):
 
 
 def test_make_synthetic_script_writes_sphp(tmp_path, monkeypatch):
-    spec = importlib.util.spec_from_file_location(
-        "make_synthetic", REPO / "data_scripts" / "make_synthetic.py"
-    )
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = load_script("make_synthetic")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("POSEKIT_DATA", str(tmp_path / "data"))
     argv = ["sphp", "--subjects", "1", "--frames", "2", "--size", "32x24", "--actions", "4",
