@@ -17,7 +17,6 @@ from posekit.datasets.formats import read_sphp_sequence
 from posekit.datasets.formats.sphp import SPHP_SPLITS, sphp_split
 from posekit.synth.export import export_sphp_dataset, sphp_facing_deg, sphp_subjects
 
-REPO = Path(__file__).resolve().parent.parent
 SEED = 3
 SIZE = (96, 72)  # (w, h)
 ACTIONS = (1, 3)  # with s01, s06, s09 these face 0, 30, 15, 45, 0, 30 degrees
