@@ -343,7 +343,9 @@ def _train_sphp(args: argparse.Namespace) -> int:
               "make one with `posekit synth sphp --subjects 8 --frames 30 --out DIR`)",
               file=sys.stderr)  # fmt: skip
         return 2
-    name = f"sphp_{args.backbone}_{args.input}.pt"
+    conv = args.conv or "dense"
+    kind = "" if conv == "dense" else "_sparse_dense_head" if args.dense_head else "_sparse"
+    name = f"sphp_{args.backbone}_{args.input}{kind}.pt"
     out = args.out or config.data_path("runs", name, create=False)
     config.setup(seed=args.seed, verbose=False)
     try:
@@ -352,7 +354,8 @@ def _train_sphp(args: argparse.Namespace) -> int:
                 args.backbone, args.input, data=args.data, out=out, epochs=args.epochs,
                 size=args.size or recipes.SPHP_SIZE, batch_size=args.batch_size or 8,
                 lr=args.lr or 1e-3, frame_step=args.frame_step, seed=args.seed,
-                resume=args.resume,
+                resume=args.resume, conv=conv, dense_head=bool(args.dense_head),
+                backend=args.backend or "posekit",
             )  # fmt: skip
     except (ValueError, FileNotFoundError, engine.CheckpointError) as err:
         print(f"posekit train sphp: error: {err}", file=sys.stderr)
@@ -363,7 +366,7 @@ def _train_sphp(args: argparse.Namespace) -> int:
     return 0
 
 
-_SPHP_ONLY = ("backbone", "input", "data", "frame_step")
+_SPHP_ONLY = ("backbone", "input", "data", "frame_step", "conv", "dense_head", "backend")
 _SYNTHPOSE_ONLY = ("n_train", "n_val", "width")
 
 
@@ -567,6 +570,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--data", help="sphp: an SPHP-format folder (the release or `posekit synth sphp`)"
     )
     train.add_argument("--frame-step", type=_positive_int, help="sphp: every n-th frame (1)")
+    train.add_argument(
+        "--conv", choices=["dense", "sparse"],
+        help="sphp: dense convolutions (default) or sparse ones on the nonzero input pixels",
+    )  # fmt: skip
+    train.add_argument(
+        "--dense-head", action="store_const", const=True,
+        help="sphp --conv sparse: densify before a dense context head (predicts every pixel)",
+    )  # fmt: skip
+    train.add_argument(
+        "--backend", choices=["posekit", "spconv"],
+        help="sphp --conv sparse: posekit's own sparse layers (default) or spconv",
+    )  # fmt: skip
     train.set_defaults(func=_train)
 
     evaluate = sub.add_parser(

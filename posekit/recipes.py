@@ -52,7 +52,7 @@ def _model_classes() -> dict[str, type]:
         "DeepPose": DeepPose, "DeepPoseResNet": DeepPoseResNet, "HeatmapNet": HeatmapNet,
         "HourglassNet": HourglassNet, "SimpleBaseline": SimpleBaseline,
         "LightweightOpenPose": LightweightOpenPose, "EfficientPose": EfficientPose,
-        "sphp_model": _sphp_model,
+        "sphp_model": _sphp_model, "sparse_sphp_model": _sparse_sphp_model,
     }  # fmt: skip
 
 
@@ -60,6 +60,15 @@ def _sphp_model(backbone: str = "dhp19", inputs: str = "fs"):
     from posekit.models.sphp import sphp_model
 
     return sphp_model(backbone, inputs)
+
+
+def _sparse_sphp_model(
+    backbone: str = "unet_small", inputs: str = "ed", backend: str = "posekit",
+    dense_head: bool = False,
+):  # fmt: skip
+    from posekit.models.sphp_sparse import sparse_sphp_model
+
+    return sparse_sphp_model(backbone, inputs, backend, dense_head)
 
 
 def _codec_classes() -> dict[str, type]:
@@ -515,16 +524,21 @@ SPHP_HEAD_STD = 1e-3
 
 
 def _init_sphp_heads(model: torch.nn.Module, std: float = SPHP_HEAD_STD) -> int:
-    """Give every SPHP U-Net's final 1×1 conv (``UNet.head``, late-fusion branches included)
-    weights ~ N(0, ``std``) and zero biases; returns how many heads. DHP19 is left as is (its
-    Xavier net ends in a ReLU and already starts at ≈ 0)."""
+    """Give every SPHP U-Net's final 1×1 conv (``UNet.head``, late-fusion branches included,
+    ``SparseUNet.head``) and every sparse model's ``ContextHead`` output conv weights
+    ~ N(0, ``std``) and zero biases; returns how many heads. DHP19 is left as is (its Xavier
+    net ends in a ReLU and already starts at ≈ 0)."""
     from posekit.models.sphp import UNet
+    from posekit.models.sphp_sparse import ContextHead, SparseUNet
 
-    heads = [m.head for m in model.modules() if isinstance(m, UNet)]
+    heads = [m.head for m in model.modules() if isinstance(m, UNet | SparseUNet)]
+    heads = [h.out if isinstance(h, ContextHead) else h for h in heads]
+    heads += [m.out for m in model.modules() if isinstance(m, ContextHead) and m.out not in heads]
     with torch.no_grad():
         for head in heads:
             torch.nn.init.normal_(head.weight, std=std)
-            torch.nn.init.zeros_(head.bias)
+            if head.bias is not None:
+                torch.nn.init.zeros_(head.bias)
     return len(heads)
 
 
@@ -542,8 +556,13 @@ def train_sphp(
     seed: int = 0,
     resume: bool = False,
     progress: bool = True,
+    conv: str = "dense",
+    dense_head: bool = False,
+    backend: str = "posekit",
 ) -> tuple[torch.nn.Module, engine.History, Path]:
-    """Train an SPHP dense network (``posekit.models.sphp.sphp_model(backbone, inputs)``) on
+    """Train an SPHP network (``posekit.models.sphp.sphp_model(backbone, inputs)``, or with
+    ``conv="sparse"`` ``posekit.models.sphp_sparse.sparse_sphp_model(backbone, inputs,
+    backend, dense_head)``: submanifold layers on the input's nonzero pixels) on
     the SPHP-format folder ``data`` (the release, or ``posekit synth sphp``'s export) with
     SPHP's protocol (``posekit.codecs.sphp.SPHPCodec``: σ = 4 one-hot targets at the input
     resolution, per-pixel MSE; Lin, Hsieh et al. 2023) on the train subjects, scoring
@@ -563,16 +582,25 @@ def train_sphp(
     steps at 128×96) the first epoch only shrinks the outputs and the net ends at about the
     all-zero loss (0.035; ED test 81 px; lr 3e-3 the same); with this head it starts at ≈ 0.033
     and reaches 8.2 px in the same 240 steps (DHP19: 15.8). A resumed run keeps its
-    checkpoint's weights."""
+    checkpoint's weights. ``dense_head`` and ``backend`` apply to ``conv="sparse"`` only."""
     from posekit.codecs.sphp import SPHPCodec
     from posekit.datasets.sphp import SPHPFrames
     from posekit.models.sphp import BACKBONES, INPUTS
+    from posekit.sparse import BACKENDS
 
     if backbone not in BACKBONES:
         raise ValueError(f"--backbone / backbone={backbone!r}: expected one of "
                          f"{', '.join(BACKBONES)}")  # fmt: skip
     if inputs not in INPUTS:
         raise ValueError(f"--input / inputs={inputs!r}: expected one of {', '.join(INPUTS)}")
+    if conv not in ("dense", "sparse"):
+        raise ValueError(f"--conv / conv={conv!r}: expected dense or sparse")
+    if conv == "sparse" and inputs == "late":
+        raise ValueError("--input / inputs='late': sparse models take ed, gr, mv or fs")
+    if conv == "dense" and (dense_head or backend != "posekit"):
+        raise ValueError("--dense-head / --backend apply to --conv sparse only")
+    if backend not in BACKENDS:
+        raise ValueError(f"--backend / backend={backend!r}: expected one of {BACKENDS}")
     w, h = size2(size, "size")
     if w % 8 or h % 8 or w * 3 != h * 4:
         raise ValueError(f"--size / size={(w, h)}: expected W×H in SPHP's 4:3 (384x288, "
@@ -586,7 +614,19 @@ def train_sphp(
     stack = "fs" if inputs == "late" else inputs
     train_set = SPHPFrames(data, "train", stack, (w, h), frame_step=frame_step)
     val_set = SPHPFrames(data, "val", stack, (w, h), frame_step=frame_step)
-    model = _sphp_model(backbone, inputs)
+    if conv == "sparse":
+        model_config = {
+            "name": "sparse_sphp_model",
+            "kwargs": {
+                "backbone": backbone,
+                "inputs": inputs,
+                "backend": backend,
+                "dense_head": dense_head,
+            },
+        }
+    else:
+        model_config = {"name": "sphp_model", "kwargs": {"backbone": backbone, "inputs": inputs}}
+    model = _model_classes()[model_config["name"]](**model_config["kwargs"])
     if not resume:
         _init_sphp_heads(model)
     codec = SPHPCodec((w, h))
@@ -600,9 +640,7 @@ def train_sphp(
                       "size": [w, h], "frame_step": frame_step}}  # fmt: skip
     history = engine.train(
         model, codec, codec.loss, train_set, val_set, config, resume=resume or None,
-        progress=progress, model_config={"name": "sphp_model",
-                                         "kwargs": {"backbone": backbone, "inputs": inputs}},
-        checkpoint_extra=extra,
+        progress=progress, model_config=model_config, checkpoint_extra=extra,
         evaluate=functools.partial(evaluation.evaluate_sphp, batch_size=batch_size),
     )  # fmt: skip
     return model, history, out

@@ -19,8 +19,8 @@ or spconv here, ``backend=``). The active sites are the input's nonzero pixels::
 Heatmaps exist only at the active sites (zeros elsewhere), so a joint whose pixels carry no
 edge or motion cannot be found there: the authors' sparse MV-only results (MPJPE 24-30 px
 against 8-9 dense). ``dense_head=True`` is posekit's variant: the last features are densified
-and a small dense head (``ContextHead``: three 3×3 convs at quarter resolution, dilations 1, 2
-and 4, upsampled and joined with the full-resolution features, then 1×1 → 13) predicts every
+and a small dense head (``ContextHead``: four 3×3 convs at 1/8 resolution, dilations 1, 2, 4
+and 8, upsampled and joined with the full-resolution features, then 1×1 → 13) predicts every
 pixel, so a static joint can be placed from the moving parts around it.
 
 Shapes: ``(B, C, H, W)`` dense input (zeros = inactive) → ``(B, 13, H, W)`` dense heatmaps;
@@ -72,15 +72,15 @@ class ContextHead(nn.Module):
     """posekit's dense head for sparse backbones: features ``(B, C, H, W)`` (zeros off the
     sites) → heatmaps ``(B, K, H, W)`` at every pixel.
 
-    Average-pool 4, three 3×3 convs (C → C, dilations 1, 2, 4; BatchNorm + LeakyReLU) reach
-    ±60 px, bilinear upsampling back, concat with the input, 1×1 conv → K. H, W multiples of 4.
+    Average-pool 8, four 3×3 convs (C → C, dilations 1, 2, 4, 8; BatchNorm + LeakyReLU) reach
+    ±120 px, bilinear upsampling back, concat with the input, 1×1 conv → K.
     """
 
     def __init__(self, channels: int, num_joints: int = NUM_JOINTS) -> None:
         super().__init__()
         check_positive_ints(channels=channels, num_joints=num_joints)
         layers = []
-        for d in (1, 2, 4):
+        for d in (1, 2, 4, 8):
             conv = nn.Conv2d(channels, channels, 3, padding=d, dilation=d, bias=False)
             layers += [conv, nn.BatchNorm2d(channels), nn.LeakyReLU(0.1)]
         self.context = nn.Sequential(*layers)
@@ -88,7 +88,7 @@ class ContextHead(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, C, H, W)`` → ``(B, K, H, W)``."""
-        ctx = self.context(F.avg_pool2d(x, 4))
+        ctx = self.context(F.avg_pool2d(x, 8, ceil_mode=True))
         ctx = F.interpolate(ctx, size=x.shape[-2:], mode="bilinear", align_corners=False)
         return self.out(torch.cat((x, ctx), 1))
 
