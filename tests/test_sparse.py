@@ -301,3 +301,31 @@ def test_active_macs_are_pairs_times_channels_and_dense_macs_match_flop_counter(
         )
     assert costs.dense == fc.get_total_flops() // 2
     assert costs.saving == pytest.approx(1 - costs.active / costs.dense)
+
+
+# ----------------------------------------------------------------------- backend fallback
+
+
+def test_without_spconv_everything_falls_back_to_posekit_with_one_message(monkeypatch):
+    import sys
+    import warnings
+
+    from posekit.sparse import backends
+
+    monkeypatch.setattr(backends, "_SPCONV", [])
+    monkeypatch.setitem(sys.modules, "spconv", None)  # import spconv → ImportError
+    monkeypatch.delitem(sys.modules, "posekit.sparse.spconv_backend", raising=False)
+    monkeypatch.delitem(sys.modules, "spconv.pytorch", raising=False)
+    with pytest.warns(RuntimeWarning, match="spconv cannot be used .*own sparse layers run"):
+        assert sp.resolve_backend("spconv") == "posekit"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a second request: no second message
+        assert sp.resolve_backend("spconv") == "posekit"
+        s = sp.from_dense(_input()[0].float(), backend="spconv")
+    assert s.backend == "posekit" and s.native is None
+    assert sp.spconv_available()[0] is False
+
+
+def test_an_unknown_backend_is_named():
+    with pytest.raises(ValueError, match="backend: expected one of"):
+        sp.resolve_backend("torchsparse")
