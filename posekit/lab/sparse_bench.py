@@ -1,0 +1,788 @@
+"""What sparse convolution buys SPHP's backbones on a CPU: dense vs submanifold sparse networks
+(posekit's own sparse layers and spconv, the same weights) at 288×384, batch 1.
+
+SPHP (Lin, Hsieh et al., "Sparse and Privacy-enhanced Representation for Human Pose
+Estimation", BMVC 2023) runs its DHP19 and U-Net backbones on submanifold sparse convolutions
+(Graham & van der Maaten, "Submanifold Sparse Convolutional Networks", 2017; SparseConvNet) and
+reports, on an Intel Core i9-7940 CPU, 87-96 % fewer GFLOPs and 1.5× / 3× / 13× more frames per
+second than the dense networks (``SPHP_TABLE``). This benchmark measures the same comparison
+here, on two kinds of input ``(1, C, H, W)`` float32 (zeros = inactive pixels):
+
+* **measured**: the sensor inputs of one SynthPose exercise frame (``posekit.sensors``; the
+  clip of median edge density among ``clips`` clips, one per action, rendered once and not
+  timed): ``"ed"`` edges ÷ 255 (1 channel, {0, 1}), ``"mv"`` Farnebäck motion vectors per 8 px
+  block in SPHP's encoding centred on 0, ``(v − 128) / 128`` (2 channels [MVV, MVH]; 0 = no
+  motion), ``"fs"`` early fusion [EDG, MVV, MVH] (3 channels);
+* **sweep**: seeded synthetic patterns at ``densities`` (percent of active pixels):
+  ``"edge"`` random 1-px line segments (1 channel, ``edge_pattern``) and ``"mv"`` codec-like
+  motion blocks on the 8×8 macroblock grid (2 channels, ``block_pattern``).
+
+For every backbone (``dhp19``, ``unet_small``, ``unet_large``) and input: the dense
+``sphp_model`` (eval, under ``torch.inference_mode``, in the faster of channels_last and NCHW,
+probed once per backbone), and ``sparse_sphp_model`` on each backend in ``backends``
+(``"posekit"``: posekit's pure-torch layers; ``"spconv"``: the spconv library, skipped with a
+note when it cannot run here), which share one set of weights (the spconv model loads the own
+model's ``state_dict``) and whose outputs are compared at every point. Reported: the median
+milliseconds of ``runs`` calls after ``warmup`` untimed ones (a sparse call includes making the
+active-site list and the rulebooks: each frame has new sites), frames/s, speed-up against
+dense, dense GMACs (``posekit.bench.count_macs`` on the dense model) against the MACs done at
+the active sites (``posekit.sparse.count_macs``), the achieved GFLOP/s (2 · MACs / time)
+beside the machine's dense peak (a 3×3 conv 256→256 at 72×96, channels_last), and per
+backbone and pattern the *crossover density* where sparse stops being faster
+(``crossover_density``). The dense time does not depend on the input's values, so the sweep
+reuses the dense time of the same backbone and channel count.
+
+``run()`` measures and returns a dict; ``format_report(result)`` prints the Markdown tables
+(``format_measured``, ``format_sweep``, ``format_crossovers``, ``format_sphp``,
+``format_goals``); ``python -m posekit.lab.sparse_bench`` does both (``--help``; ``--quick``
+for a seconds-long smoke run). Other processes on the machine slow every number down: compare
+the rows of one run. ``RESULTS`` holds a full run measured when this file was written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+
+import numpy as np
+import torch
+
+from posekit import sensors
+from posekit.bench import count_macs, latency_ms
+from posekit.models.sphp import sphp_model
+from posekit.models.sphp_sparse import sparse_sphp_model
+from posekit.sparse import count_macs as sparse_macs
+from posekit.sparse import spconv_available
+
+__all__ = [
+    "BACKBONE_NAMES", "DENSITIES", "INPUT_CHANNELS", "PATTERNS", "QUICK", "RESULTS",
+    "SPHP_TABLE", "block_pattern", "crossover_density", "dense_peak_gflops", "edge_pattern",
+    "format_crossover", "format_crossovers", "format_goals", "format_measured", "format_report",
+    "format_sphp", "format_sweep", "main", "measured_inputs", "own_vs_spconv", "run",
+]  # fmt: skip
+
+BACKBONE_NAMES = {"dhp19": "DHP19", "unet_small": "U-Net-Small", "unet_large": "U-Net-Large"}
+INPUT_CHANNELS = {"ed": 1, "mv": 2, "fs": 3}
+"""Measured inputs: ``"ed"`` [EDG], ``"mv"`` [MVV, MVH], ``"fs"`` [EDG, MVV, MVH]."""
+PATTERNS = {"edge": "ed", "mv": "mv"}
+"""Sweep pattern → the model input it feeds (``"edge"``: 1 channel, ``"mv"``: 2)."""
+DENSITIES = (1, 2, 5, 10, 20, 40)
+"""The sweep's target densities, percent of active pixels."""
+BACKENDS = ("posekit", "spconv")
+QUICK = dict(size=(72, 96), runs=1, warmup=1, densities=(5, 20), clips=4, peak_channels=64)
+"""``run(quick=True)``: a smoke run of a few seconds (its numbers mean little)."""
+
+SPHP_TABLE = {
+    "dhp19": dict(params="218K", dense_gflops=275.45, dense_fps=26.89, sparse_gflops=33.25,
+                  saving=87, sparse_fps=38.88, speedup=1.5),
+    "unet_small": dict(params="1.9M", dense_gflops=1135.0, dense_fps=11.82, sparse_gflops=46.74,
+                       saving=96, sparse_fps=36.13, speedup=3.0),
+    "unet_large": dict(params="7.7M", dense_gflops=4510.0, dense_fps=1.07, sparse_gflops=186.80,
+                       saving=96, sparse_fps=13.89, speedup=13.0),
+}  # fmt: skip
+"""SPHP's computation-efficiency table (Lin, Hsieh et al. 2023; Intel Core i9-7940 3.1 GHz,
+SparseConvNet) as published: GFLOPs and frames/s of the dense and sparse networks, the GFLOPs
+saving (percent) and the speed-up. Their GFLOPs are about 73× posekit's per-frame dense MAC
+count of the same networks (3.5 / 15.6 / 62.1 GMACs at 288×384): only the percentages and the
+speed-ups compare."""
+
+
+# ------------------------------------------------------------------------------- inputs
+def _check_density(density: float) -> float:
+    if not (isinstance(density, int | float) and 0 < density <= 100):
+        raise ValueError(f"density: expected a percentage in (0, 100], got {density!r}")
+    return float(density)
+
+
+def _check_size(size) -> tuple[int, int]:
+    try:
+        h, w = (int(v) for v in size)
+        ok = h > 0 and w > 0 and all(float(v) == int(v) for v in size)
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ValueError(f"size: expected (height, width), positive integers, got {size!r}")
+    return h, w
+
+
+def edge_pattern(
+    density: float, size: tuple[int, int] = (288, 384), seed: int = 0, length=(8, 32)
+) -> torch.Tensor:
+    """Edge-like input: random straight 1-px line segments, ``(1, 1, H, W)`` float32 in {0, 1}.
+
+    Segments start at random integer pixels with uniform direction and a length uniform in
+    ``length`` px, and are drawn as digital lines (one pixel per step along the major axis,
+    8-connected, as Bresenham's). Segments are added in their random order until ``density``
+    percent of the pixels are active; the last one is cut at the pixel that reaches the target,
+    so the count is exact: ``round(density / 100 · H · W)`` pixels (at least 1). Lines clip at
+    the border. Vectorised: each pixel's first covering segment by one ``scatter_reduce``.
+
+    Args:
+        density: percent of active pixels, in (0, 100). size: ``(H, W)``. seed: the pattern.
+        length: ``(min, max)`` segment length in pixels.
+    """
+    density, (h, w) = _check_density(density), _check_size(size)
+    target = max(1, round(density / 100 * h * w))
+    lo, hi = length
+    if not 1 <= lo <= hi:
+        raise ValueError(f"length: expected 1 <= min <= max pixels, got {length!r}")
+    if density >= 100:
+        return torch.ones(1, 1, h, w)
+    gen = torch.Generator().manual_seed(seed)
+    mean_len = (lo + hi) / 2
+    lam = -math.log(1 - density / 100)  # Poisson coverage: pixels drawn / area to reach it
+    n_seg = int(2 * lam * h * w / mean_len) + 16
+    while True:
+        y0 = torch.randint(0, h, (n_seg,), generator=gen)
+        x0 = torch.randint(0, w, (n_seg,), generator=gen)
+        angle = torch.rand(n_seg, generator=gen) * math.pi * 2
+        lengths = lo + torch.rand(n_seg, generator=gen) * (hi - lo)
+        y1 = (y0 + lengths * torch.sin(angle)).round().long()
+        x1 = (x0 + lengths * torch.cos(angle)).round().long()
+        steps = torch.maximum((y1 - y0).abs(), (x1 - x0).abs()).clamp(min=1)
+        t = torch.arange(int(steps.max()) + 1)
+        on = t[None, :] <= steps[:, None]  # (S, T): point t of segment s exists
+        frac = t[None, :] / steps[:, None]
+        ys = (y0[:, None] + frac * (y1 - y0)[:, None]).round().long()
+        xs = (x0[:, None] + frac * (x1 - x0)[:, None]).round().long()
+        on &= (ys >= 0) & (ys < h) & (xs >= 0) & (xs < w)
+        seg = torch.arange(n_seg)[:, None].expand_as(on)[on]
+        pix = (ys * w + xs)[on]
+        first = torch.full((h * w,), n_seg, dtype=torch.long)
+        first.scatter_reduce_(0, pix, seg, "amin")
+        covered = torch.cumsum(torch.bincount(first[first < n_seg], minlength=n_seg), 0)
+        if covered[-1] >= target:
+            break
+        n_seg *= 2
+    last = int(torch.searchsorted(covered, target))  # the segment that reaches the target
+    active = first < last
+    need = target - (int(covered[last - 1]) if last else 0)
+    row = pix[seg == last]  # the last segment's pixels in line order (distinct: one per step)
+    active[row[first[row] == last][:need]] = True
+    return active.view(1, 1, h, w).float()
+
+
+def block_pattern(
+    density: float,
+    size: tuple[int, int] = (288, 384),
+    seed: int = 0,
+    block: int = 8,
+    channels: int = 2,
+) -> torch.Tensor:
+    """Motion-vector-like input: ``(1, channels, H, W)`` float32, active in whole blocks.
+
+    ``round(density / 100 · cells)`` (at least 1) random cells of the ``block × block`` grid
+    (aligned at multiples of ``block``, as a codec's macroblocks; ``posekit.sensors`` uses 8)
+    carry one vector each: every channel an SPHP-encoded displacement ``(v − 128) / 128`` with
+    ``v − 128`` a random nonzero integer in ±[1, 32] (±8 px at the sensors' gain of 4), constant
+    over the block; every other pixel is 0 (no motion). With ``H`` and ``W`` multiples of
+    ``block`` the density is exact to one block.
+    """
+    density, (h, w) = _check_density(density), _check_size(size)
+    if not (isinstance(block, int) and block >= 1 and isinstance(channels, int) and channels >= 1):
+        raise ValueError(f"block, channels: expected positive integers, got {block!r}, "
+                         f"{channels!r}")  # fmt: skip
+    gen = torch.Generator().manual_seed(seed)
+    hb, wb = -(-h // block), -(-w // block)
+    n = min(hb * wb, max(1, round(density / 100 * hb * wb)))
+    cells = torch.randperm(hb * wb, generator=gen)[:n]
+    code = torch.randint(1, 33, (channels, n), generator=gen)
+    sign = torch.randint(0, 2, (channels, n), generator=gen) * 2 - 1
+    grid = torch.zeros(channels, hb * wb)
+    grid[:, cells] = (code * sign).float() / 128
+    grid = grid.view(1, channels, hb, wb)
+    return grid.repeat_interleave(block, 2).repeat_interleave(block, 3)[..., :h, :w].contiguous()
+
+
+def measured_inputs(size: tuple[int, int] = (288, 384), clips: int = 16, seed: int = 0) -> dict:
+    """The sensor inputs of one SynthPose exercise frame, as the models take them.
+
+    ``clips`` two-frame clips of ``posekit.datasets.synthpose.SynthPoseSequences`` (validation
+    split, the actions in turn: 16 = one per SPHP action) are rendered at ``size``; each gets
+    ``sensors.edges`` of its second frame and ``sensors.motion_vectors`` (Farnebäck, 8 px
+    blocks) between its two frames. The clip of median edge density is the measured input.
+
+    Returns:
+        ``"ed"`` ``(1, 1, H, W)`` edges ÷ 255 in {0, 1}; ``"mv"`` ``(1, 2, H, W)``
+        [MVV, MVH] as ``(v − 128) / 128`` (``sensors.decode_motion``: exactly 0 where the code
+        is 128, no motion); ``"fs"`` ``(1, 3, H, W)`` = [ed, mv] stacked; ``"density"``
+        (fraction of active pixels per input), ``"clip"`` (its index), ``"action"`` /
+        ``"action_class"`` (0..3 for C1..C4) of the chosen clip, ``"edge_densities"`` /
+        ``"mv_densities"`` of all clips.
+    """
+    from posekit.datasets.synthpose import SynthPoseSequences
+
+    h, w = _check_size(size)
+    if not (isinstance(clips, int) and clips >= 1):
+        raise ValueError(f"clips: expected a positive integer, got {clips!r}")
+    ds = SynthPoseSequences("val", length=clips, n_frames=2, size=(w, h), seed=seed,
+                            frames="uint8")  # fmt: skip
+    found = []
+    for i in range(clips):
+        item = ds[i]
+        a, b = item["frames"].numpy()
+        edg = sensors.edges(b)
+        mvh, mvv = sensors.motion_vectors(a, b)
+        found.append((sensors.active_fraction(edg), edg, mvv, mvh, item))
+    order = sorted(range(clips), key=lambda i: found[i][0])
+    e_frac, edg, mvv, mvh, item = found[order[(clips - 1) // 2]]
+    ed = torch.from_numpy(edg.astype(np.float32) / 255.0)[None, None]
+    mv = torch.from_numpy(np.stack([sensors.decode_motion(mvv), sensors.decode_motion(mvh)]))
+    mv = mv[None]
+    fs = torch.cat((ed, mv), 1)
+    return {
+        "ed": ed, "mv": mv, "fs": fs,
+        "density": {k: float((v != 0).any(1).float().mean()) for k, v in
+                    (("ed", ed), ("mv", mv), ("fs", fs))},
+        "clip": order[(clips - 1) // 2],
+        "action": item["action"], "action_class": item["action_class"],
+        "edge_densities": [f[0] for f in found],
+        "mv_densities": [sensors.active_fraction((f[2], f[3]), sensors.MV_ZERO) for f in found],
+    }  # fmt: skip
+
+
+# ------------------------------------------------------------------------------- measures
+def crossover_density(densities, speedups) -> tuple[str, float]:
+    """Where the sparse speed-up falls through 1: ``("=", d)``, ``(">", max)`` or ``("<", min)``.
+
+    The points are sorted by density; at the first one with speed-up < 1, ``log speed-up`` is
+    interpolated linearly in ``log density`` from the point before it (speed-ups 4, 2, 0.5 at
+    5, 10, 20 % → √(10 · 20) = 14.1 %). ``(">", max)`` when sparse is never slower; ``("<",
+    min)`` when it is slower already at the lowest density.
+    """
+    pts = sorted(zip(densities, speedups, strict=True))
+    if not pts or any(d <= 0 or s <= 0 for d, s in pts):
+        raise ValueError(f"expected positive densities and speed-ups, got {pts!r}")
+    for i, (d, s) in enumerate(pts):
+        if s < 1:
+            if i == 0:
+                return ("<", d)
+            d0, s0 = pts[i - 1]
+            f = math.log(s0) / (math.log(s0) - math.log(s))
+            return ("=", math.exp(math.log(d0) + f * (math.log(d) - math.log(d0))))
+    return (">", pts[-1][0])
+
+
+def _crossover(points) -> tuple[str, float] | None:
+    return crossover_density(*zip(*points, strict=True)) if points else None
+
+
+def format_crossover(crossover: tuple[str, float] | None) -> str:
+    """``("=", 14.14)`` → ``"14.1 %"``, ``(">", 40)`` → ``"> 40 %"``; ``None`` → ``"—"``."""
+    if crossover is None:
+        return "—"
+    kind, d = crossover
+    return f"{d:.1f} %" if kind == "=" else f"{kind} {round(d, 1):g} %"
+
+
+def dense_peak_gflops(
+    runs: int = 7, warmup: int = 3, channels: int = 256, size: tuple[int, int] = (72, 96)
+) -> float:
+    """GFLOP/s of one dense 3×3 conv ``channels → channels`` at ``size``, channels_last, batch
+    1 (the current torch threads): about the best dense convolution does on this machine."""
+    torch.manual_seed(0)
+    conv = torch.nn.Conv2d(channels, channels, 3, padding=1, bias=False).eval()
+    conv = conv.to(memory_format=torch.channels_last)
+    x = torch.randn(1, channels, *size).contiguous(memory_format=torch.channels_last)
+    ms = latency_ms(lambda: conv(x), runs=runs, warmup=warmup)
+    return 2 * size[0] * size[1] * 9 * channels * channels / (ms * 1e6)
+
+
+def _gflops(macs: float, ms: float | None) -> float | None:
+    return None if ms is None else 2 * macs / (ms * 1e6)
+
+
+class _Bench:
+    """Timing state of one ``run``: dense times per (backbone, channels), agreement, notes."""
+
+    def __init__(self, runs, warmup, layouts, backends, bar) -> None:
+        self.runs, self.warmup, self.layouts, self.backends = runs, warmup, layouts, backends
+        self.bar = bar
+        self.dense: dict = {}  # (backbone, channels) -> (ms, layout, dense MACs)
+        self.layout: dict = {}  # backbone -> the faster layout
+        self.agree: dict = {}  # backbone -> [max |diff|, max |out|, comparisons]
+        self.notes: list[str] = []
+
+    def _ms(self, fn, warmup=None) -> float:
+        ms = latency_ms(fn, runs=self.runs, warmup=self.warmup if warmup is None else warmup)
+        self.bar.update(1)
+        return ms
+
+    def dense_ms(self, backbone: str, model, x: torch.Tensor) -> tuple[float, str, int]:
+        """Median ms of the dense model on ``x`` (cached per backbone and channel count)."""
+        key = (backbone, x.shape[1])
+        if key not in self.dense:
+            macs = count_macs(model, x.shape)
+            fmt = {"channels_last": torch.channels_last, "nchw": torch.contiguous_format}
+            warm = self.warmup
+            if backbone not in self.layout and len(self.layouts) == 1:
+                self.layout[backbone] = self.layouts[0]
+            elif backbone not in self.layout:  # probe: a few calls in each layout
+                probe = {}
+                for name in self.layouts:
+                    m = model.to(memory_format=fmt[name])
+                    xi = x.contiguous(memory_format=fmt[name])
+                    probe[name] = latency_ms(lambda m=m, xi=xi: m(xi), runs=min(2, self.runs),
+                                             warmup=self.warmup)  # fmt: skip
+                self.layout[backbone] = min(probe, key=probe.get)
+                warm = 1  # the probe warmed both layouts up
+            name = self.layout[backbone]
+            m = model.to(memory_format=fmt[name])
+            xi = x.contiguous(memory_format=fmt[name])
+            self.dense[key] = (self._ms(lambda: m(xi), warm), name, macs)
+        return self.dense[key]
+
+    def sparse(self, backbone: str, models: dict, x: torch.Tensor) -> dict:
+        """Times, MACs and agreement of the sparse models (one per backend) on ``x``."""
+        own = models["posekit"]
+        with torch.inference_mode(), sparse_macs(own) as costs:  # the first warm-up call
+            ref = own(x)
+        out = dict(active=costs.active, layer_dense=costs.dense, saving=costs.saving)
+        warm = max(0, self.warmup - 1)
+        out["posekit"] = self._ms(lambda: own(x), warm)
+        for name in self.backends[1:]:
+            model = models.get(name)
+            if model is None:
+                out[name] = None
+                self.bar.update(1)
+                continue
+            try:
+                with torch.inference_mode():
+                    y = model(x)
+                out[name] = self._ms(lambda m=model: m(x), warm)
+            except Exception as err:  # report and go on: the other columns still mean something
+                self.notes.append(f"{name} failed on {backbone} {tuple(x.shape)}: "
+                                  f"{type(err).__name__}: {err}")  # fmt: skip
+                models[name], out[name] = None, None
+                self.bar.update(1)
+                continue
+            a = self.agree.setdefault(backbone, [0.0, 0.0, 0])
+            a[0] = max(a[0], float((y - ref).abs().max()))
+            a[1] = max(a[1], float(ref.abs().max()))
+            a[2] += 1
+        return out
+
+
+def _row(base: dict, dense: tuple[float, str, int], sparse: dict, backends) -> dict:
+    ms_dense, layout, macs = dense
+    row = dict(base, dense_macs=macs, active_macs=sparse["active"],
+               layer_dense_macs=sparse["layer_dense"], saving=sparse["saving"],
+               ms={"dense": ms_dense}, layout=layout)  # fmt: skip
+    for b in backends:
+        row["ms"][b] = sparse.get(b)
+    row["fps"] = {k: (None if v is None else 1000.0 / v) for k, v in row["ms"].items()}
+    row["speedup"] = {k: (None if v is None else ms_dense / v) for k, v in row["ms"].items()}
+    row["gflops"] = {k: _gflops(macs if k == "dense" else sparse["active"], v)
+                     for k, v in row["ms"].items()}  # fmt: skip
+    return row
+
+
+def run(
+    backbones=tuple(BACKBONE_NAMES),
+    inputs=tuple(INPUT_CHANNELS),
+    densities=None,
+    patterns=tuple(PATTERNS),
+    backends=BACKENDS,
+    size: tuple[int, int] | None = None,
+    threads: int = 2,
+    runs: int | None = None,
+    warmup: int | None = None,
+    clips: int | None = None,
+    layouts=("channels_last", "nchw"),
+    quick: bool = False,
+    progress: bool = True,
+    seed: int = 0,
+) -> dict:
+    """Measure dense vs sparse SPHP backbones (see the module doc).
+
+    Args:
+        backbones: of ``BACKBONE_NAMES``. inputs: measured inputs, of ``INPUT_CHANNELS``.
+        densities: sweep densities in percent (``DENSITIES``; ``()`` for no sweep).
+        patterns: sweep patterns, of ``PATTERNS``. backends: sparse backends, ``"posekit"``
+            first (the speed-ups and agreement are against it); ``"spconv"`` is dropped with a
+            note when it cannot run here.
+        size: ``(H, W)``, multiples of 8 (default 288×384, SPHP's). threads: torch threads
+            while measuring (restored afterwards). runs, warmup: timed and untimed calls per
+            measurement (7 and 3). clips: SynthPose clips the measured frame is chosen from
+            (16). layouts: dense memory layouts to try (the faster is timed).
+        quick: ``QUICK``'s settings for whatever is left ``None``. progress: a tqdm bar.
+    Returns:
+        dict: ``"measured"`` and ``"sweep"`` rows (``backbone``, ``input`` or ``pattern``,
+        ``density`` (fraction), ``dense_macs``, ``active_macs``, ``layer_dense_macs`` (the
+        sparse layers' dense-equivalent count), ``saving`` (``1 − active / layer_dense``),
+        ``ms`` / ``fps`` / ``speedup`` / ``gflops`` per ``"dense"`` and backend (``None`` when
+        not run), ``layout``), ``"crossovers"``, ``"agreement"`` per backbone (max abs diff,
+        max abs output, comparisons), ``"peak_gflops"``, ``"inputs"`` (the measured frame's
+        description), ``"notes"``, ``"settings"``, ``"seconds"``.
+    """
+    from tqdm.auto import tqdm
+
+    q = QUICK if quick else {}
+    size = _check_size(size if size is not None else q.get("size", (288, 384)))
+    runs = runs if runs is not None else q.get("runs", 7)
+    warmup = warmup if warmup is not None else q.get("warmup", 3)
+    clips = clips if clips is not None else q.get("clips", 16)
+    densities = tuple(densities if densities is not None else q.get("densities", DENSITIES))
+    for name, value, known in (("backbones", backbones, BACKBONE_NAMES),
+                               ("inputs", inputs, INPUT_CHANNELS), ("patterns", patterns, PATTERNS),
+                               ("backends", backends, BACKENDS),
+                               ("layouts", layouts, ("channels_last", "nchw"))):  # fmt: skip
+        bad = [v for v in value if v not in known]
+        if bad or (name in ("backbones", "backends", "layouts") and not value):
+            raise ValueError(f"{name}: expected some of {', '.join(known)}, got {list(value)!r}")
+    if backends[0] != "posekit":
+        raise ValueError(f"backends: 'posekit' must come first, got {list(backends)!r}")
+    for name, value, low in (("threads", threads, 1), ("runs", runs, 1), ("warmup", warmup, 0)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < low:
+            raise ValueError(f"{name}: expected an integer >= {low}, got {value!r}")
+    for d in densities:
+        _check_density(d)
+    if size[0] % 8 or size[1] % 8:
+        raise ValueError(f"size: height and width must be multiples of 8, got {size}")
+    notes = []
+    backends = tuple(backends)
+    if "spconv" in backends:
+        ok, why = spconv_available()
+        if not ok:
+            notes.append(f"spconv column skipped: {why}")
+            backends = tuple(b for b in backends if b != "spconv")
+    start = time.perf_counter()
+    meas = None
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    sweep_inputs = tuple(PATTERNS[p] for p in patterns) if densities else ()
+    needed = [i for i in INPUT_CHANNELS if i in inputs or i in sweep_inputs]
+    n_dense = len({INPUT_CHANNELS[i] for i in needed})
+    per_backbone = n_dense + len(backends) * (len(inputs) + len(sweep_inputs) * len(densities))
+    result: dict = dict(measured=[], sweep=[], crossovers=[], notes=notes)
+    try:
+        with tqdm(total=1 + len(backbones) * per_backbone, desc="sparse bench",
+                  disable=not progress, leave=False) as bar:  # fmt: skip
+            meas = measured_inputs(size, clips, seed) if inputs else None
+            peak_ch = q.get("peak_channels", 256)
+            result["peak_gflops"] = dense_peak_gflops(runs, warmup, peak_ch)
+            result["peak_conv"] = f"3×3 conv {peak_ch}→{peak_ch} at 72×96, channels_last"
+            bar.update(1)
+            bench = _Bench(runs, warmup, layouts, backends, bar)
+            patterns_in = {(p, d): (edge_pattern(d, size, seed) if p == "edge"
+                                    else block_pattern(d, size, seed))
+                           for p in patterns for d in densities}  # fmt: skip
+            for backbone in backbones:
+                for inp in needed:
+                    _measure_model(result, bench, backbone, inp, meas if inp in inputs else None,
+                                   {p: [(d, patterns_in[p, d]) for d in densities]
+                                    for p in patterns if PATTERNS[p] == inp})  # fmt: skip
+            notes += bench.notes
+            result["agreement"] = {k: tuple(v) for k, v in bench.agree.items()}
+            result["layouts"] = dict(bench.layout)
+    finally:
+        torch.set_num_threads(before)
+    if meas is not None:
+        result["inputs"] = {k: meas[k] for k in ("density", "clip", "action", "action_class",
+                                                 "edge_densities", "mv_densities")}  # fmt: skip
+    result["settings"] = dict(size=list(size), threads=threads, runs=runs, warmup=warmup,
+                              clips=clips, densities=list(densities), backbones=list(backbones),
+                              inputs=list(inputs), patterns=list(patterns),
+                              backends=list(backends), quick=quick)  # fmt: skip
+    result["seconds"] = time.perf_counter() - start
+    return result
+
+
+def _measure_model(result, bench, backbone, inp, meas, sweeps) -> None:
+    """One backbone on one input kind: its measured row (``meas``) and its ``sweeps``
+    (``{pattern: [(target %, x), ...]}``); the models are built here, once, seeded."""
+    torch.manual_seed(0)
+    dense = sphp_model(backbone, inp).eval()
+    models = {"posekit": sparse_sphp_model(backbone, inp).eval()}
+    if "spconv" in bench.backends:  # the same weights on the other backend
+        models["spconv"] = sparse_sphp_model(backbone, inp, backend="spconv")
+        models["spconv"].load_state_dict(models["posekit"].state_dict())
+        models["spconv"].eval()
+
+    def row(base, x):
+        sparse = bench.sparse(backbone, models, x)
+        return _row(base, bench.dense_ms(backbone, dense, x), sparse, bench.backends)
+
+    if meas is not None:
+        x = meas[inp]
+        result["measured"].append(row(dict(backbone=backbone, input=inp,
+                                           density=meas["density"][inp]), x))  # fmt: skip
+    for pattern, points in sweeps.items():
+        rows = [row(dict(backbone=backbone, pattern=pattern, target=d,
+                         density=float((x != 0).any(1).float().mean())), x)
+                for d, x in points]  # fmt: skip
+        result["sweep"] += rows
+        if rows:
+            cross = dict(backbone=backbone, pattern=pattern, dense_ms=rows[0]["ms"]["dense"])
+            for b in bench.backends:
+                cross[b] = _crossover([(100 * r["density"], r["speedup"][b]) for r in rows
+                                       if r["speedup"][b] is not None])  # fmt: skip
+            result["crossovers"].append(cross)
+
+
+# ------------------------------------------------------------------------------- tables
+def _num(v, fmt: str) -> str:
+    return "—" if v is None else format(v, fmt)
+
+
+def _ms_cell(row: dict, key: str) -> str:
+    ms = row["ms"].get(key)
+    if ms is None:
+        return "—"
+    cell = f"{ms:.1f} ({row['fps'][key]:.1f} FPS"
+    return cell + (")" if key == "dense" else f", {row['speedup'][key]:.2f}×)")
+
+
+def _gmacs(row: dict) -> str:
+    return (f"{row['dense_macs'] / 1e9:.2f} / {row['active_macs'] / 1e9:.3f} "
+            f"(−{100 * row['saving']:.1f} %)")  # fmt: skip
+
+
+def _rates(row: dict, keys) -> str:
+    return " / ".join(_num(row["gflops"].get(k), ".0f") for k in keys)
+
+
+def _backends(result: dict) -> tuple[str, ...]:
+    return tuple(result["settings"]["backends"])
+
+
+def format_measured(result: dict) -> str:
+    """Table 1: the measured inputs, per backbone × input."""
+    bk = _backends(result)
+    spc = "spconv" in bk
+    head = ("| backbone | input | active | GMACs dense / active (saving) | dense ms (FPS) "
+            "| own ms (FPS, speed-up) | spconv ms (FPS, speed-up) "
+            f"| GFLOP/s dense / own{' / spconv' if spc else ''} |")  # fmt: skip
+    lines = [head, "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for r in result["measured"]:
+        lines.append(
+            f"| {BACKBONE_NAMES[r['backbone']]} | {r['input']} | {100 * r['density']:.2f} % "
+            f"| {_gmacs(r)} | {_ms_cell(r, 'dense')} | {_ms_cell(r, 'posekit')} "
+            f"| {_ms_cell(r, 'spconv')} | {_rates(r, ('dense', *bk))} |"
+        )
+    return "\n".join(lines)
+
+
+def format_sweep(result: dict) -> str:
+    """Table 2: the density sweep, per backbone × pattern × density."""
+    bk = _backends(result)
+    spc = "spconv" in bk
+    lines = [
+        "| backbone | pattern | active | active GMACs (saving) | dense ms | own ms (speed-up) "
+        "| spconv ms (speed-up) | spconv / own | GFLOP/s own"
+        f"{' / spconv' if spc else ''} |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in result["sweep"]:
+        ms = r["ms"]
+
+        def cell(k, r=r, ms=ms):
+            return "—" if ms.get(k) is None else f"{ms[k]:.1f} ({r['speedup'][k]:.2f}×)"
+
+        ratio = _num(ms["spconv"] / ms["posekit"] if ms.get("spconv") else None, ".2f")
+        lines.append(
+            f"| {BACKBONE_NAMES[r['backbone']]} | {r['pattern']} | {100 * r['density']:.2f} % "
+            f"| {r['active_macs'] / 1e9:.3f} (−{100 * r['saving']:.1f} %) | {ms['dense']:.1f} "
+            f"| {cell('posekit')} | {cell('spconv')} | {ratio} | {_rates(r, bk)} |"
+        )
+    return "\n".join(lines)
+
+
+def format_crossovers(result: dict) -> str:
+    """Table: the density where sparse stops being faster than dense (``crossover_density``)."""
+    lines = ["| backbone | pattern | dense ms | crossover own | crossover spconv |",
+             "|---|---|---:|---:|---:|"]  # fmt: skip
+    for c in result["crossovers"]:
+        lines.append(
+            f"| {BACKBONE_NAMES[c['backbone']]} | {c['pattern']} | {c['dense_ms']:.1f} "
+            f"| {format_crossover(c.get('posekit'))} | {format_crossover(c.get('spconv'))} |"
+        )
+    return "\n".join(lines)
+
+
+def format_sphp(result: dict) -> str:
+    """Table 3: SPHP's published efficiency table beside this run's measured inputs."""
+    lines = [
+        "| backbone | SPHP params | SPHP GFLOPs dense → sparse (saving) | SPHP FPS dense → "
+        "sparse (speed-up) | our input | our GMACs dense → active (saving) | our FPS dense → "
+        "own sparse (speed-up) |",
+        "|---|---:|---:|---:|---|---:|---:|",
+    ]
+    for backbone, p in SPHP_TABLE.items():
+        rows = [r for r in result["measured"] if r["backbone"] == backbone] or [None]
+        for i, r in enumerate(rows):
+            sphp = ("| | | |" if i else
+                    f"| {p['params']} | {p['dense_gflops']:g} → {p['sparse_gflops']:g} "
+                    f"(−{p['saving']} %) | {p['dense_fps']:g} → {p['sparse_fps']:g} "
+                    f"({p['speedup']:g}×) |")  # fmt: skip
+            ours = "| — | — | — |" if r is None else (
+                f"| {r['input']} ({100 * r['density']:.1f} %) | {r['dense_macs'] / 1e9:.2f} → "
+                f"{r['active_macs'] / 1e9:.3f} (−{100 * r['saving']:.1f} %) "
+                f"| {r['fps']['dense']:.2f} → {r['fps']['posekit']:.2f} "
+                f"({r['speedup']['posekit']:.2f}×) |")  # fmt: skip
+            lines.append(f"| {'' if i else BACKBONE_NAMES[backbone]} {sphp} {ours[2:]}")
+    lines.append(
+        "\nSPHP: Intel Core i9-7940 3.1 GHz, SparseConvNet, as published. Their GFLOPs are "
+        "about 73× our per-frame dense MAC count of the same networks: only the savings (%) "
+        "and the speed-ups compare."
+    )
+    return "\n".join(lines)
+
+
+def _median(values):
+    return float(np.median(values)) if values else None
+
+
+def own_vs_spconv(result: dict) -> tuple[float, float, float, int] | None:
+    """``spconv ms / own ms`` over the sweep points: (median, min, max, count); > 1 = own faster."""
+    ratios = [r["ms"]["spconv"] / r["ms"]["posekit"] for r in result["sweep"]
+              if r["ms"].get("spconv") and r["ms"].get("posekit")]  # fmt: skip
+    if not ratios:
+        return None
+    return _median(ratios), min(ratios), max(ratios), len(ratios)
+
+
+def format_goals(result: dict) -> str:
+    """The summary lines against the goals (SPHP's 13× for U-Net-Large; own ≥ spconv)."""
+    lines = []
+    ul = [r for r in result["measured"] if r["backbone"] == "unet_large" and r["input"] == "ed"]
+    if ul:
+        r = ul[0]
+        s = r["speedup"]["posekit"]
+        lines.append(
+            f"- U-Net-Large, own sparse backend, measured edge input ({100 * r['density']:.2f} % "
+            f"active): {r['ms']['dense']:.0f} → {r['ms']['posekit']:.0f} ms, speed-up {s:.2f}× "
+            f"against SPHP's 13× ({'met' if s >= 13 else 'not met'}; MACs −"
+            f"{100 * r['saving']:.1f} % against SPHP's −96 %)."
+        )
+    else:
+        lines.append("- U-Net-Large on the measured edge input: not measured in this run.")
+    ratio = own_vs_spconv(result)
+    if ratio is None:
+        lines.append("- own vs spconv: spconv not measured in this run.")
+    else:
+        med, lo, hi, n = ratio
+        lines.append(
+            f"- own vs spconv: spconv ms / own ms, median {med:.2f} over {n} sweep points "
+            f"(range {lo:.2f}–{hi:.2f}; > 1 = own faster); goal: own at least as fast as spconv "
+            f"({'met' if med >= 1 else 'not met'})."
+        )
+    for backbone, (diff, scale, n) in result.get("agreement", {}).items():
+        lines.append(
+            f"- {BACKBONE_NAMES[backbone]}: own vs spconv outputs, max |diff| {diff:.2e} "
+            f"(max |output| {scale:.2e}) over {n} inputs: the same computation timed."
+        )
+    return "\n".join(lines)
+
+
+def format_report(result: dict) -> str:
+    """Every table of a ``run`` result, with the settings and the measured frame."""
+    s = result["settings"]
+    h, w = s["size"]
+    out = [
+        f"Sparse vs dense SPHP backbones at {h}×{w} (H×W), batch 1, {s['threads']} thread(s), "
+        f"median of {s['runs']} calls after {s['warmup']} warm-up(s); run took "
+        f"{result['seconds']:.0f} s.",
+        f"Dense peak ({result['peak_conv']}): {result['peak_gflops']:.0f} GFLOP/s. Dense "
+        "layout per backbone (the faster): "
+        + ", ".join(f"{BACKBONE_NAMES[k]} {v}" for k, v in result.get("layouts", {}).items())
+        + ".",
+    ]
+    if "inputs" in result:
+        i = result["inputs"]
+        e = 100 * np.asarray(i["edge_densities"])
+        m = 100 * np.asarray(i["mv_densities"])
+        out.append(
+            f"Measured input: SynthPose action {i['action']} (class C{i['action_class'] + 1}), "
+            f"the median edge density of {len(e)} clips (edges {e.min():.1f}–{e.max():.1f} %, "
+            f"motion vectors {m.min():.1f}–{m.max():.1f} % over the clips)."
+        )
+    out += [f"Note: {n}" for n in result["notes"]]
+    if result["measured"]:
+        out += ["", "Measured inputs (own = posekit.sparse):", "", format_measured(result)]
+    if result["sweep"]:
+        out += ["", "Density sweep (edge: 1-px line segments, 1 ch; mv: 8×8 blocks, 2 ch):", "",
+                format_sweep(result), "", "Crossover density (sparse = dense; log-log "
+                "interpolated):", "", format_crossovers(result)]  # fmt: skip
+    out += ["", "SPHP's table beside ours:", "", format_sphp(result), "", "Goals:", "",
+            format_goals(result)]  # fmt: skip
+    out.append(
+        "\nGMACs dense: the dense model (posekit.bench.count_macs); active: the sparse model's "
+        "MACs at its active sites; saving against the same layers run densely "
+        "(posekit.sparse.count_macs). GFLOP/s = 2 × MACs / time."
+    )
+    return "\n".join(out)
+
+
+RESULTS = """\
+(to be measured)
+"""
+
+
+def _parse_size(text: str) -> tuple[int, int]:
+    try:
+        h, w = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected HxW, e.g. 288x384, got {text!r}") from None
+    return h, w
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(v for v in text.split(",") if v)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m posekit.lab.sparse_bench``: measure, print the tables; 0 on success."""
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument(
+        "--backbones",
+        type=_names,
+        default=tuple(BACKBONE_NAMES),
+        help="comma-separated: dhp19,unet_small,unet_large (all)",
+    )
+    p.add_argument(
+        "--inputs",
+        type=_names,
+        default=tuple(INPUT_CHANNELS),
+        help="measured inputs, comma-separated: ed,mv,fs (all); '' for none",
+    )
+    p.add_argument(
+        "--densities",
+        default=None,
+        help="sweep densities in percent, comma-separated (1,2,5,10,20,40); '' for none",
+    )
+    p.add_argument(
+        "--patterns", type=_names, default=tuple(PATTERNS), help="sweep patterns: edge,mv (both)"
+    )
+    p.add_argument(
+        "--backends",
+        type=_names,
+        default=BACKENDS,
+        help="sparse backends: posekit,spconv (both; posekit first)",
+    )
+    p.add_argument("--runs", type=int, default=None, help="timed calls per measurement (7)")
+    p.add_argument("--warmup", type=int, default=None, help="untimed calls first (3)")
+    p.add_argument("--threads", type=int, default=2, help="torch threads (2)")
+    p.add_argument("--size", type=_parse_size, default=None, help="input HxW (288x384)")
+    p.add_argument("--quick", action="store_true", help="a smoke run: 72x96, 1 run, 2 densities")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    a = p.parse_args(argv)
+    densities = None
+    if a.densities is not None:
+        try:
+            densities = tuple(float(v) for v in a.densities.split(",") if v)
+        except ValueError:
+            p.error(f"--densities: expected numbers in percent, got {a.densities!r}")
+    try:
+        result = run(a.backbones, a.inputs, densities, a.patterns, a.backends, a.size,
+                     a.threads, a.runs, a.warmup, quick=a.quick,
+                     progress=not a.no_progress)  # fmt: skip
+    except ValueError as err:
+        p.error(str(err))
+    print(format_report(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
