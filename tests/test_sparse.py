@@ -316,6 +316,7 @@ def test_without_spconv_everything_falls_back_to_posekit_with_one_message(monkey
     monkeypatch.setitem(sys.modules, "spconv", None)  # import spconv → ImportError
     monkeypatch.delitem(sys.modules, "posekit.sparse.spconv_backend", raising=False)
     monkeypatch.delitem(sys.modules, "spconv.pytorch", raising=False)
+    monkeypatch.delattr(sp, "spconv_backend", raising=False)  # the package's attribute too
     with pytest.warns(RuntimeWarning, match="spconv cannot be used .*own sparse layers run"):
         assert sp.resolve_backend("spconv") == "posekit"
     with warnings.catch_warnings():

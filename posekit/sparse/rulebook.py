@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import torch
 
-from posekit.sparse.tensor import SparseTensor, flat_index
+from posekit.sparse.tensor import SparseTensor
 
 __all__ = [
     "Rules", "conv_rules", "conv_output_shape", "inverse_rules", "submanifold_rules",
@@ -78,42 +78,54 @@ def _pair(v, name: str) -> tuple[int, int]:
     return v
 
 
-def _lookup(x: SparseTensor) -> torch.Tensor:
-    """``(B·H·W,)`` row number of each pixel's site, ``-1`` where inactive (cached)."""
-    table = x.rules.get("lookup")
+def _lookup(x: SparseTensor, pad: tuple[int, int] = (0, 0)) -> torch.Tensor:
+    """``(B·(H+2ph)·(W+2pw),)`` row number of each pixel's site in a zero-padded frame, ``-1``
+    where inactive or in the border (cached per padding)."""
+    key = ("lookup", pad)
+    table = x.rules.get(key)
     if table is None:
-        b, (h, w) = x.batch_size, x.shape
-        table = torch.full((b * h * w,), -1, dtype=torch.long)
-        table[flat_index(x.coords, x.shape)] = torch.arange(x.num_sites)
-        x.rules["lookup"] = table
+        b, (h, w), (ph, pw) = x.batch_size, x.shape, pad
+        table = torch.full((b * (h + 2 * ph) * (w + 2 * pw),), -1, dtype=torch.long)
+        table[_padded_index(x.coords, x.shape, pad)] = torch.arange(x.num_sites)
+        x.rules[key] = table
     return table
 
 
+def _padded_index(coords: torch.Tensor, shape, pad) -> torch.Tensor:
+    (h, w), (ph, pw) = shape, pad
+    b, y, xx = coords.unbind(1)
+    return (b * (h + 2 * ph) + y + ph) * (w + 2 * pw) + xx + pw
+
+
 def submanifold_rules(x: SparseTensor, kernel=3, dilation=1) -> Rules:
-    """Rules of a submanifold conv on ``x``'s sites (odd kernel, centred, stride 1)."""
+    """Rules of a submanifold conv on ``x``'s sites (odd kernel, centred, stride 1).
+
+    One gather of an ``(N, kh·kw)`` neighbour table from a padded lookup (no bounds checks),
+    then one ``nonzero`` splits the hits per offset.
+    """
     (kh, kw), (dh, dw) = _pair(kernel, "kernel"), _pair(dilation, "dilation")
     if kh % 2 == 0 or kw % 2 == 0:
         raise ValueError(f"kernel: a submanifold conv needs odd sizes (centred), got {(kh, kw)}")
     key = ("subm", kh, kw, dh, dw)
     if key in x.rules:
         return x.rules[key]
-    table, (h, w) = _lookup(x), x.shape
-    b, y, xx = x.coords.unbind(1)
-    rows = torch.arange(x.num_sites)
-    pairs: list = []
+    pad = (dh * (kh // 2), dw * (kw // 2))
+    table, width = _lookup(x, pad), x.shape[1] + 2 * pad[1]
+    offsets = torch.tensor(
+        [(ky * dh - pad[0]) * width + kx * dw - pad[1] for ky in range(kh) for kx in range(kw)]
+    )
     centre = (kh // 2) * kw + kw // 2
-    for ky in range(kh):
-        for kx in range(kw):
-            if ky * kw + kx == centre:
-                pairs.append(None)
-                continue
-            ny, nx = y + (ky - kh // 2) * dh, xx + (kx - kw // 2) * dw
-            inside = (ny >= 0) & (ny < h) & (nx >= 0) & (nx < w)
-            nb = torch.full_like(rows, -1)
-            nb[inside] = table[((b * h + ny) * w + nx)[inside]]
-            hit = nb >= 0
-            pairs.append((nb[hit], rows[hit]))
+    neighbours = table[_padded_index(x.coords, x.shape, pad)[:, None] + offsets]  # (N, K)
+    hits = (neighbours.T >= 0).nonzero()  # (P, 2) rows [offset, output row], by offset
+    counts = torch.bincount(hits[:, 0], minlength=kh * kw).tolist()
+    out_rows = hits[:, 1]
+    in_rows = neighbours[out_rows, hits[:, 0]]
+    pairs: list = [
+        (i, o) for i, o in zip(in_rows.split(counts), out_rows.split(counts), strict=True)
+    ]
+    pairs[centre] = None
     rules = Rules((kh, kw), pairs, x.coords, x.shape, identity=centre)
+    rules._table = torch.where(neighbours >= 0, neighbours, x.num_sites)
     x.rules[key] = rules
     return rules
 
