@@ -48,7 +48,8 @@ def apply_rules(
         method = "im2col" if fill >= IM2COL_FILL and kh * kw > 1 else "gather"
     if method == "im2col":
         padded = torch.cat((features, features.new_zeros(1, cin)))
-        cols = padded[rules.neighbour_table(len(features))].view(rules.num_out, kh * kw * cin)
+        table = rules.neighbour_table(len(features)).reshape(-1)
+        cols = padded.index_select(0, table).view(rules.num_out, kh * kw * cin)
         out = cols @ w.reshape(cout, kh * kw * cin).T
     else:
         if rules.identity is not None:
@@ -57,7 +58,7 @@ def apply_rules(
             out = features.new_zeros(rules.num_out, cout)
         for k, pair in enumerate(rules.pairs):
             if pair is not None and len(pair[0]):
-                out.index_add_(0, pair[1], features[pair[0]] @ w[:, k].T)
+                out.index_add_(0, pair[1], features.index_select(0, pair[0]) @ w[:, k].T)
     return out if bias is None else out + bias
 
 
