@@ -501,12 +501,14 @@ def build_parser() -> argparse.ArgumentParser:
     synth.set_defaults(func=_synth)
 
     bench = sub.add_parser(
-        "bench", help="benchmarks: SynthPose, params, latency, postprocess, SPHP sensors"
+        "bench",
+        help="benchmarks: SynthPose, params, latency, postprocess, SPHP sensors, sparse conv",
     )
     bench.add_argument(
         "what",
-        choices=["synth", "params", "latency", "postprocess", "sensors"],
-        help="what to measure",
+        choices=["synth", "params", "latency", "postprocess", "sensors", "sparse"],
+        help="what to measure (sparse: dense vs sparse SPHP backbones; its options: "
+        "posekit bench sparse --help)",
     )
     bench.add_argument(
         "model", nargs="?", help=f"latency: {' | '.join(LATENCY_MODELS)} (lightweight_openpose)"
@@ -601,6 +603,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:2] == ["bench", "sparse"]:  # its own options: posekit bench sparse --help
+        from posekit.lab.sparse_bench import main as bench_sparse
+
+        return bench_sparse(argv[2:])
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     # argparse cannot take positionals after an option that follows an empty nargs="*"

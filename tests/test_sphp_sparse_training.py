@@ -92,3 +92,13 @@ def test_cli_train_sphp_sparse(sphp_splits, tmp_path, capsys):  # noqa: F811
     assert "2-D MPJPE" in capsys.readouterr().out
     assert cli.main(["train", "heatmap", "--conv", "sparse"]) == 2
     assert "--conv do(es) not apply" in capsys.readouterr().err
+
+
+def test_cli_bench_sparse_forwards_its_own_options(capsys):
+    from posekit import cli
+
+    argv = ["bench", "sparse", "--quick", "--backbones", "dhp19", "--inputs", "ed",
+            "--densities", "", "--backends", "posekit", "--no-progress"]  # fmt: skip
+    assert cli.main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "DHP19" in printed and "26.89" in printed  # SPHP's published dense DHP19 FPS
