@@ -126,9 +126,11 @@ def test_quick_run_rows(quick):
         )
     assert [r["target"] for r in quick["sweep"]] == [5, 20, 5, 20]
     assert all(abs(100 * r["density"] - r["target"]) < 0.2 * r["target"] for r in quick["sweep"])
-    # the sweep reuses the dense time of the same backbone on a 1-channel input
-    ed = {r["backbone"]: r["ms"]["dense"] for r in quick["measured"] if r["input"] == "ed"}
-    assert all(r["ms"]["dense"] == ed[r["backbone"]] for r in quick["sweep"])
+    # the dense MACs do not depend on the input's values: one count per backbone and channels
+    ed = {r["backbone"]: r["dense_macs"] for r in quick["measured"] if r["input"] == "ed"}
+    assert all(r["dense_macs"] == ed[r["backbone"]] for r in quick["sweep"])
+    assert all(r["layer_dense_macs"] == quick["sweep"][0]["layer_dense_macs"]
+               for r in quick["sweep"][:2])  # fmt: skip
     assert [(c["backbone"], c["pattern"]) for c in quick["crossovers"]] == [
         ("dhp19", "edge"),
         ("unet_small", "edge"),
@@ -177,3 +179,7 @@ def test_main_quick_and_errors(capsys):
         sb.main(["--size", "288by384"])
     with pytest.raises(SystemExit):
         sb.main(["--backbones", "resnet"])
+    # RESULTS is a full default run: every table, SPHP's numbers beside ours
+    for part in ("| U-Net-Large | ed |", "Density sweep", "crossover own", "4510 → 186.8",
+                 "own vs spconv", "288×384"):  # fmt: skip
+        assert part in sb.RESULTS, part
