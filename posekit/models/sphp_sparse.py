@@ -152,8 +152,10 @@ class SparseDHP19(_SparseBackbone):
         self.head = (
             ContextHead(16, num_joints) if dense_head else nn.Sequential(*conv(16, num_joints))
         )
-        for m in self.modules():
-            if isinstance(m, SubMConv2d | SparseConvTranspose2d | nn.Conv2d):
+        for m in self.modules():  # Xavier on the dense layout: the fans of nn.Conv2d's
+            if isinstance(m, SubMConv2d | SparseConvTranspose2d):
+                nn.init.xavier_uniform_(m.dense_weight())  # (a view of the weight)
+            elif isinstance(m, nn.Conv2d):
                 nn.init.xavier_uniform_(m.weight)
 
     def forward_sparse(self, x: SparseTensor) -> torch.Tensor:
