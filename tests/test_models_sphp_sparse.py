@@ -239,3 +239,13 @@ def test_an_input_without_active_pixels_gives_zero_heatmaps():
     model = sparse_sphp_model("unet_small", "mv").eval()
     with torch.no_grad():
         assert model(torch.zeros(1, 2, 16, 24)).abs().max() == 0
+
+
+def test_sparse_dhp19_starts_with_the_dense_networks_xavier_bounds():
+    # Xavier on the (Cout, kh, kw, Cin) tensor would take the wrong fans (2.4x smaller weights)
+    torch.manual_seed(0)
+    sparse = [m for m in SparseDHP19(1).modules() if isinstance(m, SubMConv2d)]
+    dense = [m for m in DHP19(1).modules() if isinstance(m, torch.nn.Conv2d)]
+    for s, d in zip(sparse[1:], dense[1:], strict=False):  # the dilated dense convs: same fans
+        bound = (6 / ((d.in_channels + d.out_channels) * 9)) ** 0.5
+        assert 0.9 * bound < float(s.weight.abs().max()) <= bound
