@@ -38,6 +38,7 @@ __all__ = [
     "PoseCameraExplorer",
     "ScalingExplorer",
     "SkeletonExplorer",
+    "SparsityExplorer",
     "StackExplorer",
 ]
 
@@ -1289,6 +1290,385 @@ class ScalingExplorer(Explorer):
 
     def _show(self, fig: Figure | None) -> None:
         """The text above the chart, both in the ``Output``."""
+        super()._show(fig)
+        if get_ipython() is None:
+            return
+        text = {"output_type": "stream", "name": "stdout", "text": self.result["text"] + "\n"}
+        self.output.outputs = (text, *self.output.outputs)
+
+
+# ---------------------------------------------------------------------------------------------
+# Sparse and privacy-enhanced representations (lesson 06)
+# ---------------------------------------------------------------------------------------------
+
+_SPARSE_BACKBONES = {"dhp19": "DHP19", "unet_small": "U-Net-Small", "unet_large": "U-Net-Large"}
+
+
+def _sparsity_clip(size: tuple[int, int], seed: int) -> np.ndarray:
+    """A two-frame SynthPose exercise clip ``(2, H, W, 3)`` uint8 (validation split)."""
+    from posekit.datasets.synthpose import SynthPoseSequences
+
+    h, w = size
+    ds = SynthPoseSequences("val", length=1, n_frames=2, size=(w, h), seed=seed, frames="uint8")
+    return ds[0]["frames"].numpy()
+
+
+class SparsityExplorer(Explorer):
+    """How sparse a privacy-enhancing input is, and what a sparse backbone saves on it.
+
+    SPHP (Lin, Hsieh et al. 2023, "Sparse and Privacy-enhanced Representation for Human Pose
+    Estimation") feeds its networks edges and motion instead of RGB and runs them on
+    submanifold sparse convolutions (Graham & van der Maaten 2017, "Submanifold Sparse
+    Convolutional Networks"), which compute only at the active (nonzero) pixels. Pick a
+    representation of the last frame of a clip and its threshold:
+
+    * ``"edges"``: Canny edges (Canny 1986; ``posekit.sensors.edges``) with hysteresis
+      thresholds ``high / 3`` and ``high`` — a higher threshold keeps fewer edges;
+    * ``"events"``: dynamic-vision-sensor events between the last two frames (Lichtsteiner,
+      Posch & Delbruck 2008; ``posekit.sensors.events``), threshold in log-intensity units
+      (0.2 ≈ a 22 % change) — a higher threshold fires fewer pixels;
+
+    and a sparse backbone (``posekit.models.sphp_sparse.sparse_sphp_model``, 1 input channel:
+    edges ÷ 255, or the signed event counts). Shown: the representation, its active fraction
+    (``posekit.sensors.active_fraction``), the multiply-accumulates the sparse backbone does
+    at the active sites beside the same layers run at every pixel (``posekit.sparse.
+    count_macs``: ``active`` and ``dense``), and, when ``timing`` is ticked, the measured CPU
+    time of the sparse backbone (posekit's pure-torch sparse layers, rulebooks included)
+    against the dense ``posekit.models.sphp.sphp_model`` of the same backbone (NCHW), batch 1,
+    at ``torch.get_num_threads()`` threads: ``runs`` rounds after one warm-up, the two taking
+    turns call by call, medians.
+
+    Everything is computed for the shown setting only and cached per setting (a revisit
+    answers at once): the MACs need one forward pass of the sparse backbone (tens of ms at the
+    default 144 × 192), the timing ``runs + 1`` calls of each network (U-Net-Large dense is
+    the slow one, about 0.3 s a call on one core at 144 × 192). The networks have random
+    weights (``seed``): MACs and speed do not depend on them.
+
+    Args:
+        frames: ``(T >= 2, H, W, 3)`` uint8 RGB clip; the last two frames are used. ``H`` and
+            ``W`` multiples of 8. Default: a two-frame SynthPose exercise clip
+            (``posekit.datasets.synthpose.SynthPoseSequences``, validation split, ``seed``)
+            rendered at ``size``.
+        representation: ``"edges"`` or ``"events"``.
+        edge_threshold: Canny's high threshold (20 … 400; low = high / 3, rounded).
+        event_threshold: event threshold in log units (0.05 … 1).
+        backbone: ``"dhp19"``, ``"unet_small"`` or ``"unet_large"``.
+        timing: measure the CPU time of each setting shown (else MACs only).
+        size: ``(H, W)`` of the default clip (144 × 192: a quarter of SPHP's 288 × 384).
+        runs: timed rounds per setting. seed: the default clip and the networks' weights.
+
+    Controls: ``representation`` (ToggleButtons), ``edge_threshold`` (IntSlider),
+    ``event_threshold`` (FloatSlider), ``backbone`` (ToggleButtons), ``timing`` (Checkbox).
+
+    ``result`` keys: ``representation``, ``threshold`` (the one in use), ``image`` (``H×W``:
+    uint8 edges in {0, 255}, or int8 signed event counts), ``active_fraction``, ``sites``,
+    ``size`` ``(H, W)``, ``backbone``, ``active_macs``, ``dense_macs`` (ints), ``saving``
+    (``1 − active / dense``), ``layers`` (conv calls counted), ``ms_sparse``, ``ms_dense``,
+    ``speedup`` (``None`` unless timed), ``threads``, ``text``.
+    """
+
+    REPRESENTATIONS = ("edges", "events")
+    BACKBONES = tuple(_SPARSE_BACKBONES)
+
+    def __init__(
+        self,
+        frames: np.ndarray | None = None,
+        representation: str = "edges",
+        edge_threshold: int = 150,
+        event_threshold: float = 0.2,
+        backbone: str = "unet_small",
+        timing: bool = False,
+        size: tuple[int, int] = (144, 192),
+        runs: int = 3,
+        seed: int = 0,
+    ) -> None:
+        if representation not in self.REPRESENTATIONS:
+            raise ValueError(
+                f"representation: expected one of {self.REPRESENTATIONS}, got {representation!r}"
+            )
+        if backbone not in self.BACKBONES:
+            raise ValueError(f"backbone: expected one of {self.BACKBONES}, got {backbone!r}")
+        if not (isinstance(edge_threshold, (int, np.integer)) and 20 <= edge_threshold <= 400):
+            raise ValueError(
+                f"edge_threshold: expected an integer 20 … 400, got {edge_threshold!r}"
+            )
+        if isinstance(event_threshold, bool) or not (
+            isinstance(event_threshold, (int, float, np.integer, np.floating))
+            and 0.05 <= event_threshold <= 1
+        ):
+            raise ValueError(
+                f"event_threshold: expected 0.05 … 1 (log units), got {event_threshold!r}"
+            )
+        if isinstance(runs, bool) or not isinstance(runs, int) or runs < 1:
+            raise ValueError(f"runs: expected a positive integer, got {runs!r}")
+        if frames is None:
+            if not (
+                isinstance(size, (tuple, list))
+                and len(size) == 2
+                and all(isinstance(v, int) and v > 0 and v % 8 == 0 for v in size)
+            ):
+                raise ValueError(f"size: expected (H, W), positive multiples of 8, got {size!r}")
+            frames = _sparsity_clip(tuple(size), seed)
+        frames = np.asarray(frames)
+        if (
+            frames.ndim != 4
+            or frames.shape[0] < 2
+            or frames.shape[3] != 3
+            or frames.dtype != np.uint8
+        ):
+            raise ValueError(
+                f"frames: expected a (T >= 2, H, W, 3) uint8 RGB clip, got "
+                f"{frames.shape} {frames.dtype}"
+            )
+        if frames.shape[1] % 8 or frames.shape[2] % 8:
+            raise ValueError(
+                f"frames: H and W must be multiples of 8 (the U-Nets pool 3 times), "
+                f"got {frames.shape[1]}×{frames.shape[2]}"
+            )
+        self.frames = frames[-2:]
+        self.runs, self.seed = runs, seed
+        self._images: dict[tuple, np.ndarray] = {}
+        self._costs: dict[tuple, tuple[int, int, int]] = {}
+        self._times: dict[tuple, tuple[float, float]] = {}
+        self._sparse: dict[str, Any] = {}
+        self._dense: dict[str, Any] = {}
+        controls = {
+            "representation": widgets.ToggleButtons(
+                options=[("edges (Canny)", "edges"), ("events (DVS)", "events")],
+                value=representation,
+                description="input",
+            ),
+            "edge_threshold": widgets.IntSlider(
+                int(edge_threshold),
+                20,
+                400,
+                step=10,
+                description="Canny high",
+                continuous_update=False,
+            ),
+            "event_threshold": widgets.FloatSlider(
+                float(event_threshold),
+                min=0.05,
+                max=1.0,
+                step=0.05,
+                description="event thr.",
+                continuous_update=False,
+            ),
+            "backbone": widgets.ToggleButtons(
+                options=[(name, key) for key, name in _SPARSE_BACKBONES.items()],
+                value=backbone,
+                description="backbone",
+            ),
+            "timing": widgets.Checkbox(bool(timing), description="time sparse vs dense"),
+        }
+        super().__init__(controls)
+
+    # ------------------------------------------------------------------ computed, cached
+    def representation(self, kind: str, threshold: float) -> np.ndarray:
+        """The ``H×W`` input image: uint8 Canny edges of the last frame (``threshold`` =
+        high, low = high / 3) or int8 signed event counts between the last two frames."""
+        from posekit import sensors
+
+        key = (kind, float(threshold))
+        if key not in self._images:
+            if kind == "edges":
+                high = int(threshold)
+                image = sensors.edges(self.frames[-1], round(high / 3), high)
+            else:
+                image = sensors.events(self.frames, float(threshold))[-1]
+            self._images[key] = image
+        return self._images[key]
+
+    def _networks(self, backbone: str, dense: bool = False):
+        import torch
+
+        from posekit.models.sphp import sphp_model
+        from posekit.models.sphp_sparse import sparse_sphp_model
+
+        cache, build = (self._dense, sphp_model) if dense else (self._sparse, sparse_sphp_model)
+        if backbone not in cache:
+            with torch.random.fork_rng():
+                torch.manual_seed(self.seed)
+                cache[backbone] = build(backbone, "ed").eval()
+        return cache[backbone]
+
+    @staticmethod
+    def model_input(image: np.ndarray):
+        """``(1, 1, H, W)`` float32: edges ÷ 255 in {0, 1}, events as signed counts (0 where
+        nothing happened: the inactive pixels)."""
+        import torch
+
+        x = image.astype(np.float32)
+        if image.dtype == np.uint8:
+            x = x / 255.0
+        return torch.from_numpy(x)[None, None]
+
+    def macs(self, kind: str, threshold: float, backbone: str) -> tuple[int, int, int]:
+        """``(active, dense, layers)``: the sparse backbone's MACs on this input
+        (``posekit.sparse.count_macs`` over one forward pass), cached."""
+        import torch
+
+        from posekit.sparse import count_macs
+
+        key = (kind, float(threshold), backbone)
+        if key not in self._costs:
+            model = self._networks(backbone)
+            x = self.model_input(self.representation(kind, threshold))
+            with torch.inference_mode(), count_macs(model) as costs:
+                model(x)
+            self._costs[key] = (int(costs.active), int(costs.dense), len(costs.rows))
+        return self._costs[key]
+
+    def timing(self, kind: str, threshold: float, backbone: str) -> tuple[float, float]:
+        """``(sparse ms, dense ms)``: medians of ``runs`` rounds (after one warm-up) in which
+        the sparse and the dense backbone take turns on this input; cached."""
+        import time
+
+        import torch
+
+        key = (kind, float(threshold), backbone)
+        if key not in self._times:
+            x = self.model_input(self.representation(kind, threshold))
+            nets = {"sparse": self._networks(backbone), "dense": self._networks(backbone, True)}
+            times: dict[str, list[float]] = {k: [] for k in nets}
+            with torch.inference_mode():
+                for i in range(self.runs + 1):
+                    for name in list(nets)[i % 2 :] + list(nets)[: i % 2]:
+                        start = time.perf_counter()
+                        nets[name](x)
+                        if i:
+                            times[name].append(1000.0 * (time.perf_counter() - start))
+            self._times[key] = (float(np.median(times["sparse"])), float(np.median(times["dense"])))
+        return self._times[key]
+
+    # ------------------------------------------------------------------ render
+    def render(
+        self,
+        *,
+        representation: str,
+        edge_threshold: int,
+        event_threshold: float,
+        backbone: str,
+        timing: bool,
+    ) -> dict[str, Any]:
+        """The input, its sparsity and the backbone's costs (see the class doc)."""
+        import torch
+
+        from posekit import sensors
+
+        threshold = edge_threshold if representation == "edges" else round(event_threshold, 4)
+        image = self.representation(representation, threshold)
+        active, dense, layers = self.macs(representation, threshold, backbone)
+        ms_sparse = ms_dense = speedup = None
+        if timing:
+            ms_sparse, ms_dense = self.timing(representation, threshold, backbone)
+            speedup = ms_dense / ms_sparse
+        result = {
+            "representation": representation,
+            "threshold": threshold,
+            "image": image,
+            "active_fraction": sensors.active_fraction(image),
+            "sites": int(np.count_nonzero(image)),
+            "size": image.shape,
+            "backbone": backbone,
+            "active_macs": active,
+            "dense_macs": dense,
+            "saving": 1.0 - active / dense if dense else 0.0,
+            "layers": layers,
+            "ms_sparse": ms_sparse,
+            "ms_dense": ms_dense,
+            "speedup": speedup,
+            "threads": torch.get_num_threads(),
+        }
+        result["text"] = self._text(result)
+        return result
+
+    def _text(self, r: dict[str, Any]) -> str:
+        (h, w), name = r["size"], _SPARSE_BACKBONES[r["backbone"]]
+        if r["representation"] == "edges":
+            high = int(r["threshold"])
+            what = f"Edges (Canny, hysteresis {round(high / 3)} / {high})"
+        else:
+            change = 100 * (np.exp(r["threshold"]) - 1)
+            what = f"Events (DVS, threshold {r['threshold']:g} log units ≈ {change:.0f} % change)"
+        lines = [
+            f"{what}: {100 * r['active_fraction']:.2f} % of the {h} × {w} pixels active "
+            f"({r['sites']:,} sites)",
+            f"Sparse {name}: {r['active_macs'] / 1e6:,.1f} M MACs at the active sites vs "
+            f"{r['dense_macs'] / 1e6:,.1f} M for the same {r['layers']} conv layers at every "
+            f"pixel: −{100 * r['saving']:.1f} %",
+        ]
+        if r["ms_sparse"] is None:
+            lines.append("CPU time: not measured (tick “time sparse vs dense”)")
+        else:
+            faster = "faster" if r["speedup"] >= 1 else "slower"
+            factor = r["speedup"] if r["speedup"] >= 1 else 1 / r["speedup"]
+            threads = f"{r['threads']} thread{'s' if r['threads'] != 1 else ''}"
+            lines.append(
+                f"CPU time ({threads}, batch 1, median of {self.runs}): sparse "
+                f"{r['ms_sparse']:.1f} ms, dense {r['ms_dense']:.1f} ms — sparse {factor:.1f}× "
+                f"{faster} (rulebooks included)"
+            )
+        return "\n".join(lines)
+
+    def figure(self, result: dict[str, Any]) -> Figure:
+        fig, axes = plt.subplots(
+            1,
+            3,
+            figsize=(10.5, 2.9),
+            layout="constrained",
+            gridspec_kw={"width_ratios": [1.6, 1, 1]},
+        )
+        plt.close(fig)
+        ax = axes[0]
+        image = result["image"]
+        if result["representation"] == "edges":
+            ax.imshow(image, cmap="gray", vmin=0, vmax=255)
+        else:
+            lim = max(1, int(np.abs(image).max()))
+            ax.imshow(image, cmap="bwr", vmin=-lim, vmax=lim)
+        ax.set_title(
+            f"{result['representation']}: {100 * result['active_fraction']:.2f} % active",
+            fontsize=9,
+        )
+        ax.set_axis_off()
+        name = _SPARSE_BACKBONES[result["backbone"]]
+        ax = axes[1]
+        ax.bar(
+            [0, 1],
+            [result["dense_macs"] / 1e6, max(result["active_macs"], 1) / 1e6],
+            color=["lightsteelblue", "tab:blue"],
+        )
+        ax.set_xticks([0, 1], ["dense", "sparse"])
+        ax.set_yscale("log")
+        ax.set_title(f"{name}: M MACs (−{100 * result['saving']:.1f} %)", fontsize=9)
+        ax = axes[2]
+        if result["ms_sparse"] is None:
+            ax.text(
+                0.5,
+                0.5,
+                "not measured",
+                ha="center",
+                va="center",
+                transform=ax.transAxes,
+                fontsize=8,
+            )
+            ax.set_xticks([])
+            ax.set_yticks([])
+        else:
+            ax.bar(
+                [0, 1],
+                [result["ms_dense"], result["ms_sparse"]],
+                color=["navajowhite", "tab:orange"],
+            )
+            ax.set_xticks([0, 1], ["dense", "sparse"])
+            ax.set_title(f"CPU ms ({result['speedup']:.1f}× speed-up)", fontsize=9)
+        for a in axes[1:]:
+            a.tick_params(labelsize=7)
+        return fig
+
+    def _show(self, fig: Figure | None) -> None:
+        """The text above the figure, both in the ``Output``."""
         super()._show(fig)
         if get_ipython() is None:
             return
