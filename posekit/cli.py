@@ -465,6 +465,12 @@ def _eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _privacy(args: argparse.Namespace) -> int:
+    from posekit import privacy
+
+    return privacy.run_cli(args, "posekit privacy")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="posekit", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -599,6 +605,23 @@ def build_parser() -> argparse.ArgumentParser:
         "for top-down ones on SynthPose scenes with true boxes (the 12 shared joints)",
     )  # fmt: skip
     evaluate.set_defaults(func=_eval)
+
+    privacy = sub.add_parser(
+        "privacy",
+        help="identity leak of RGB / grey / edges / motion vectors / events on SynthPose people; "
+        "BlazeFace on real photos and their sensor images",
+    )
+    privacy.add_argument("--identities", type=int, help="people N (default: privacy.run's)")
+    privacy.add_argument("--steps", type=int, help="training steps per classifier")
+    privacy.add_argument("--size", type=int, help="classifier input side in px")
+    privacy.add_argument("--clips", type=int, help="clips per identity and action")
+    privacy.add_argument("--frames", type=int, help="labelled frames per clip")
+    privacy.add_argument("--seed", type=int, default=0)
+    privacy.add_argument("--quick", action="store_true", help="seconds-long smoke test")
+    privacy.add_argument("--faces-only", action="store_true", help="only the face table")
+    privacy.add_argument("--no-faces", action="store_true", help="skip the face table")
+    privacy.add_argument("--no-progress", action="store_true")
+    privacy.set_defaults(func=_privacy)
     return parser
 
 
