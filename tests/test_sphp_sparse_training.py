@@ -102,3 +102,15 @@ def test_cli_bench_sparse_forwards_its_own_options(capsys):
     assert cli.main(argv) == 0
     printed = capsys.readouterr().out
     assert "DHP19" in printed and "26.89" in printed  # SPHP's published dense DHP19 FPS
+
+
+def test_sphp_table_sets_sparse_rows_beside_the_published_sparse_results():
+    from posekit.lab import sphp_table
+
+    row = dict(backbone="unet_small", inputs="mv", mpjpe={"C1": 1.0, "mean": 2.0}, seconds=3)
+    table = sphp_table.format_table([{**row, "conv": "sparse"}, {**row, "conv": "dense"}])
+    sparse_line, dense_line = table.splitlines()[2:]
+    assert "24.85 (sparse)" in sparse_line and "8.52 (dense)" in dense_line
+    assert "1.00 / – / – / – / 2.00" in sparse_line
+    with pytest.raises(ValueError, match="convs: expected names from"):
+        sphp_table.run(".", convs=("sparce",))
