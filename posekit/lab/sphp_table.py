@@ -138,10 +138,10 @@ def run(
 
     from posekit import recipes
 
-    out_dir = Path(out_dir or tempfile.mkdtemp(prefix="sphp_table_"))
     unknown = [c for c in convs if c not in CONVS]
     if unknown:
         raise ValueError(f"convs: expected names from {sorted(CONVS)}, got {unknown}")
+    out_dir = Path(out_dir or tempfile.mkdtemp(prefix="sphp_table_"))
     rows = []
     for backbone in backbones:
         for inp in inputs:
