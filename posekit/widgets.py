@@ -1064,7 +1064,19 @@ def _scaling_cost(name: str, side: int | None) -> tuple[int, int]:
     return _SCALING_COSTS[key]
 
 
-class ScalingExplorer(Explorer):
+class _TextExplorer(Explorer):
+    """An explorer whose ``result["text"]`` is printed above its figure."""
+
+    def _show(self, fig: Figure | None) -> None:
+        """The text above the figure, both in the ``Output``."""
+        super()._show(fig)
+        if get_ipython() is None:
+            return
+        text = {"output_type": "stream", "name": "stdout", "text": self.result["text"] + "\n"}
+        self.output.outputs = (text, *self.output.outputs)
+
+
+class ScalingExplorer(_TextExplorer):
     """EfficientNet-B0 … B7 by compound scaling, beside EfficientPose (lesson 05).
 
     Compound scaling (Tan & Le 2019, "EfficientNet: Rethinking model scaling for
@@ -1288,14 +1300,6 @@ class ScalingExplorer(Explorer):
                      fontsize=9)  # fmt: skip
         return fig
 
-    def _show(self, fig: Figure | None) -> None:
-        """The text above the chart, both in the ``Output``."""
-        super()._show(fig)
-        if get_ipython() is None:
-            return
-        text = {"output_type": "stream", "name": "stdout", "text": self.result["text"] + "\n"}
-        self.output.outputs = (text, *self.output.outputs)
-
 
 # ---------------------------------------------------------------------------------------------
 # Sparse and privacy-enhanced representations (lesson 06)
@@ -1313,7 +1317,7 @@ def _sparsity_clip(size: tuple[int, int], seed: int) -> np.ndarray:
     return ds[0]["frames"].numpy()
 
 
-class SparsityExplorer(Explorer):
+class SparsityExplorer(_TextExplorer):
     """How sparse a privacy-enhancing input is, and what a sparse backbone saves on it.
 
     SPHP (Lin, Hsieh et al. 2023, "Sparse and Privacy-enhanced Representation for Human Pose
@@ -1666,11 +1670,3 @@ class SparsityExplorer(Explorer):
         for a in axes[1:]:
             a.tick_params(labelsize=7)
         return fig
-
-    def _show(self, fig: Figure | None) -> None:
-        """The text above the figure, both in the ``Output``."""
-        super()._show(fig)
-        if get_ipython() is None:
-            return
-        text = {"output_type": "stream", "name": "stdout", "text": self.result["text"] + "\n"}
-        self.output.outputs = (text, *self.output.outputs)
