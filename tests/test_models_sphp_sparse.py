@@ -207,15 +207,21 @@ def test_a_sparse_unet_learns_a_few_steps_on_edges():
     x, mask = _sparse_input(b=4, h=16, w=24, density=0.2)
     target = torch.zeros(4, 2, 16, 24)
     target[:, 0] = mask.float()  # map 0 = the edges, map 1 = nothing
-    opt = torch.optim.Adam(model.parameters(), 1e-2)
+    losses = adam_steps(model, lambda: F.mse_loss(model(x), target), steps=30, lr=1e-2)
+    assert losses[-1] < 0.2 * losses[0]
+
+
+def adam_steps(model, loss_fn, steps: int, lr: float) -> list[float]:
+    """``steps`` Adam steps on ``loss_fn()``; the losses before each step."""
+    opt = torch.optim.Adam(model.parameters(), lr)
     losses = []
-    for _ in range(30):
-        loss = F.mse_loss(model(x), target)
+    for _ in range(steps):
+        loss = loss_fn()
         opt.zero_grad()
         loss.backward()
         opt.step()
         losses.append(loss.item())
-    assert losses[-1] < 0.2 * losses[0]
+    return losses
 
 
 @pytest.mark.parametrize(

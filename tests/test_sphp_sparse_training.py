@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from test_models_sphp_sparse import adam_steps
 from test_sphp_protocol import sphp_splits  # noqa: F401  (a module-scoped fixture)
 
 
@@ -56,14 +57,7 @@ def test_a_few_steps_of_sparse_unet_small_on_edges_lower_the_loss(sphp_splits): 
     codec = SPHPCodec((64, 48))
     targets = codec.encode({"keypoints": torch.stack([b["keypoints"] for b in batch])})
     model = sparse_sphp_model("unet_small", "ed", dense_head=True)
-    opt = torch.optim.Adam(model.parameters(), 3e-3)
-    losses = []
-    for _ in range(8):
-        loss = codec.loss(model(x), targets)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
+    losses = adam_steps(model, lambda: codec.loss(model(x), targets), steps=8, lr=3e-3)
     assert losses[-1] < 0.7 * losses[0]
 
 

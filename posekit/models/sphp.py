@@ -58,8 +58,8 @@ from torch import nn
 from posekit.validate import check_positive_ints
 
 __all__ = [
-    "BACKBONES", "DHP19", "INPUTS", "LateFusion", "UNet", "sphp_model", "unet_large",
-    "unet_small",
+    "BACKBONES", "DHP19", "INPUTS", "LateFusion", "UNet", "check_planes", "sphp_model",
+    "unet_large", "unet_small",
 ]  # fmt: skip
 
 NUM_JOINTS = 13
@@ -137,6 +137,15 @@ def _block(cin: int, cout: int) -> nn.Sequential:
     )  # fmt: skip
 
 
+def check_planes(planes: Sequence[int]) -> list[int]:
+    """A U-Net's channels per level, finest first: at least 2 positive ints (``ValueError``)."""
+    planes = list(planes)
+    if len(planes) < 2:
+        raise ValueError(f"planes: expected at least 2 levels, got {planes!r}")
+    check_positive_ints(**{f"planes[{i}]": p for i, p in enumerate(planes)})
+    return planes
+
+
 class UNet(nn.Module):
     """SPHP's U-Net: ``len(planes) - 1`` max-pools, skip connections by concatenation.
 
@@ -160,11 +169,8 @@ class UNet(nn.Module):
         planes: Sequence[int] = (32, 64, 128, 256),
     ) -> None:
         super().__init__()
-        planes = list(planes)
+        planes = check_planes(planes)
         check_positive_ints(in_channels=in_channels, num_joints=num_joints)
-        if len(planes) < 2:
-            raise ValueError(f"planes: expected at least 2 levels, got {planes!r}")
-        check_positive_ints(**{f"planes[{i}]": p for i, p in enumerate(planes)})
         self.config = dict(in_channels=in_channels, num_joints=num_joints, planes=planes)
         self.in_channels, self.num_joints = in_channels, num_joints
         self.divisor = 2 ** (len(planes) - 1)

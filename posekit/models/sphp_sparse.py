@@ -36,7 +36,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from posekit.models.sphp import INPUTS, NUM_JOINTS, UNet
+from posekit.models.sphp import INPUTS, NUM_JOINTS, UNet, check_planes
 from posekit.sparse import (
     SparseBatchNorm,
     SparseConvTranspose2d,
@@ -198,11 +198,8 @@ class SparseUNet(_SparseBackbone):
         leakiness: float = 0.333,
     ) -> None:
         super().__init__()
-        planes = list(planes)
+        planes = check_planes(planes)
         check_positive_ints(in_channels=in_channels, num_joints=num_joints)
-        if len(planes) < 2:
-            raise ValueError(f"planes: expected at least 2 levels, got {planes!r}")
-        check_positive_ints(**{f"planes[{i}]": p for i, p in enumerate(planes)})
         self.config = dict(
             in_channels=in_channels, num_joints=num_joints, planes=planes, backend=backend,
             dense_head=dense_head, bias=bias, eps=eps, leakiness=leakiness,
