@@ -121,7 +121,8 @@ def test_quick_run_has_every_input_and_the_controls(quick_result):
     text = privacy.format_table(r)
     for name in privacy.INPUTS:
         assert privacy.LABELS[name] in text
-    assert f"chance 1/{n}" in text and "88.9" in text and "RGB histogram" in text
+    assert f"chance 1/{n}" in text and "88.9" in text and "colour histogram" in text
+    assert "MPJPE px, ours" in text and "8.25" in text
 
 
 def test_privacy_vs_pose_and_its_plot(quick_result):
