@@ -783,6 +783,7 @@ def plot_privacy_vs_pose(result: dict, ax=None):
                     label=(label + ", SPHP") if label else None)  # fmt: skip
         elif label is not None:
             ax.plot([], [], "o", color=col, label=label + ", no pose error")
+    ax.plot([], [], "o", mfc="none", color="grey", label="hollow: SPHP's published MPJPE")
     ax.axhline(100 * result["controls"]["chance"], ls="--", color="grey", label="chance")
     ax.set_xlabel("pose error: MPJPE (px of 384×288), U-Net-Small")
     ax.set_ylabel("identity accuracy (%): privacy leak")
