@@ -465,12 +465,6 @@ def _eval(args: argparse.Namespace) -> int:
     return 0
 
 
-def _privacy(args: argparse.Namespace) -> int:
-    from posekit import privacy
-
-    return privacy.run_cli(args, "posekit privacy")
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="posekit", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -606,22 +600,12 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     evaluate.set_defaults(func=_eval)
 
-    privacy = sub.add_parser(
+    sub.add_parser(  # main() hands its arguments to posekit.privacy.main
         "privacy",
         help="identity leak of RGB / grey / edges / motion vectors / events on SynthPose people; "
-        "BlazeFace on real photos and their sensor images",
+        "BlazeFace on real photos and their sensor images (options: posekit privacy --help)",
+        add_help=False,
     )
-    privacy.add_argument("--identities", type=int, help="people N (default: privacy.run's)")
-    privacy.add_argument("--steps", type=int, help="training steps per classifier")
-    privacy.add_argument("--size", type=int, help="classifier input side in px")
-    privacy.add_argument("--clips", type=int, help="clips per identity and action")
-    privacy.add_argument("--frames", type=int, help="labelled frames per clip")
-    privacy.add_argument("--seed", type=int, default=0)
-    privacy.add_argument("--quick", action="store_true", help="seconds-long smoke test")
-    privacy.add_argument("--faces-only", action="store_true", help="only the face table")
-    privacy.add_argument("--no-faces", action="store_true", help="skip the face table")
-    privacy.add_argument("--no-progress", action="store_true")
-    privacy.set_defaults(func=_privacy)
     return parser
 
 
@@ -631,6 +615,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from posekit.lab.sparse_bench import main as bench_sparse
 
         return bench_sparse(argv[2:])
+    if argv[:1] == ["privacy"]:  # its own options: posekit privacy --help
+        from posekit import privacy
+
+        return privacy.main(argv[1:])
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     # argparse cannot take positionals after an option that follows an empty nargs="*"
