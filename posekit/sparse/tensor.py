@@ -4,7 +4,8 @@ Graham & van der Maaten, "Submanifold Sparse Convolutional Networks" (2017): a m
 *active sites* (pixels that carry a feature vector); every other pixel is zero and is never
 stored or computed. ``SparseTensor`` holds
 
-    coords    (N, 3) int64, rows ``[b, y, x]``, sorted row-major (batch, then y, then x)
+    coords    (N, 3) int64, rows ``[b, y, x]``; posekit's own layers keep them row-major
+              (batch, then y, then x), spconv's outputs come in spconv's order
     features  (N, C) float, one row per site
     shape     (H, W) of the full map; batch_size B
 
