@@ -745,116 +745,105 @@ def format_report(result: dict) -> str:
 
 RESULTS = """\
 Measured 2026-12-05 with the defaults (python -m posekit.lab.sparse_bench: 288x384, 2 threads,
-7 rounds after 3 warm-ups) on a 2-core CPU machine shared with another engineer's training job
-(load average 1.4-2.0 during the run), torch 2.13 CPU, spconv 2.3.8; the run took 4 minutes.
+7 rounds after 3 warm-ups), nothing else running on the 2-core CPU machine, torch 2.13 CPU,
+spconv 2.3.8, im2col only for layers of <= 64 input channels. (The same run on the loaded
+machine, load average 2.6-4.0: U-Net-Large 6.3x on edges, own/spconv median 1.27.)
 
-Sparse vs dense SPHP backbones at 288×384 (H×W), batch 1, 2 thread(s), median of 7 rounds after 3 warm-up round(s), the contestants taking turns; run took 236 s; load average (1 min) 1.4 at the start, 2.0 at the end.
-Dense peak (3×3 conv 256→256 at 72×96, channels_last): 231 GFLOP/s. Dense layout per backbone (the faster): DHP19 channels_last, U-Net-Small channels_last, U-Net-Large channels_last.
+Sparse vs dense SPHP backbones at 288×384 (H×W), batch 1, 2 thread(s), median of 7 rounds after 3 warm-up round(s), the contestants taking turns; run took 216 s; load average (1 min) 0.0 at the start, 2.0 at the end.
+Dense peak (3×3 conv 256→256 at 72×96, channels_last): 228 GFLOP/s. Dense layout per backbone (the faster): DHP19 channels_last, U-Net-Small channels_last, U-Net-Large channels_last.
 Measured input: SynthPose action 15 (class C4), the median edge density of 16 clips (edges 0.9–7.7 %, motion vectors 8.6–20.5 % over the clips).
 
 Measured inputs (own = posekit.sparse):
 
 | backbone | input | active | GMACs dense / active (saving) | dense ms (FPS) | own ms (FPS, speed-up) | spconv ms (FPS, speed-up) | GFLOP/s dense / own / spconv |
 |---|---|---:|---:|---:|---:|---:|---:|
-| DHP19 | ed | 3.35 % | 3.50 / 0.440 (−87.6 %) | 40.4 (24.7 FPS) | 38.4 (26.1 FPS, 1.05×) | 69.3 (14.4 FPS, 0.58×) | 173 / 23 / 13 |
-| DHP19 | mv | 14.18 % | 3.52 / 0.502 (−86.0 %) | 37.1 (27.0 FPS) | 33.0 (30.3 FPS, 1.12×) | 65.2 (15.3 FPS, 0.57×) | 190 / 30 / 15 |
-| DHP19 | fs | 15.97 % | 3.54 / 0.752 (−79.1 %) | 36.4 (27.5 FPS) | 39.7 (25.2 FPS, 0.92×) | 52.7 (19.0 FPS, 0.69×) | 195 / 38 / 29 |
-| U-Net-Small | ed | 3.35 % | 15.54 / 0.882 (−94.3 %) | 176.3 (5.7 FPS) | 26.8 (37.3 FPS, 6.57×) | 28.3 (35.3 FPS, 6.22×) | 176 / 66 / 62 |
-| U-Net-Small | mv | 14.18 % | 15.57 / 2.088 (−86.6 %) | 181.0 (5.5 FPS) | 68.6 (14.6 FPS, 2.64×) | 71.2 (14.1 FPS, 2.54×) | 172 / 61 / 59 |
-| U-Net-Small | fs | 15.97 % | 15.60 / 2.566 (−83.5 %) | 187.3 (5.3 FPS) | 84.6 (11.8 FPS, 2.21×) | 83.9 (11.9 FPS, 2.23×) | 167 / 61 / 61 |
-| U-Net-Large | ed | 3.35 % | 61.99 / 3.522 (−94.3 %) | 619.3 (1.6 FPS) | 76.0 (13.2 FPS, 8.15×) | 79.3 (12.6 FPS, 7.81×) | 200 / 93 / 89 |
-| U-Net-Large | mv | 14.18 % | 62.05 / 8.320 (−86.6 %) | 619.8 (1.6 FPS) | 163.6 (6.1 FPS, 3.79×) | 133.4 (7.5 FPS, 4.65×) | 200 / 102 / 125 |
-| U-Net-Large | fs | 15.97 % | 62.12 / 10.222 (−83.5 %) | 621.9 (1.6 FPS) | 215.8 (4.6 FPS, 2.88×) | 183.6 (5.4 FPS, 3.39×) | 200 / 95 / 111 |
+| DHP19 | ed | 3.35 % | 3.50 / 0.440 (−87.6 %) | 35.6 (28.1 FPS) | 23.2 (43.1 FPS, 1.53×) | 38.0 (26.3 FPS, 0.94×) | 197 / 38 / 23 |
+| DHP19 | mv | 14.18 % | 3.52 / 0.502 (−86.0 %) | 35.2 (28.4 FPS) | 23.4 (42.7 FPS, 1.50×) | 36.8 (27.2 FPS, 0.95×) | 200 / 43 / 27 |
+| DHP19 | fs | 15.97 % | 3.54 / 0.752 (−79.1 %) | 35.7 (28.0 FPS) | 35.6 (28.1 FPS, 1.00×) | 53.3 (18.8 FPS, 0.67×) | 198 / 42 / 28 |
+| U-Net-Small | ed | 3.35 % | 15.54 / 0.882 (−94.3 %) | 162.5 (6.2 FPS) | 23.0 (43.4 FPS, 7.05×) | 29.3 (34.1 FPS, 5.55×) | 191 / 76 / 60 |
+| U-Net-Small | mv | 14.18 % | 15.57 / 2.088 (−86.6 %) | 162.0 (6.2 FPS) | 49.5 (20.2 FPS, 3.28×) | 53.4 (18.7 FPS, 3.04×) | 192 / 84 / 78 |
+| U-Net-Small | fs | 15.97 % | 15.60 / 2.566 (−83.5 %) | 160.6 (6.2 FPS) | 67.8 (14.7 FPS, 2.37×) | 83.1 (12.0 FPS, 1.93×) | 194 / 76 / 62 |
+| U-Net-Large | ed | 3.35 % | 61.99 / 3.522 (−94.3 %) | 597.6 (1.7 FPS) | 67.2 (14.9 FPS, 8.89×) | 81.5 (12.3 FPS, 7.34×) | 207 / 105 / 86 |
+| U-Net-Large | mv | 14.18 % | 62.05 / 8.320 (−86.6 %) | 599.7 (1.7 FPS) | 136.6 (7.3 FPS, 4.39×) | 151.4 (6.6 FPS, 3.96×) | 207 / 122 / 110 |
+| U-Net-Large | fs | 15.97 % | 62.12 / 10.222 (−83.5 %) | 605.6 (1.7 FPS) | 169.1 (5.9 FPS, 3.58×) | 183.3 (5.5 FPS, 3.30×) | 205 / 121 / 112 |
 
 Density sweep (edge: 1-px line segments, 1 ch; mv: 8×8 blocks, 2 ch):
 
 | backbone | pattern | active | active GMACs (saving) | dense ms | own ms (speed-up) | spconv ms (speed-up) | spconv / own | GFLOP/s own / spconv |
 |---|---|---:|---:|---:|---:|---:|---:|---:|
-| DHP19 | edge | 1.00 % | 0.189 (−94.7 %) | 38.2 | 22.3 (1.71×) | 42.7 (0.89×) | 1.91 | 17 / 9 |
-| DHP19 | edge | 2.00 % | 0.349 (−90.2 %) | 38.3 | 33.3 (1.15×) | 61.5 (0.62×) | 1.84 | 21 / 11 |
-| DHP19 | edge | 5.00 % | 0.836 (−76.5 %) | 37.5 | 70.6 (0.53×) | 124.5 (0.30×) | 1.76 | 24 / 13 |
-| DHP19 | edge | 10.00 % | 1.456 (−59.1 %) | 36.2 | 129.3 (0.28×) | 105.1 (0.34×) | 0.81 | 23 / 28 |
-| DHP19 | edge | 20.00 % | 2.344 (−34.2 %) | 37.6 | 202.0 (0.19×) | 289.9 (0.13×) | 1.44 | 23 / 16 |
-| DHP19 | edge | 40.00 % | 3.117 (−12.5 %) | 37.5 | 240.0 (0.16×) | 339.2 (0.11×) | 1.41 | 26 / 18 |
-| DHP19 | mv | 0.98 % | 0.035 (−99.0 %) | 37.0 | 9.9 (3.74×) | 19.5 (1.90×) | 1.97 | 7 / 4 |
-| DHP19 | mv | 2.03 % | 0.072 (−98.0 %) | 37.6 | 12.7 (2.97×) | 25.1 (1.50×) | 1.98 | 11 / 6 |
-| DHP19 | mv | 4.98 % | 0.178 (−95.0 %) | 37.8 | 19.7 (1.92×) | 38.6 (0.98×) | 1.96 | 18 / 9 |
-| DHP19 | mv | 10.01 % | 0.358 (−90.0 %) | 37.4 | 35.1 (1.06×) | 60.0 (0.62×) | 1.71 | 20 / 12 |
-| DHP19 | mv | 20.02 % | 0.711 (−80.1 %) | 35.0 | 39.6 (0.88×) | 54.9 (0.64×) | 1.39 | 36 / 26 |
-| DHP19 | mv | 39.99 % | 1.415 (−60.5 %) | 35.4 | 113.1 (0.31×) | 92.6 (0.38×) | 0.82 | 25 / 31 |
-| U-Net-Small | edge | 1.00 % | 0.267 (−98.3 %) | 180.8 | 18.8 (9.60×) | 22.8 (7.93×) | 1.21 | 28 / 23 |
-| U-Net-Small | edge | 2.00 % | 0.535 (−96.6 %) | 174.1 | 24.9 (6.99×) | 30.3 (5.75×) | 1.22 | 43 / 35 |
-| U-Net-Small | edge | 5.00 % | 1.479 (−90.5 %) | 176.5 | 44.1 (4.00×) | 53.7 (3.29×) | 1.22 | 67 / 55 |
-| U-Net-Small | edge | 10.00 % | 3.080 (−80.2 %) | 176.5 | 85.0 (2.08×) | 91.0 (1.94×) | 1.07 | 73 / 68 |
-| U-Net-Small | edge | 20.00 % | 5.927 (−61.9 %) | 175.9 | 174.9 (1.01×) | 162.5 (1.08×) | 0.93 | 68 / 73 |
-| U-Net-Small | edge | 40.00 % | 9.621 (−38.1 %) | 180.5 | 316.4 (0.57×) | 270.4 (0.67×) | 0.85 | 61 / 71 |
-| U-Net-Small | mv | 0.98 % | 0.094 (−99.4 %) | 179.4 | 10.4 (17.26×) | 17.7 (10.13×) | 1.70 | 18 / 11 |
-| U-Net-Small | mv | 2.03 % | 0.198 (−98.7 %) | 182.4 | 14.1 (12.94×) | 22.4 (8.16×) | 1.59 | 28 / 18 |
-| U-Net-Small | mv | 4.98 % | 0.495 (−96.8 %) | 183.9 | 23.7 (7.75×) | 34.0 (5.41×) | 1.43 | 42 / 29 |
-| U-Net-Small | mv | 10.01 % | 1.023 (−93.4 %) | 182.1 | 44.2 (4.12×) | 49.4 (3.69×) | 1.12 | 46 / 41 |
-| U-Net-Small | mv | 20.02 % | 2.167 (−86.1 %) | 182.2 | 92.8 (1.96×) | 85.2 (2.14×) | 0.92 | 47 / 51 |
-| U-Net-Small | mv | 39.99 % | 4.758 (−69.4 %) | 181.1 | 231.2 (0.78×) | 153.6 (1.18×) | 0.66 | 41 / 62 |
-| U-Net-Large | edge | 1.00 % | 1.066 (−98.3 %) | 604.7 | 24.9 (24.27×) | 29.9 (20.21×) | 1.20 | 86 / 71 |
-| U-Net-Large | edge | 2.00 % | 2.138 (−96.6 %) | 637.0 | 51.1 (12.46×) | 58.7 (10.84×) | 1.15 | 84 / 73 |
-| U-Net-Large | edge | 5.00 % | 5.912 (−90.5 %) | 620.9 | 111.2 (5.58×) | 119.4 (5.20×) | 1.07 | 106 / 99 |
-| U-Net-Large | edge | 10.00 % | 12.310 (−80.1 %) | 613.3 | 232.6 (2.64×) | 180.3 (3.40×) | 0.78 | 106 / 137 |
-| U-Net-Large | edge | 20.00 % | 23.682 (−61.8 %) | 615.7 | 518.3 (1.19×) | 407.4 (1.51×) | 0.79 | 91 / 116 |
-| U-Net-Large | edge | 40.00 % | 38.433 (−38.0 %) | 617.1 | 819.4 (0.75×) | 638.6 (0.97×) | 0.78 | 94 / 120 |
-| U-Net-Large | mv | 0.98 % | 0.376 (−99.4 %) | 609.9 | 14.7 (41.62×) | 20.0 (30.52×) | 1.36 | 51 / 38 |
-| U-Net-Large | mv | 2.03 % | 0.787 (−98.7 %) | 606.0 | 26.2 (23.13×) | 33.1 (18.30×) | 1.26 | 60 / 48 |
-| U-Net-Large | mv | 4.98 % | 1.970 (−96.8 %) | 608.9 | 48.8 (12.48×) | 58.6 (10.39×) | 1.20 | 81 / 67 |
-| U-Net-Large | mv | 10.01 % | 4.073 (−93.4 %) | 613.9 | 88.4 (6.95×) | 99.6 (6.17×) | 1.13 | 92 / 82 |
-| U-Net-Large | mv | 20.02 % | 8.625 (−86.1 %) | 604.2 | 196.2 (3.08×) | 176.4 (3.43×) | 0.90 | 88 / 98 |
-| U-Net-Large | mv | 39.99 % | 18.950 (−69.5 %) | 621.9 | 561.6 (1.11×) | 362.2 (1.72×) | 0.64 | 67 / 105 |
+| DHP19 | edge | 1.00 % | 0.189 (−94.7 %) | 35.6 | 14.6 (2.44×) | 23.8 (1.50×) | 1.63 | 26 / 16 |
+| DHP19 | edge | 2.00 % | 0.349 (−90.2 %) | 75.4 | 45.2 (1.67×) | 109.5 (0.69×) | 2.42 | 15 / 6 |
+| DHP19 | edge | 5.00 % | 0.836 (−76.5 %) | 35.6 | 52.9 (0.67×) | 62.7 (0.57×) | 1.18 | 32 / 27 |
+| DHP19 | edge | 10.00 % | 1.456 (−59.1 %) | 35.7 | 116.2 (0.31×) | 103.2 (0.35×) | 0.89 | 25 / 28 |
+| DHP19 | edge | 20.00 % | 2.344 (−34.2 %) | 36.1 | 167.4 (0.22×) | 151.1 (0.24×) | 0.90 | 28 / 31 |
+| DHP19 | edge | 40.00 % | 3.117 (−12.5 %) | 35.8 | 215.6 (0.17×) | 179.4 (0.20×) | 0.83 | 29 / 35 |
+| DHP19 | mv | 0.98 % | 0.035 (−99.0 %) | 35.2 | 7.5 (4.66×) | 13.2 (2.66×) | 1.75 | 9 / 5 |
+| DHP19 | mv | 2.03 % | 0.072 (−98.0 %) | 35.3 | 9.2 (3.83×) | 16.3 (2.16×) | 1.77 | 16 / 9 |
+| DHP19 | mv | 4.98 % | 0.178 (−95.0 %) | 35.5 | 14.3 (2.48×) | 24.0 (1.48×) | 1.68 | 25 / 15 |
+| DHP19 | mv | 10.01 % | 0.358 (−90.0 %) | 35.0 | 21.8 (1.61×) | 34.7 (1.01×) | 1.59 | 33 / 21 |
+| DHP19 | mv | 20.02 % | 0.711 (−80.1 %) | 35.7 | 42.6 (0.84×) | 55.4 (0.64×) | 1.30 | 33 / 26 |
+| DHP19 | mv | 39.99 % | 1.415 (−60.5 %) | 35.3 | 107.5 (0.33×) | 91.2 (0.39×) | 0.85 | 26 / 31 |
+| U-Net-Small | edge | 1.00 % | 0.267 (−98.3 %) | 161.9 | 13.1 (12.35×) | 17.1 (9.46×) | 1.31 | 41 / 31 |
+| U-Net-Small | edge | 2.00 % | 0.535 (−96.6 %) | 158.8 | 16.9 (9.41×) | 21.8 (7.29×) | 1.29 | 63 / 49 |
+| U-Net-Small | edge | 5.00 % | 1.479 (−90.5 %) | 169.4 | 33.2 (5.10×) | 39.9 (4.25×) | 1.20 | 89 / 74 |
+| U-Net-Small | edge | 10.00 % | 3.080 (−80.2 %) | 166.2 | 58.2 (2.86×) | 66.9 (2.48×) | 1.15 | 106 / 92 |
+| U-Net-Small | edge | 20.00 % | 5.927 (−61.9 %) | 170.1 | 120.1 (1.42×) | 118.6 (1.43×) | 0.99 | 99 / 100 |
+| U-Net-Small | edge | 40.00 % | 9.621 (−38.1 %) | 166.3 | 209.9 (0.79×) | 192.4 (0.86×) | 0.92 | 92 / 100 |
+| U-Net-Small | mv | 0.98 % | 0.094 (−99.4 %) | 162.1 | 8.6 (18.83×) | 13.9 (11.69×) | 1.61 | 22 / 14 |
+| U-Net-Small | mv | 2.03 % | 0.198 (−98.7 %) | 169.6 | 11.2 (15.09×) | 17.5 (9.70×) | 1.56 | 35 / 23 |
+| U-Net-Small | mv | 4.98 % | 0.495 (−96.8 %) | 174.3 | 18.9 (9.22×) | 25.2 (6.91×) | 1.33 | 52 / 39 |
+| U-Net-Small | mv | 10.01 % | 1.023 (−93.4 %) | 166.6 | 37.7 (4.42×) | 49.7 (3.35×) | 1.32 | 54 / 41 |
+| U-Net-Small | mv | 20.02 % | 2.167 (−86.1 %) | 165.1 | 85.3 (1.94×) | 88.8 (1.86×) | 1.04 | 51 / 49 |
+| U-Net-Small | mv | 39.99 % | 4.758 (−69.4 %) | 160.8 | 163.7 (0.98×) | 155.3 (1.04×) | 0.95 | 58 / 61 |
+| U-Net-Large | edge | 1.00 % | 1.066 (−98.3 %) | 615.6 | 33.8 (18.19×) | 39.4 (15.63×) | 1.16 | 63 / 54 |
+| U-Net-Large | edge | 2.00 % | 2.138 (−96.6 %) | 602.1 | 48.2 (12.49×) | 58.0 (10.39×) | 1.20 | 89 / 74 |
+| U-Net-Large | edge | 5.00 % | 5.912 (−90.5 %) | 596.4 | 94.9 (6.29×) | 117.5 (5.07×) | 1.24 | 125 / 101 |
+| U-Net-Large | edge | 10.00 % | 12.310 (−80.1 %) | 600.3 | 189.4 (3.17×) | 221.3 (2.71×) | 1.17 | 130 / 111 |
+| U-Net-Large | edge | 20.00 % | 23.682 (−61.8 %) | 599.9 | 359.3 (1.67×) | 407.7 (1.47×) | 1.13 | 132 / 116 |
+| U-Net-Large | edge | 40.00 % | 38.433 (−38.0 %) | 596.4 | 609.3 (0.98×) | 695.6 (0.86×) | 1.14 | 126 / 111 |
+| U-Net-Large | mv | 0.98 % | 0.376 (−99.4 %) | 597.3 | 18.0 (33.23×) | 23.6 (25.31×) | 1.31 | 42 / 32 |
+| U-Net-Large | mv | 2.03 % | 0.787 (−98.7 %) | 605.6 | 26.6 (22.73×) | 34.0 (17.81×) | 1.28 | 59 / 46 |
+| U-Net-Large | mv | 4.98 % | 1.970 (−96.8 %) | 600.3 | 46.8 (12.84×) | 57.7 (10.41×) | 1.23 | 84 / 68 |
+| U-Net-Large | mv | 10.01 % | 4.073 (−93.4 %) | 597.9 | 81.8 (7.31×) | 98.3 (6.08×) | 1.20 | 100 / 83 |
+| U-Net-Large | mv | 20.02 % | 8.625 (−86.1 %) | 598.8 | 162.9 (3.68×) | 179.6 (3.33×) | 1.10 | 106 / 96 |
+| U-Net-Large | mv | 39.99 % | 18.950 (−69.5 %) | 601.6 | 399.3 (1.51×) | 361.7 (1.66×) | 0.91 | 95 / 105 |
 
 Crossover density (sparse = dense; log-log interpolated):
 
 | backbone | pattern | dense ms (median) | crossover own | crossover spconv |
 |---|---|---:|---:|---:|
-| DHP19 | edge | 37.6 | 2.4 % | < 1 % |
-| DHP19 | mv | 37.2 | 12.6 % | 4.8 % |
-| U-Net-Small | edge | 176.5 | 20.1 % | 22.4 % |
-| U-Net-Small | mv | 182.1 | 33.3 % | > 40 % |
-| U-Net-Large | edge | 616.4 | 26.0 % | 37.9 % |
-| U-Net-Large | mv | 609.4 | > 40 % | > 40 % |
+| DHP19 | edge | 35.7 | 3.4 % | 1.4 % |
+| DHP19 | mv | 35.3 | 16.6 % | 10.2 % |
+| U-Net-Small | edge | 166.3 | 30.3 % | 32.8 % |
+| U-Net-Small | mv | 165.9 | 39.3 % | > 40 % |
+| U-Net-Large | edge | 600.1 | 38.9 % | 32.8 % |
+| U-Net-Large | mv | 599.5 | > 40 % | > 40 % |
 
 SPHP's table beside ours:
 
 | backbone | SPHP params | SPHP GFLOPs dense → sparse (saving) | SPHP FPS dense → sparse (speed-up) | our input | our GMACs dense → active (saving) | our FPS dense → own sparse (speed-up) |
 |---|---:|---:|---:|---|---:|---:|
-| DHP19 | 218K | 275.45 → 33.25 (−87 %) | 26.89 → 38.88 (1.5×) | ed (3.4 %) | 3.50 → 0.440 (−87.6 %) | 24.73 → 26.06 (1.05×) |
-|  | | | | mv (14.2 %) | 3.52 → 0.502 (−86.0 %) | 26.98 → 30.26 (1.12×) |
-|  | | | | fs (16.0 %) | 3.54 → 0.752 (−79.1 %) | 27.51 → 25.20 (0.92×) |
-| U-Net-Small | 1.9M | 1135 → 46.74 (−96 %) | 11.82 → 36.13 (3×) | ed (3.4 %) | 15.54 → 0.882 (−94.3 %) | 5.67 → 37.28 (6.57×) |
-|  | | | | mv (14.2 %) | 15.57 → 2.088 (−86.6 %) | 5.53 → 14.57 (2.64×) |
-|  | | | | fs (16.0 %) | 15.60 → 2.566 (−83.5 %) | 5.34 → 11.82 (2.21×) |
-| U-Net-Large | 7.7M | 4510 → 186.8 (−96 %) | 1.07 → 13.89 (13×) | ed (3.4 %) | 61.99 → 3.522 (−94.3 %) | 1.61 → 13.16 (8.15×) |
-|  | | | | mv (14.2 %) | 62.05 → 8.320 (−86.6 %) | 1.61 → 6.11 (3.79×) |
-|  | | | | fs (16.0 %) | 62.12 → 10.222 (−83.5 %) | 1.61 → 4.63 (2.88×) |
+| DHP19 | 218K | 275.45 → 33.25 (−87 %) | 26.89 → 38.88 (1.5×) | ed (3.4 %) | 3.50 → 0.440 (−87.6 %) | 28.12 → 43.14 (1.53×) |
+|  | | | | mv (14.2 %) | 3.52 → 0.502 (−86.0 %) | 28.44 → 42.71 (1.50×) |
+|  | | | | fs (16.0 %) | 3.54 → 0.752 (−79.1 %) | 28.04 → 28.10 (1.00×) |
+| U-Net-Small | 1.9M | 1135 → 46.74 (−96 %) | 11.82 → 36.13 (3×) | ed (3.4 %) | 15.54 → 0.882 (−94.3 %) | 6.15 → 43.39 (7.05×) |
+|  | | | | mv (14.2 %) | 15.57 → 2.088 (−86.6 %) | 6.17 → 20.22 (3.28×) |
+|  | | | | fs (16.0 %) | 15.60 → 2.566 (−83.5 %) | 6.23 → 14.75 (2.37×) |
+| U-Net-Large | 7.7M | 4510 → 186.8 (−96 %) | 1.07 → 13.89 (13×) | ed (3.4 %) | 61.99 → 3.522 (−94.3 %) | 1.67 → 14.88 (8.89×) |
+|  | | | | mv (14.2 %) | 62.05 → 8.320 (−86.6 %) | 1.67 → 7.32 (4.39×) |
+|  | | | | fs (16.0 %) | 62.12 → 10.222 (−83.5 %) | 1.65 → 5.91 (3.58×) |
 
 SPHP: Intel Core i9-7940 3.1 GHz, SparseConvNet, as published. Their GFLOPs are about 73× our per-frame dense MAC count of the same networks: only the savings (%) and the speed-ups compare.
 
 Goals:
 
-- U-Net-Large, own sparse backend, measured edge input (3.35 % active): 619 → 76 ms, speed-up 8.15× against SPHP's 13× (not met; MACs −94.3 % against SPHP's −96 %).
-- own vs spconv: spconv ms / own ms, median 1.21 over 36 sweep points (range 0.64–1.98; > 1 = own faster); goal: own at least as fast as spconv (met).
-- DHP19: own vs spconv outputs, max |diff| 2.55e-15 (max |output| 2.13e-09) over 15 inputs: the same computation timed.
+- U-Net-Large, own sparse backend, measured edge input (3.35 % active): 598 → 67 ms, speed-up 8.89× against SPHP's 13× (not met; MACs −94.3 % against SPHP's −96 %).
+- own vs spconv: spconv ms / own ms, median 1.20 over 36 sweep points (range 0.83–2.42; > 1 = own faster); goal: own at least as fast as spconv (met).
+- DHP19: own vs spconv outputs, max |diff| 1.98e-09 (max |output| 1.61e-03) over 15 inputs: the same computation timed.
 - U-Net-Small: own vs spconv outputs, max |diff| 1.12e-08 (max |output| 4.45e-02) over 15 inputs: the same computation timed.
-- U-Net-Large: own vs spconv outputs, max |diff| 1.40e-08 (max |output| 3.14e-02) over 15 inputs: the same computation timed.
+- U-Net-Large: own vs spconv outputs, max |diff| 1.21e-08 (max |output| 3.14e-02) over 15 inputs: the same computation timed.
 
 GMACs dense: the dense model (posekit.bench.count_macs); active: the sparse model's MACs at its active sites; saving against the same layers run densely (posekit.sparse.count_macs). GFLOP/s = 2 × MACs / time.
-
-Reading: at the measured edge density (3.35 %) the own sparse U-Net-Large is 8.2x faster than
-the dense one (SPHP: 13x) for 94.3 % fewer MACs (SPHP: 96 %), U-Net-Small 6.6x (SPHP: 3x),
-DHP19 1.05x (SPHP: 1.5x). The speed-up trails the MAC saving because the sparse networks run
-at 7-106 GFLOP/s (own; spconv up to 137) against the dense ones' 170-200 (peak 231): DHP19's
-16-32-channel layers make GEMMs too small to be efficient, and its sparse version is slower
-than dense above 2.4 % random-line edges (real edges, clustered on the person, pool better).
-The U-Nets break even at 20-26 % edges and above 33 % motion blocks: pooling spreads 1-px lines
-over the coarse levels (a line of density d covers up to 8d at 1/8 resolution) while aligned
-8x8 blocks stay as sparse at every level. Own vs spconv: own is ahead below ~10 % density
-(and on DHP19 at most densities), spconv on the U-Nets from 10-20 % up (ratios 0.64-0.93);
-median 1.21 over the sweep.
 """  # noqa: E501 (the tables' rows, as printed)
 
 
