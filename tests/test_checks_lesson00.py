@@ -43,6 +43,21 @@ def pckh_without_head_factor(pred, gt, boxes, alpha=0.5):
     return 100 * ((dist <= alpha * head[:, None]) & labelled).sum(0) / labelled.sum(0)
 
 
+def _pckh_hits(pred, gt, boxes, alpha):
+    dist = np.linalg.norm(pred - gt[..., :2], axis=-1)
+    head = 0.6 * np.linalg.norm(boxes[:, 1] - boxes[:, 0], axis=-1)
+    return dist <= alpha * head[:, None]
+
+
+def pckh_over_all_joints(pred, gt, boxes, alpha=0.5):
+    labelled = gt[..., 2] > 0
+    return 100 * (_pckh_hits(pred, gt, boxes, alpha) & labelled).sum(0) / gt.shape[0]
+
+
+def pckh_plain_mean(pred, gt, boxes, alpha=0.5):
+    return 100 * _pckh_hits(pred, gt, boxes, alpha).mean(0)
+
+
 @pytest.mark.parametrize(
     "check,reference",
     [
@@ -62,6 +77,8 @@ def test_reference_passes(check, reference):
         (L.check_flip_keypoints, flip_width_not_width_minus_one, "W - 1 - x"),
         (L.check_crop_keypoints, crop_with_half_pixel_bias, "half a pixel"),
         (L.check_pckh_per_joint, pckh_without_head_factor, "0.6 x the diagonal"),
+        (L.check_pckh_per_joint, pckh_over_all_joints, "counted in the denominator"),
+        (L.check_pckh_per_joint, pckh_plain_mean, "average over labelled joints only"),
     ],
 )
 def test_classic_mistakes_fail_with_their_hint(check, wrong, hint, capsys):

@@ -86,7 +86,20 @@ def loss_summed_over_batch(pred, target, weight):
 
 
 def loss_as_python_float(pred, target, weight):
-    return float((weight * _sq(pred, target)).sum() / target.shape[0])
+    return float((weight * _sq(pred, target)).sum().detach() / target.shape[0])
+
+
+def loss_item(pred, target, weight):
+    return ((weight * _sq(pred, target)).sum() / target.shape[0]).item()
+
+
+def loss_detached(pred, target, weight):
+    return L.reference_l2_loss(pred, target, weight).detach()
+
+
+def loss_under_no_grad(pred, target, weight):
+    with torch.no_grad():
+        return L.reference_l2_loss(pred, target, weight)
 
 
 # ----------------------------------------------------------------- 1.3 displacement_target
@@ -140,7 +153,10 @@ def test_reference_passes(check, reference):
         (L.check_l2_loss, loss_reshaped_b2k, "not to (B, 2, K)"),
         (L.check_l2_loss, loss_per_labelled_joint, "number of labelled joints"),
         (L.check_l2_loss, loss_summed_over_batch, "divide by the number of images B"),
-        (L.check_l2_loss, loss_as_python_float, "expected a torch.Tensor"),
+        (L.check_l2_loss, loss_as_python_float, "the loss carries no gradient"),
+        (L.check_l2_loss, loss_item, "no .item(), float() or .detach()"),
+        (L.check_l2_loss, loss_detached, "the loss carries no gradient"),
+        (L.check_l2_loss, loss_under_no_grad, "the loss carries no gradient"),
         (L.check_displacement_target, target_without_sigma, "divided by diam only"),
         (L.check_displacement_target, target_half_side, "not by half of it"),
         (L.check_displacement_target, target_diam_over_xy, "diam[:, None, None]"),
@@ -183,6 +199,11 @@ def test_loss_reference_is_differentiable():
     loss = L.reference_l2_loss(pred, target, weight)
     loss.backward()
     assert pred.grad is not None and pred.grad.shape == pred.shape
+
+
+def test_loss_check_passes_the_reference_even_under_no_grad():
+    with torch.no_grad():
+        assert L.check_l2_loss(L.reference_l2_loss).status == "PASS"
 
 
 def test_use_falls_back_to_the_reference_for_a_stub(capsys):

@@ -10,6 +10,7 @@ import numpy as np
 
 from posekit import metrics, skeletons
 from posekit.checks import Case, check_function, register_reference
+from posekit.checks.diagnose import close
 from posekit.datasets import transforms
 
 
@@ -119,6 +120,38 @@ def _pckh_head_factor_hint(expected, got, inputs=None, **ctx):
     return None
 
 
+def _pckh_denominator_hint(expected, got, inputs=None, **ctx):
+    """Fires when the student averaged over all N people, unlabelled joints included (whether
+    or not those joints were also counted as hits)."""
+    if inputs is None or got.shape != expected.shape:
+        return None
+    pred, gt, boxes, alpha = inputs
+    labelled = (gt[..., 2] > 0).sum(0)
+    n = gt.shape[0]
+    every_joint = gt.copy()
+    every_joint[..., 2] = 2  # the unlabelled (0, 0) positions judged like labelled joints
+    mistakes = (
+        np.nan_to_num(expected) * labelled / n,  # hits among labelled joints, divided by N
+        reference_pckh_per_joint(pred, every_joint, boxes, alpha=alpha),  # a plain mean over N
+    )
+    for wrong in mistakes:
+        if close(got, wrong, ctx) and not close(wrong, expected, ctx):
+            return (
+                "unlabelled joints (v = 0) counted in the denominator: average over labelled "
+                "joints only (per joint: correct labelled joints / labelled joints)."
+            )
+    return None
+
+
+def _unlabelled_case():
+    """4 people; joints 3 and 7 unlabelled in two of them, predicted far from (0, 0) there."""
+    pred, gt, boxes = _pckh_case(10, 4, 4.0, 40.0)
+    gt[..., 2] = 2
+    gt[1:3, [3, 7], :] = 0
+    pred[1:3, [3, 7]] = (150.0, 150.0)
+    return pred, gt, boxes
+
+
 def _inputs(pred, gt, boxes, alpha=0.5):
     return {"inputs": (pred.copy(), gt.copy(), boxes.copy(), alpha)}
 
@@ -129,8 +162,14 @@ def check_pckh_per_joint(fn):
     g1[0, :, 2] = 2
     p2, g2, b2 = _pckh_case(8, 8, 12.0, 40.0)
     p3, g3, b3 = _pckh_case(9, 20, 6.0, 30.0)
+    p4, g4, b4 = _unlabelled_case()
     cases = [
         Case((p1, g1, b1), label="one person, all joints labelled", ctx=_inputs(p1, g1, b1)),
+        Case(
+            (p4, g4, b4),
+            label="4 people, joints 3 and 7 unlabelled (v = 0) in two of them",
+            ctx=_inputs(p4, g4, b4),
+        ),
         Case((p2, g2, b2), label="8 people, some unlabelled", ctx=_inputs(p2, g2, b2)),
         Case(
             (p3, g3, b3), {"alpha": 0.1}, label="20 people, alpha 0.1", ctx=_inputs(p3, g3, b3, 0.1)
@@ -141,7 +180,7 @@ def check_pckh_per_joint(fn):
         "pckh_per_joint",
         cases,
         reference=reference_pckh_per_joint,
-        diagnoses=[_pckh_head_factor_hint, "wrong_scale"],
+        diagnoses=[_pckh_head_factor_hint, _pckh_denominator_hint, "wrong_scale"],
         atol=1e-3,
     )
 

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from posekit.checks import Case, check_function, register_reference
+from posekit.checks._compare import compare, is_tensor, type_name
 from posekit.checks.diagnose import close
 from posekit.codecs import regression
 
@@ -207,17 +208,44 @@ def _loss_mistakes(expected, got, inputs=None, **ctx):
 
 
 def _loss_inputs(pred, target, weight) -> dict:
-    return {"inputs": (pred.clone(), target.clone(), weight.clone())}
+    return {"inputs": (pred.detach().clone(), target.clone(), weight.clone())}
+
+
+NO_GRADIENT = (
+    "the loss carries no gradient: return a tensor computed from pred (no .item(), float() "
+    "or .detach())"
+)
+
+
+def _compare_loss(expected, got, atol=1e-5, rtol=1e-5):
+    """The loss must be a tensor that carries pred's gradient (training calls backward() on
+    it), then have the reference's value. A float, a numpy value, an ``.item()``, a detached
+    tensor or one computed under ``torch.no_grad()`` fails first."""
+    if got is not None and not (is_tensor(got) and got.requires_grad):
+        what = (
+            "a tensor that does not require grad (detached, or computed under torch.no_grad())"
+            if is_tensor(got)
+            else f"a {type_name(got)}"
+        )
+        return f"{NO_GRADIENT}; your function returned {what}"
+    mismatch = compare(expected, got, atol=atol, rtol=rtol)
+    if mismatch is None:
+        return None
+    details = " ".join("; ".join(mismatch.details).split())  # one line: expected and got
+    return f"{mismatch.reason}; {details}" if details else mismatch.reason
 
 
 def check_l2_loss(fn):
-    """Exercise 1.2: weighted squared L2 summed over joints, averaged over images (a tensor)."""
+    """Exercise 1.2: weighted squared L2 summed over joints, averaged over images: a tensor
+    that carries pred's gradient."""
     p1 = torch.tensor([[0.1, -0.2, 0.3, 0.0]])
     t1 = torch.tensor([[[0.0, 0.0], [0.0, 0.0]]])
     w1 = torch.tensor([[1.0, 1.0]])
     p2, t2, w2 = _loss_case(21, 2, 3, drop=0.3)
     p3, t3, w3 = _loss_case(22, 8, 16, drop=0.2)
     p4, t4, w4 = _loss_case(23, 3, 14, drop=0.2, flat=False)
+    for p in (p1, p2, p3, p4):
+        p.requires_grad_(True)  # a network's output: the loss must carry its gradient
     cases = [
         Case(
             (p1, t1, w1), label="one image, two joints, all labelled", ctx=_loss_inputs(p1, t1, w1)
@@ -234,15 +262,17 @@ def check_l2_loss(fn):
             ctx=_loss_inputs(p4, t4, w4),
         ),
     ]
-    return check_function(
-        fn,
-        "l2_loss",
-        cases,
-        reference=reference_l2_loss,
-        diagnoses=[_loss_mistakes],
-        atol=1e-5,
-        rtol=1e-5,
-    )
+    with torch.enable_grad():  # even when the check is called under torch.no_grad()
+        return check_function(
+            fn,
+            "l2_loss",
+            cases,
+            reference=reference_l2_loss,
+            diagnoses=[_loss_mistakes],
+            compare=_compare_loss,
+            atol=1e-5,  # for the diagnoses; _compare_loss uses the same tolerances
+            rtol=1e-5,
+        )
 
 
 # ----------------------------------------------------------------- Exercise 1.3
