@@ -127,12 +127,83 @@ def target_keeps_v(gt, est, diam, sigma):
     return out
 
 
+# ----------------------------------------------------------------- 1.4 cascade_step
+
+
+def _step(est, u, diam, sigma, *, half=0.5, scale=1.0, swap=False, per_image=True, sign=1.0):
+    est = np.asarray(est, np.float64)[..., :2]
+    u = np.asarray(u, np.float64)
+    d = np.asarray(diam, np.float64)
+    side = sigma * (d.reshape(-1, 1, 1) if per_image else d)
+    centre = est[..., ::-1] if swap else est
+    boxes = np.concatenate([centre - half * side, centre + half * side], axis=-1)
+    return boxes, est + sign * scale * u * side
+
+
+def step_box_half_side(est, u, diam, sigma):  # sigma * diam used as the half-side
+    return _step(est, u, diam, sigma, half=1.0)
+
+
+def step_box_quarter(est, u, diam, sigma):  # sigma * diam / 2 used as the side
+    return _step(est, u, diam, sigma, half=0.25)
+
+
+def step_box_without_sigma(est, u, diam, sigma):
+    return _step(est, u, diam, 1.0)[0], _step(est, u, diam, sigma)[1]
+
+
+def step_box_xy_swapped(est, u, diam, sigma):
+    return _step(est, u, diam, sigma, swap=True)
+
+
+def step_box_width_height(est, u, diam, sigma):
+    boxes, refined = _step(est, u, diam, sigma)
+    side = sigma * np.asarray(diam, np.float64).reshape(-1, 1, 1)
+    boxes[..., 2:] = side
+    return boxes, refined
+
+
+def step_crop_units(est, u, diam, sigma):
+    boxes, _ = _step(est, u, diam, sigma)
+    return boxes, np.asarray(est, np.float64)[..., :2] + u
+
+
+def step_without_sigma(est, u, diam, sigma):
+    return _step(est, u, diam, sigma)[0], _step(est, u, diam, 1.0)[1]
+
+
+def step_half_side(est, u, diam, sigma):
+    return _step(est, u, diam, sigma)[0], _step(est, u, diam, sigma, scale=0.5)[1]
+
+
+def step_double_side(est, u, diam, sigma):
+    return _step(est, u, diam, sigma)[0], _step(est, u, diam, sigma, scale=2.0)[1]
+
+
+def step_u_swapped(est, u, diam, sigma):
+    return _step(est, np.asarray(u)[..., ::-1], diam, sigma)
+
+
+def step_reversed(est, u, diam, sigma):
+    return _step(est, u, diam, sigma, sign=-1.0)
+
+
+def step_diam_over_xy(est, u, diam, sigma):
+    boxes, _ = _step(est, u, diam, sigma)
+    return boxes, _step(est, u, diam, sigma, per_image=False)[1]
+
+
+def step_box_diam_over_xy(est, u, diam, sigma):
+    return _step(est, u, diam, sigma, per_image=False)[0], _step(est, u, diam, sigma)[1]
+
+
 @pytest.mark.parametrize(
     "check,reference",
     [
         (L.check_to_box_frame, L.reference_to_box_frame),
         (L.check_l2_loss, L.reference_l2_loss),
         (L.check_displacement_target, L.reference_displacement_target),
+        (L.check_cascade_step, L.reference_cascade_step),
     ],
 )
 def test_reference_passes(check, reference):
@@ -162,6 +233,19 @@ def test_reference_passes(check, reference):
         (L.check_displacement_target, target_diam_over_xy, "diam[:, None, None]"),
         (L.check_displacement_target, target_reversed, "opposite sign"),
         (L.check_displacement_target, target_keeps_v, "leave out the v column"),
+        (L.check_cascade_step, step_box_half_side, "boxes are twice too large"),
+        (L.check_cascade_step, step_box_quarter, "boxes are twice too small"),
+        (L.check_cascade_step, step_box_without_sigma, "side diam: you forgot sigma"),
+        (L.check_cascade_step, step_box_xy_swapped, "x and y are swapped"),
+        (L.check_cascade_step, step_box_width_height, "not its width and"),
+        (L.check_cascade_step, step_box_diam_over_xy, "diam[:, None, None]"),
+        (L.check_cascade_step, step_crop_units, "in crop units"),
+        (L.check_cascade_step, step_without_sigma, "by diam only"),
+        (L.check_cascade_step, step_half_side, "half as large"),
+        (L.check_cascade_step, step_double_side, "twice too large: u is in units"),
+        (L.check_cascade_step, step_u_swapped, "displacement are swapped"),
+        (L.check_cascade_step, step_reversed, "opposite sign"),
+        (L.check_cascade_step, step_diam_over_xy, "diam[:, None, None]"),
     ],
 )
 def test_classic_mistakes_fail_with_their_hint(check, wrong, hint, capsys):
@@ -213,3 +297,36 @@ def test_use_falls_back_to_the_reference_for_a_stub(capsys):
     assert L.check_displacement_target(stub).status == "TODO"
     assert checks.use(stub, "displacement_target") is L.reference_displacement_target
     assert "reference" in capsys.readouterr().out
+
+
+def test_cascade_step_matches_the_cascade_refine_stage():
+    torch.manual_seed(0)
+    stage1 = DeepPose(16, input_size=64, width_mult=0.125, fc_dim=32)
+    cascade = DeepPoseCascade(stage1, num_stages=2, sigma=1.5, crop_size=40, skeleton="mpii16")
+    cascade.eval()
+    images = torch.randn(2, 3, 64, 64)
+    est, _, _ = L._step_case(6, 2, 16)
+    est_t = torch.as_tensor(est, dtype=torch.float32)
+    from posekit.models.deeppose import joint_crops
+
+    with torch.no_grad():
+        refined = cascade.refine_stage(2, images, est_t)
+        diam = cascade.diameter(est_t, images)
+        crops, _ = joint_crops(images, est_t, diam, cascade.sigma, cascade.crop_size)
+        u = cascade.refiners[0](crops, torch.arange(16).repeat(2)).view(2, 16, 2)
+    boxes, mine = L.reference_cascade_step(est, u.numpy(), diam.numpy(), cascade.sigma)
+    np.testing.assert_allclose(mine, refined.numpy(), rtol=1e-4, atol=1e-3)
+    side = boxes[..., 2:] - boxes[..., :2]
+    np.testing.assert_allclose(side, 1.5 * diam.numpy()[:, None, None] * np.ones((1, 16, 2)))
+
+
+def test_cascade_step_stub_is_todo_and_a_raising_function_fails():
+    def stub(*args):
+        raise NotImplementedError
+
+    def broken(*args):
+        raise ValueError("oops")
+
+    assert L.check_cascade_step(stub).status == "TODO"
+    assert checks.use(stub, "cascade_step") is L.reference_cascade_step
+    assert L.check_cascade_step(broken).status == "FAIL"

@@ -2,7 +2,9 @@
 
 Exercise 1.1 ``to_box_frame`` (the paper's box normalisation), 1.2 ``l2_loss`` (the
 weighted L2 objective on the 2K network outputs), 1.3 ``displacement_target`` (what a cascade
-stage regresses inside its crop of side σ·diam). Each check compares the student's function
+stage regresses inside its crop of side σ·diam), 1.4 ``cascade_step`` (one stage at inference:
+each joint's crop box of side σ·diam, and the refiner's crop-normalised displacement mapped
+back to pixels, as ``DeepPoseCascade.refine_stage``). Each check compares the student's function
 with posekit's reference on small cases first, and recognises the classic mistakes of each
 exercise from the inputs of the failing case (custom diagnoses below).
 """
@@ -382,6 +384,189 @@ def check_displacement_target(fn):
     )
 
 
+# ----------------------------------------------------------------- Exercise 1.4
+
+
+def reference_cascade_step(estimates, displacement, diam, sigma):
+    """One cascade stage at inference, the geometry of ``DeepPoseCascade.refine_stage``.
+
+    Args:
+        estimates: ``(B, K, 2)`` (or ``(B, K, 3)``, v ignored) previous estimates in pixels
+            (pixel centres at integers, x = column).
+        displacement: ``(B, K, 2)`` the refiner's output ``u``, in units of the crop side.
+        diam: ``(B,)`` torso diameter per image, in pixels; sigma: crop side in diameters.
+    Returns:
+        ``(boxes, refined)``: ``(B, K, 4)`` float ``[x0, y0, x1, y1]`` = estimate ∓ σ·diam / 2
+        (pixel-area edges, as ``CascadeExplorer``'s boxes), and ``(B, K, 2)`` float
+        ``estimate + u · σ · diam``.
+    """
+    est = np.asarray(estimates, np.float64)[..., :2]
+    u = np.asarray(displacement, np.float64)
+    side = sigma * np.asarray(diam, np.float64).reshape(-1, 1, 1)
+    boxes = np.concatenate([est - side / 2, est + side / 2], axis=-1)
+    return boxes, est + u * side
+
+
+def _step_inputs(est, u, diam, sigma) -> dict:
+    return {
+        "inputs": (
+            np.array(est, np.float64)[..., :2],
+            np.array(u, np.float64),
+            np.array(diam, np.float64),
+            float(sigma),
+        )
+    }
+
+
+def _step_mistakes(expected, got, inputs=None, **ctx):
+    """Half-side, σ forgotten, displacement left in crop units, x/y swapped, reversed sign,
+    diam over the x/y columns; told apart on the boxes (last axis 4) or the joints (2)."""
+    if inputs is None or got.shape != expected.shape or expected.shape[-1] not in (2, 4):
+        return None
+    est, u, diam, sigma = inputs
+    d = diam.reshape(-1, 1, 1)
+
+    def box(half, centre=est):
+        return np.concatenate([centre - half, centre + half], axis=-1)
+
+    if expected.shape[-1] == 4:
+        side = sigma * d
+        mistakes = [
+            (
+                box(side),
+                "Your boxes are twice too large: sigma * diam is the box's whole side, so "
+                "each edge lies sigma * diam / 2 from the estimate.",
+            ),
+            (
+                box(side / 4),
+                "Your boxes are twice too small: the side is sigma * diam, so the half-side "
+                "is sigma * diam / 2 (not sigma * diam / 4).",
+            ),
+            (
+                box(d / 2),
+                "Your boxes have side diam: you forgot sigma. The crop side is sigma * diam.",
+            ),
+            (
+                box(side / 2, est[..., ::-1]),
+                "It looks like x and y are swapped: boxes are [x0, y0, x1, y1] with x the "
+                "column, estimates are (x, y).",
+            ),
+            (
+                np.concatenate([est - side / 2, np.broadcast_to(side, est.shape)], axis=-1),
+                "The last two numbers of a box are its far corner (x1, y1), not its width and "
+                "height: [x0, y0, x1, y1] = [x - side/2, y - side/2, x + side/2, y + side/2].",
+            ),
+        ]
+        if len(diam) == 2:
+            mistakes.append(
+                (
+                    box(sigma * diam / 2),
+                    "diam has one value per image, but it scaled the x and y columns instead: "
+                    "(B, K, 2) * (B,) broadcasts over the last axis. Reshape it to (B, 1, 1), "
+                    "e.g. diam[:, None, None].",
+                )
+            )
+    else:
+        mistakes = [
+            (
+                est + u,
+                "You added the displacement in crop units: u is measured in units of the "
+                "crop side, so scale it back to pixels first: estimate + u * sigma * diam.",
+            ),
+            (
+                est + u * d,
+                "You scaled the displacement by diam only: the crop side is sigma * diam, "
+                "so the refined joint is estimate + u * sigma * diam.",
+            ),
+            (
+                est + u * sigma * d / 2,
+                "Your correction is half as large as it should be: u is in units of the whole "
+                "crop side sigma * diam, not of its half.",
+            ),
+            (
+                est + 2 * u * sigma * d,
+                "Your correction is twice too large: u is in units of the crop side "
+                "sigma * diam (a joint on the crop's edge has |u| = 0.5), not of its half.",
+            ),
+            (
+                est + u[..., ::-1] * sigma * d,
+                "It looks like x and y of the displacement are swapped: u[..., 0] moves x "
+                "(the column), u[..., 1] moves y (the row).",
+            ),
+            (
+                est - u * sigma * d,
+                "Your correction has the opposite sign: u = (y - estimate) / (sigma * diam), "
+                "so the refined joint is estimate + u * sigma * diam.",
+            ),
+        ]
+        if len(diam) == 2:
+            mistakes.append(
+                (
+                    est + u * sigma * diam,
+                    "diam has one value per image, but it scaled the x and y columns instead: "
+                    "(B, K, 2) * (B,) broadcasts over the last axis. Reshape it to (B, 1, 1), "
+                    "e.g. diam[:, None, None].",
+                )
+            )
+    for wrong, hint in mistakes:
+        wrong = np.broadcast_to(wrong, expected.shape)
+        if close(got, wrong, ctx) and not close(wrong, expected, ctx):
+            return hint
+    return None
+
+
+def _step_case(seed: int, b: int, k: int):
+    rng = np.random.default_rng(seed)
+    est = _people(seed, b, k, 128, 128)[..., :2]
+    u = rng.uniform(-0.5, 0.5, (b, k, 2)).round(3)
+    diam = rng.uniform(25, 45, b).round(2)
+    return est, u, diam
+
+
+def check_cascade_step(fn):
+    """Exercise 1.4: boxes ``[x - σd/2, y - σd/2, x + σd/2, y + σd/2]`` around each estimate
+    and refined joints ``estimate + u · σ · diam``, one diam per image."""
+    e1 = np.array([[[60.0, 40.0]]])
+    u1 = np.array([[[0.25, 0.0]]])
+    d1 = np.array([40.0])
+    e2 = np.array([[[30.0, 70.0], [50.0, 20.0]]])
+    u2 = np.array([[[0.1, -0.3], [-0.2, 0.4]]])
+    d2 = np.array([20.0])
+    e3, u3, d3 = _step_case(41, 2, 16)
+    e4, u4, d4 = _step_case(42, 5, 14)
+    cases = [
+        Case(
+            (e1, u1, d1, 1.0),
+            label="one joint, u = (0.25, 0): a quarter of a 40 px crop to the right",
+            ctx=_step_inputs(e1, u1, d1, 1.0),
+        ),
+        Case(
+            (e2, u2, d2, 1.5),
+            label="two joints, diam 20, sigma 1.5",
+            ctx=_step_inputs(e2, u2, d2, 1.5),
+        ),
+        Case(
+            (e3, u3, d3, 2.5),
+            label="2 images, 16 joints, sigma 2.5",
+            ctx=_step_inputs(e3, u3, d3, 2.5),
+        ),
+        Case(
+            (e4, u4, d4, 1.0),
+            label="5 images, 14 joints, sigma 1",
+            ctx=_step_inputs(e4, u4, d4, 1.0),
+        ),
+    ]
+    return check_function(
+        fn,
+        "cascade_step",
+        cases,
+        reference=reference_cascade_step,
+        diagnoses=[_step_mistakes],
+        atol=1e-5,
+    )
+
+
 register_reference("to_box_frame", reference_to_box_frame)
 register_reference("l2_loss", reference_l2_loss)
 register_reference("displacement_target", reference_displacement_target)
+register_reference("cascade_step", reference_cascade_step)
