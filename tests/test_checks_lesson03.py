@@ -185,3 +185,93 @@ def test_use_falls_back_to_the_reference_for_a_stub(name, capsys):
     assert check(stub).status == "TODO"
     assert checks.use(stub, name) is getattr(L, f"reference_{name}")
     assert "reference" in capsys.readouterr().out
+
+
+# --------------------------------------------------------------- Exercise 3.4
+
+
+def stacked_forward(x, stem, hourglasses, features, heads, merge_features, merge_heatmaps,
+                    targets, loss_fn):  # fmt: skip
+    x = stem(x)
+    maps_list, total = [], 0
+    for i, (hg, feat_layers, head) in enumerate(zip(hourglasses, features, heads, strict=True)):
+        feat = feat_layers(hg(x))
+        maps = head(feat)
+        maps_list.append(maps)
+        total = total + loss_fn(maps, targets)
+        if i + 1 < len(hourglasses):
+            x = x + merge_features[i](feat) + merge_heatmaps[i](maps)
+    return maps_list, total
+
+
+def test_stacked_student_solution_and_reference_pass():
+    assert L.check_stacked_forward(stacked_forward).status == "PASS"
+    assert L.check_stacked_forward(L.reference_stacked_forward).status == "PASS"
+
+
+def test_stacked_reference_is_hourglassnets_forward_and_summed_loss():
+    from posekit.codecs.heatmap import heatmap_mse_loss
+
+    torch.manual_seed(0)
+    net = HourglassNet(5, num_stacks=3, features=8, depth=2, stem_channels=(4, 4)).eval()
+    x, targets = torch.randn(2, 3, 32, 32), torch.rand(2, 5, 8, 8)
+    with torch.no_grad():
+        maps, loss = L.reference_stacked_forward(
+            x, **L.stack_parts(net), targets=targets, loss_fn=heatmap_mse_loss
+        )
+        outs = net(x)
+    assert len(maps) == 3
+    for ours, theirs in zip(maps, outs, strict=True):
+        torch.testing.assert_close(ours, theirs)
+    torch.testing.assert_close(loss, heatmap_mse_loss(outs, targets))
+    with pytest.raises(ValueError, match="HourglassNet"):
+        L.stack_parts(torch.nn.Conv2d(1, 1, 1))
+
+
+def _stacked_wrong(**variant):
+    return lambda *args: L._stacked(*args, **variant)
+
+
+@pytest.mark.parametrize(
+    "wrong,hint",
+    [
+        (_stacked_wrong(reinject="none"), "same input as this one"),
+        (_stacked_wrong(reinject="features"), "Only the features are re-injected"),
+        (_stacked_wrong(reinject="maps"), "Only the heatmaps are re-injected"),
+        (_stacked_wrong(reinject="replace"), "replaced x instead of adding"),
+        (_stacked_wrong(reinject="features_out"), "got the features as they are"),
+        (_stacked_wrong(loss="last"), "last stack's only"),
+        (_stacked_wrong(loss="mean"), "averaged the stacks' losses"),
+    ],
+)
+def test_stacked_mistakes_fail_with_their_hint(wrong, hint, capsys):
+    assert L.check_stacked_forward(wrong).status == "FAIL"
+    assert hint in capsys.readouterr().out
+
+
+def test_stacked_only_the_last_maps_is_refused(capsys):
+    def last_only(*args):
+        maps, loss = L._stacked(*args)
+        return maps[-1], loss
+
+    def last_in_a_list(*args):
+        maps, loss = L._stacked(*args)
+        return [maps[-1]], loss
+
+    assert L.check_stacked_forward(last_only).status == "FAIL"
+    assert "expected a list of 2 items, got torch.Tensor" in capsys.readouterr().out
+    assert L.check_stacked_forward(last_in_a_list).status == "FAIL"
+    assert "expected 2 items, got 1" in capsys.readouterr().out
+
+
+def test_stacked_stub_is_todo_and_a_raising_function_fails(capsys):
+    def stub(*args):
+        raise NotImplementedError
+
+    def broken(*args):
+        raise RuntimeError("boom")
+
+    assert L.check_stacked_forward(stub).status == "TODO"
+    assert checks.use(stub, "stacked_forward") is L.reference_stacked_forward
+    assert L.check_stacked_forward(broken).status == "FAIL"
+    assert "boom" in capsys.readouterr().out

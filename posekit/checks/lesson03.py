@@ -2,7 +2,8 @@
 
 Exercise 3.1 ``residual_forward`` (Newell's pre-activation bottleneck: BN → ReLU → conv three
 times, plus the skip path), 3.2 ``hourglass_forward`` (one hourglass, written as a
-recursion), 3.3 ``flip_average`` (flip-test averaging with the left/right swap). Each check
+recursion), 3.3 ``flip_average`` (flip-test averaging with the left/right swap), 3.4
+``stacked_forward`` (the stacks with intermediate supervision and re-injection). Each check
 compares the student's function with posekit's reference (``posekit.models.hourglass``,
 ``posekit.models.flip``) on small random modules, then recognises the classic mistakes —
 a forgotten skip path, a ReLU after the sum, bilinear instead of
@@ -12,13 +13,19 @@ vertical flip, the one-pixel shift — by recomputing the answer with that mista
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 from posekit.checks import Case, check_function, register_reference
+from posekit.checks._compare import to_numpy
+from posekit.checks.diagnose import explains
 from posekit.checks.diagnose import mistake as _mistake
+from posekit.codecs.heatmap import heatmap_mse_loss
 from posekit.models.flip import flip_heatmaps
-from posekit.models.hourglass import Hourglass, Residual
+from posekit.models.hourglass import Hourglass, HourglassNet, Residual
 from posekit.models.optimize import randomise_batchnorm
 from posekit.skeletons import MPII16
 
@@ -252,6 +259,187 @@ def check_flip_average(fn):
     )
 
 
+# ----------------------------------------------------------------- Exercise 3.4
+
+
+def stack_parts(net: HourglassNet) -> dict:
+    """The modules of posekit's ``HourglassNet`` by role, as
+    ``stacked_forward(x, **stack_parts(net), targets=..., loss_fn=...)`` takes them."""
+    if not isinstance(net, HourglassNet):
+        raise ValueError(f"net: expected posekit's HourglassNet, got {type(net).__name__}")
+    return {
+        "stem": net.stem,
+        "hourglasses": net.hourglasses,
+        "features": net.features,
+        "heads": net.heads,
+        "merge_features": net.merge_features,
+        "merge_heatmaps": net.merge_heatmaps,
+    }
+
+
+def _stacked(
+    x, stem, hourglasses, features, heads, merge_features, merge_heatmaps, targets, loss_fn,
+    *, reinject="both", loss="sum",
+):  # fmt: skip
+    """The stacked forward with the right recipe or one of the classic mistakes."""
+    x = stem(x)
+    maps_list = []
+    for i in range(len(hourglasses)):
+        feat = features[i](hourglasses[i](x))
+        maps = heads[i](feat)
+        maps_list.append(maps)
+        if i < len(hourglasses) - 1:
+            if reinject == "both":
+                x = x + merge_features[i](feat) + merge_heatmaps[i](maps)
+            elif reinject == "features":
+                x = x + merge_features[i](feat)
+            elif reinject == "maps":
+                x = x + merge_heatmaps[i](maps)
+            elif reinject == "replace":
+                x = merge_features[i](feat) + merge_heatmaps[i](maps)
+            elif reinject == "features_out":
+                x = feat
+            # "none": the next stack gets this stack's input again
+    losses = [loss_fn(m, targets) for m in maps_list]
+    if loss == "last":
+        total = losses[-1]
+    elif loss == "mean":
+        total = sum(losses) / len(losses)
+    else:
+        total = sum(losses)
+    return maps_list, total
+
+
+def reference_stacked_forward(
+    x, stem, hourglasses, features, heads, merge_features, merge_heatmaps, targets, loss_fn
+):
+    """Stacked Hourglass forward with intermediate supervision (Newell et al. 2016)::
+
+        x = stem(x)                                      (B, f, H/4, W/4)
+        for every stack i of S:
+            feat_i = features[i](hourglasses[i](x))      (B, f, H/4, W/4)
+            maps_i = heads[i](feat_i)                    (B, K, H/4, W/4)
+            x = x + merge_features[i](feat_i) + merge_heatmaps[i](maps_i)   (not after the last)
+        total_loss = Σ_i loss_fn(maps_i, targets)        every stack is supervised
+
+    Args:
+        x: ``(B, C, H, W)`` images. ``stem``: a module ``(B, C, H, W) → (B, f, H/4, W/4)``.
+        hourglasses, features, heads: S modules each (``HourglassNet``'s ModuleLists).
+        merge_features, merge_heatmaps: S − 1 1×1 convolutions, ``f → f`` and ``K → f``.
+        targets: ``(B, K, H/4, W/4)`` target heatmaps; ``loss_fn(maps, targets)`` → scalar.
+    Returns:
+        ``(maps_list, total_loss)``: the list of the S stacks' maps (the same as
+        ``HourglassNet.forward``) and the summed loss (``heatmap_mse_loss(maps_list,
+        targets)`` when ``loss_fn`` is ``heatmap_mse_loss``).
+    """
+    if not (len(hourglasses) == len(features) == len(heads)):
+        raise ValueError("hourglasses, features, heads: expected one module per stack each")
+    if len(merge_features) != len(hourglasses) - 1 or len(merge_heatmaps) != len(heads) - 1:
+        raise ValueError("merge_features, merge_heatmaps: expected one per stack but the last")
+    return _stacked(
+        x, stem, hourglasses, features, heads, merge_features, merge_heatmaps, targets, loss_fn
+    )
+
+
+def _stacked_mistake(hint: str, **variant) -> Callable:
+    """Fires when the differing leaf (a stack's maps, or the loss) equals that leaf of the
+    answer recomputed with the mistake ``variant``."""
+
+    def diagnosis(expected, got, inputs=None, **ctx):
+        if inputs is None:
+            return None
+        with torch.no_grad():
+            ref_maps, ref_loss = reference_stacked_forward(*inputs)
+            wrong_maps, wrong_loss = _stacked(*inputs, **variant)
+        if expected.ndim == 0:
+            mistaken = wrong_loss
+        else:
+            stacks = [
+                i
+                for i, m in enumerate(ref_maps)
+                if m.shape == expected.shape and np.allclose(to_numpy(m), expected)
+            ]
+            if not stacks:
+                return None
+            mistaken = wrong_maps[stacks[0]]
+        return hint if explains(np.asarray(to_numpy(mistaken), np.float64), expected, got, ctx) \
+            else None  # fmt: skip
+
+    return diagnosis
+
+
+_STACKED_DIAGNOSES = [
+    _stacked_mistake(
+        "The next stack got the same input as this one: re-inject this stack's output, "
+        "x = x + merge_features[i](feat) + merge_heatmaps[i](maps), before the next stack.",
+        reinject="none",
+    ),
+    _stacked_mistake(
+        "Only the features are re-injected: the next stack also receives this stack's "
+        "predictions, x = x + merge_features[i](feat) + merge_heatmaps[i](maps).",
+        reinject="features",
+    ),
+    _stacked_mistake(
+        "Only the heatmaps are re-injected: add the features too, "
+        "x = x + merge_features[i](feat) + merge_heatmaps[i](maps).",
+        reinject="maps",
+    ),
+    _stacked_mistake(
+        "You replaced x instead of adding to it: the re-injection is residual, "
+        "x = x + merge_features[i](feat) + merge_heatmaps[i](maps).",
+        reinject="replace",
+    ),
+    _stacked_mistake(
+        "The next stack got the features as they are: re-inject through the 1×1 convolutions "
+        "and add to x, x = x + merge_features[i](feat) + merge_heatmaps[i](maps).",
+        reinject="features_out",
+    ),
+    _stacked_mistake(
+        "The loss is the last stack's only: intermediate supervision supervises every stack, "
+        "total_loss = sum of loss_fn(maps_i, targets) over the stacks.",
+        loss="last",
+    ),
+    _stacked_mistake(
+        "You averaged the stacks' losses: the lesson's loss is their sum (heatmap_mse_loss "
+        "sums a list), total_loss = sum of loss_fn(maps_i, targets).",
+        loss="mean",
+    ),
+]
+
+
+def _stacked_inputs(seed, stacks, batch=1, joints=3, features=8, size=16):
+    torch.manual_seed(seed)
+    net = _frozen(
+        HourglassNet(joints, num_stacks=stacks, features=features, depth=1, stem_channels=(4, 4)),
+        seed,
+    )
+    for head in net.heads:  # larger maps than the flat start, so that mistakes show
+        head.weight.normal_(0.0, 0.3)
+    g = torch.Generator().manual_seed(seed + 100)
+    x = torch.randn(batch, 3, size, size, generator=g)
+    targets = torch.rand(batch, joints, size // 4, size // 4, generator=g)
+    parts = stack_parts(net)
+    return (x, *parts.values(), targets, heatmap_mse_loss)
+
+
+def check_stacked_forward(fn):
+    """Exercise 3.4: the stacks, with intermediate supervision and re-injection."""
+    cases = [
+        _case(_stacked_inputs(30, 2), "2 stacks, 3 joints, 16 × 16 input"),
+        _case(_stacked_inputs(31, 3, batch=2, joints=4, size=24), "3 stacks, batch of 2, 24 × 24"),
+        _case(_stacked_inputs(32, 1), "1 stack: nothing to re-inject"),
+    ]
+    return check_function(
+        fn,
+        "stacked_forward",
+        cases,
+        reference=reference_stacked_forward,
+        diagnoses=_STACKED_DIAGNOSES,
+        atol=1e-5,
+    )
+
+
 register_reference("residual_forward", reference_residual_forward)
 register_reference("hourglass_forward", reference_hourglass_forward)
 register_reference("flip_average", reference_flip_average)
+register_reference("stacked_forward", reference_stacked_forward)
