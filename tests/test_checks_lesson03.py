@@ -187,7 +187,7 @@ def test_use_falls_back_to_the_reference_for_a_stub(name, capsys):
     assert "reference" in capsys.readouterr().out
 
 
-# --------------------------------------------------------------- Exercise 3.4
+# --------------------------------------------------------------- Exercise 3.3
 
 
 def stacked_forward(x, stem, hourglasses, features, heads, merge_features, merge_heatmaps,

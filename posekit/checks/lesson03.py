@@ -2,8 +2,8 @@
 
 Exercise 3.1 ``residual_forward`` (Newell's pre-activation bottleneck: BN → ReLU → conv three
 times, plus the skip path), 3.2 ``hourglass_forward`` (one hourglass, written as a
-recursion), 3.3 ``flip_average`` (flip-test averaging with the left/right swap), 3.4
-``stacked_forward`` (the stacks with intermediate supervision and re-injection). Each check
+recursion), 3.3 ``stacked_forward`` (the stacks with intermediate supervision and
+re-injection), 3.4 ``flip_average`` (flip-test averaging with the left/right swap). Each check
 compares the student's function with posekit's reference (``posekit.models.hourglass``,
 ``posekit.models.flip``) on small random modules, then recognises the classic mistakes —
 a forgotten skip path, a ReLU after the sum, bilinear instead of
@@ -194,7 +194,7 @@ def check_hourglass_forward(fn):
     )
 
 
-# ----------------------------------------------------------------- Exercise 3.3
+# ----------------------------------------------------------------- Exercise 3.4 (flip)
 
 
 def reference_flip_average(heatmaps, flipped_heatmaps, flip_index):
@@ -242,7 +242,7 @@ _FLIP_DIAGNOSES = [
 
 
 def check_flip_average(fn):
-    """Exercise 3.3: flip-test averaging with the left/right channel swap."""
+    """Exercise 3.4: flip-test averaging with the left/right channel swap."""
     mpii = MPII16.flip_permutation()
     cases = [
         _case(_flip_inputs(20, 1, 2, 3, 4, [1, 0]), "2 joints that swap, 3 × 4 maps"),
@@ -259,7 +259,7 @@ def check_flip_average(fn):
     )
 
 
-# ----------------------------------------------------------------- Exercise 3.4
+# ----------------------------------------------------------------- Exercise 3.3
 
 
 def stack_parts(net: HourglassNet) -> dict:
@@ -423,7 +423,7 @@ def _stacked_inputs(seed, stacks, batch=1, joints=3, features=8, size=16):
 
 
 def check_stacked_forward(fn):
-    """Exercise 3.4: the stacks, with intermediate supervision and re-injection."""
+    """Exercise 3.3: the stacks, with intermediate supervision and re-injection."""
     cases = [
         _case(_stacked_inputs(30, 2), "2 stacks, 3 joints, 16 × 16 input"),
         _case(_stacked_inputs(31, 3, batch=2, joints=4, size=24), "3 stacks, batch of 2, 24 × 24"),
