@@ -531,9 +531,9 @@ def _init_sphp_heads(model: torch.nn.Module, std: float = SPHP_HEAD_STD) -> int:
     from posekit.models.sphp import UNet
     from posekit.models.sphp_sparse import ContextHead, SparseUNet
 
-    heads = [m.head for m in model.modules() if isinstance(m, UNet | SparseUNet)]
-    heads = [h.out if isinstance(h, ContextHead) else h for h in heads]
-    heads += [m.out for m in model.modules() if isinstance(m, ContextHead) and m.out not in heads]
+    heads = [m.out for m in model.modules() if isinstance(m, ContextHead)]
+    unets = [m for m in model.modules() if isinstance(m, UNet | SparseUNet)]
+    heads += [m.head for m in unets if not isinstance(m.head, ContextHead)]
     with torch.no_grad():
         for head in heads:
             torch.nn.init.normal_(head.weight, std=std)

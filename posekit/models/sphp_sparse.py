@@ -244,6 +244,7 @@ class SparseUNet(_SparseBackbone):
         planes = unet.config["planes"]
         out = cls(unet.in_channels, unet.num_joints, planes, backend, False, True, 1e-5, 0.01)
         dense_bns = [m for m in unet.modules() if isinstance(m, nn.BatchNorm2d)]
+        decoder_first = {block[0] for block in unet.up}  # their inputs are [up, skip]
         with torch.no_grad():
             for sp, bn in zip(
                 [m for m in out.modules() if isinstance(m, SparseBatchNorm)], dense_bns, strict=True
@@ -254,7 +255,7 @@ class SparseUNet(_SparseBackbone):
                 if isinstance(dense, nn.ConvTranspose2d):
                     sparse.weight.copy_(w.permute(1, 2, 3, 0))
                     continue
-                if dense in _decoder_first_convs(unet):
+                if dense in decoder_first:
                     half = w.shape[1] // 2
                     w = torch.cat((w[:, half:], w[:, :half]), 1)  # [up, skip] → [skip, up]
                 sparse.weight.copy_(w.permute(0, 2, 3, 1))
@@ -271,10 +272,6 @@ def _ordered_convs(model: nn.Module) -> list[nn.Module]:
             if isinstance(m, nn.Conv2d | nn.ConvTranspose2d | SubMConv2d | SparseInverseConv2d):
                 convs.append(m)
     return convs
-
-
-def _decoder_first_convs(unet: UNet) -> set[nn.Module]:
-    return {block[0] for block in unet.up}
 
 
 def sparse_unet_small(in_channels: int = 1, num_joints: int = NUM_JOINTS, **kwargs) -> SparseUNet:
