@@ -244,6 +244,10 @@ def _synth(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
+    if args.what == "sparse":  # main() hands `bench sparse ...` over before parsing
+        print("posekit bench: error: `sparse` takes its own options after it "
+              "(posekit bench sparse --help)", file=sys.stderr)  # fmt: skip
+        return 2
     if args.what == "params":
         return _bench_params()
     if args.what == "latency":

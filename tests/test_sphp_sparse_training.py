@@ -108,3 +108,10 @@ def test_sphp_table_sets_sparse_rows_beside_the_published_sparse_results():
     assert "1.00 / – / – / – / 2.00" in sparse_line
     with pytest.raises(ValueError, match="convs: expected names from"):
         sphp_table.run(".", convs=("sparce",))
+
+
+def test_cli_bench_options_before_sparse_are_refused_not_misrouted(capsys):
+    from posekit import cli
+
+    assert cli.main(["bench", "--runs", "3", "sparse"]) == 2
+    assert "`sparse` takes its own options after it" in capsys.readouterr().err
