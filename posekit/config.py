@@ -7,6 +7,8 @@ and the CLI all see the same settings:
 * ``POSEKIT_DATA``         where datasets and caches live (default ``~/.cache/posekit``).
 * ``POSEKIT_THREADS``      torch/OpenMP threads (default: ``OMP_NUM_THREADS`` or all cores).
 * ``POSEKIT_CHECK_MODE``   ``student`` | ``strict`` | ``expect-todo`` (see ``posekit.checks``).
+* ``POSEKIT_SEED``         overrides the seed a lesson passes to ``setup`` (the instructor notes'
+                           numbers are the median and range over seeds 0, 1 and 2).
 """
 
 from __future__ import annotations
@@ -115,6 +117,17 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def seed_override(seed: int) -> int:
+    """``POSEKIT_SEED`` as an integer when it is set (and not empty), else ``seed``."""
+    value = os.environ.get("POSEKIT_SEED", "").strip()
+    if not value:
+        return int(seed)
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"POSEKIT_SEED={value!r} must be an integer seed, e.g. 1") from None
+
+
 def rng(seed: int | np.random.Generator | None) -> np.random.Generator:
     """A numpy Generator from a seed, or the Generator itself (posekit's randomness rule)."""
     if isinstance(seed, np.random.Generator):
@@ -149,7 +162,8 @@ def setup(seed: int = 0, threads: int | None = None, verbose: bool = True) -> Se
     """Prepare a lesson or script: seed everything, set the torch thread count, report mode.
 
     Args:
-        seed: seed for python, numpy and torch.
+        seed: seed for python, numpy and torch; ``POSEKIT_SEED`` (an integer), when set,
+            replaces it, so a lesson can be rerun with other training seeds unchanged.
         threads: torch intra-op threads; default ``default_threads()`` (CI sets 1 per kernel).
         verbose: print one status line (``lesson_config`` prints the quick-mode banner).
     Returns:
@@ -161,6 +175,7 @@ def setup(seed: int = 0, threads: int | None = None, verbose: bool = True) -> Se
     if threads < 1:
         raise ValueError(f"threads={threads} must be >= 1")
     torch.set_num_threads(threads)
+    seed = seed_override(seed)
     seed_everything(seed)
     info = SetupInfo(
         seed=seed,

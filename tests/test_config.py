@@ -59,6 +59,24 @@ def test_setup_seeds_all_generators_and_sets_threads(monkeypatch, capsys):
         torch.set_num_threads(old)
 
 
+def test_posekit_seed_replaces_the_lessons_seed(monkeypatch, capsys):
+    old = torch.get_num_threads()
+    try:
+        monkeypatch.setenv("POSEKIT_SEED", "7")
+        info = posekit.setup(seed=0, threads=1)
+        draw = torch.rand(1).item()
+        assert info.seed == 7 and "seed=7" in capsys.readouterr().out
+        monkeypatch.setenv("POSEKIT_SEED", "")
+        assert posekit.setup(seed=0, threads=1, verbose=False).seed == 0
+        torch.manual_seed(7)
+        assert torch.rand(1).item() == draw
+        monkeypatch.setenv("POSEKIT_SEED", "one")
+        with pytest.raises(ValueError, match="POSEKIT_SEED='one'"):
+            posekit.setup(seed=0, threads=1, verbose=False)
+    finally:
+        torch.set_num_threads(old)
+
+
 def test_default_threads_from_environment(monkeypatch):
     monkeypatch.setenv("POSEKIT_THREADS", "3")
     assert config.default_threads() == 3
