@@ -491,3 +491,16 @@ def test_summary_keeps_latest_result_and_reset_clears(capsys):
     checks.reset(references=True)
     with pytest.raises(LookupError):
         checks.reference_for("flip_keypoints")
+
+
+def test_require_raises_unless_the_latest_check_passed(capsys):
+    with pytest.raises(AssertionError, match=r"\[flip_keypoints\] the check was not run"):
+        checks.require("flip_keypoints")
+    check_flip(stub)
+    with pytest.raises(AssertionError, match=r"\[flip_keypoints\] TODO: the check must PASS"):
+        checks.require("flip_keypoints")
+    check_flip(flip_no_swap)
+    with pytest.raises(AssertionError, match=r"\[flip_keypoints\] FAIL: the check must PASS"):
+        checks.require("flip_keypoints")
+    check_flip(flip_keypoints)
+    assert checks.require("flip_keypoints").status == "PASS"

@@ -344,6 +344,21 @@ def get_result(name: str) -> CheckResult | None:
     return _STATE.results.get(name)
 
 
+def require(name: str) -> CheckResult:
+    """Raise ``AssertionError`` unless the latest check of ``name`` in this kernel passed.
+
+    For graders: a check cell's hidden-test region calls it, so nbgrader's autograde (which
+    scores a test cell by whether it raises) gives the cell's points only for a PASS, whatever
+    ``POSEKIT_CHECK_MODE`` says. Returns the passing result.
+    """
+    result = _STATE.results.get(name)
+    if result is None:
+        raise AssertionError(f"[{name}] the check was not run, so it cannot score")
+    if not result.ok:
+        raise AssertionError(f"[{name}] {result.status}: the check must PASS to score\n{result}")
+    return result
+
+
 def summary(names: Iterable[str] | None = None) -> CheckResults:
     """Print a table of the checks run in this kernel (latest result each) and the totals.
 
