@@ -39,6 +39,7 @@ __all__ = [
     "build",
     "check",
     "course_root",
+    "exercises",
     "format_table",
     "lesson_files",
     "lesson_number",
@@ -524,6 +525,12 @@ def student_notebook(path: Path | str) -> str:
     if built.problems:
         raise CourseError("\n".join(built.problems))
     return built.text
+
+
+def exercises(path: Path | str) -> list[Exercise]:
+    """The exercises of one solution notebook, in order (``number`` "N.M", ``function``, and
+    the cell holding each in the solution and in the student notebook)."""
+    return _build_lesson(Path(path)).exercises
 
 
 def build(root: Path | None = None, lessons: Sequence[str] | None = None) -> list[Path]:
