@@ -6,7 +6,7 @@ VENV        ?= .venv
 TORCH_SPEC  ?= torch==2.13.0
 TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 MEDIAPIPE   ?= mediapipe==0.10.14
-EXTRAS      ?= sparse,real,dev
+EXTRAS      ?= sparse,real,dev,grade
 JOBS        ?= 2
 CELL_TIMEOUT ?= 180
 

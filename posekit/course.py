@@ -15,6 +15,13 @@ tagged ``solution-only`` are instructor-only. ``build`` writes ``notebooks/NN_na
   and a rebuild gives identical bytes;
 * a first markdown cell says the file is generated.
 
+``build`` also writes nbgrader's cell metadata (schema 3) into the solution notebooks, derived
+from the markers (see ``_nbgrader_metadata``), so nbgrader's ``generate_assignment`` and
+``autograde`` run on ``solutions/`` as they are: exercise cells are autograded answers, each
+check cell is a locked test cell worth one point per exercise (its hidden
+``checks.require("<function>")`` makes it raise unless the check passed), instructor notes are
+0-point tasks whose mark-scheme region nbgrader removes.
+
 ``check`` rebuilds in memory and lints (fast, no kernel); ``run`` executes lessons headless
 with nbclient. The CLI (``posekit course build|check|run``) calls these functions.
 """
@@ -60,6 +67,9 @@ _MARKERS = {
 _BEGIN_OF = {"solution": BEGIN_SOLUTION, "hidden": BEGIN_HIDDEN}
 _NEAR_MARKER = re.compile(r"^#+\s*(begin|end)\s+(solution|hidden\s+tests?)\b", re.IGNORECASE)
 SOLUTION_ONLY_TAG = "solution-only"
+BEGIN_MARK_SCHEME = "### BEGIN MARK SCHEME"
+END_MARK_SCHEME = "### END MARK SCHEME"
+NBGRADER_SCHEMA = 3
 
 
 def _looks_like_marker(stripped: str) -> bool:
@@ -401,6 +411,7 @@ class _Lesson:
     problems: list[str]  # marker problems (build refuses to write when non-empty)
     secret: dict[str, tuple[str, int]]  # leak candidates: stripped line -> (kind, sol. cell)
     origin: list[int | None]  # student cell index -> solution cell index (None: header)
+    nbgrader: list[dict | None]  # nbgrader metadata of each solution cell (None: none)
 
 
 def _nontrivial(line: str) -> bool:
@@ -514,7 +525,121 @@ def _build_lesson(path: Path) -> _Lesson:
     secret = {
         line: where for line, where in secret.items() if _nontrivial(line) and line not in shipped
     }
-    return _Lesson(path, path.name, nb, text, exercises, problems, secret, origin)
+    grading, grading_problems = _nbgrader_metadata(solution.cells, lesson, exercises)
+    problems.extend(f"{rel_source} {p}" for p in grading_problems)
+    return _Lesson(path, path.name, nb, text, exercises, problems, secret, origin, grading)
+
+
+# ---------------------------------------------------------------------------------- nbgrader
+
+
+def _cell_text(cell: Any) -> str:
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else source
+
+
+def _whole_region(text: str, begin: str, end: str) -> bool:
+    """True when every non-blank line of ``text`` sits inside one ``begin``/``end`` region."""
+    lines = [ln.strip() for ln in text.split("\n") if ln.strip()]
+    return len(lines) >= 3 and lines[0] == begin and lines[-1] == end
+
+
+def _grading_cell(grade_id: str, **flags: Any) -> dict:
+    meta = {"grade": False, "locked": False, "solution": False, "task": False, **flags}
+    return {"grade_id": grade_id, "schema_version": NBGRADER_SCHEMA, **meta}
+
+
+def _nbgrader_metadata(
+    cells: list, lesson: int, exercises: list[Exercise]
+) -> tuple[list[dict | None], list[str]]:
+    """nbgrader's cell metadata (schema 3) for every solution cell, and what stops it working.
+
+    Roles: a cell holding an exercise is an autograded answer (``solution``); the cell that
+    calls ``check_<function>`` is a locked test cell (``grade``) worth one point per
+    exercise it checks, and must end in a hidden ``checks.require("<function>")`` (nbgrader
+    scores a test cell by whether it raises; a check only prints); other cells with hidden
+    tests are locked test cells worth 0; a ``solution-only`` cell is a 0-point task (markdown,
+    all of it inside a ``### BEGIN/END MARK SCHEME`` region) or test cell (code, all of it
+    hidden), so nbgrader removes it too; markdown and the ``posekit.setup`` cell are locked;
+    other code cells carry no metadata (students may change them).
+    """
+    n = f"{lesson:02d}"
+    checked: dict[int, list[Exercise]] = {}
+    problems: list[str] = []
+    for ex in exercises:
+        pattern = re.compile(rf"\bcheck_{re.escape(ex.function or '')}\s*\(")
+        for index in range(ex.cell + 1, len(cells)):
+            if cells[index].get("cell_type") == "code" and pattern.search(_cell_text(cells[index])):
+                checked.setdefault(index, []).append(ex)
+                break
+    answers = 0
+    plan: list[dict | None] = []
+    for index, cell in enumerate(cells):
+        text, kind = _cell_text(cell), cell.get("cell_type")
+        tags = cell.get("metadata", {}).get("tags", []) or []
+        stripped = {ln.strip() for ln in text.split("\n")}
+        solution, hidden = BEGIN_SOLUTION in stripped, BEGIN_HIDDEN in stripped
+        meta = None
+        if SOLUTION_ONLY_TAG in tags:
+            if kind == "markdown" and _whole_region(text, BEGIN_MARK_SCHEME, END_MARK_SCHEME):
+                meta = _grading_cell(f"notes-{n}-cell{index}", task=True, locked=True, points=0)
+            elif kind == "code" and _whole_region(text, BEGIN_HIDDEN, END_HIDDEN):
+                meta = _grading_cell(f"hidden-{n}-cell{index}", grade=True, locked=True, points=0)
+            else:
+                problems.append(
+                    f"cell {index}: a {SOLUTION_ONLY_TAG} cell must hold nothing outside one "
+                    f"region, '{BEGIN_MARK_SCHEME}' ... '{END_MARK_SCHEME}' in markdown or "
+                    f"'{BEGIN_HIDDEN}' ... '{END_HIDDEN}' in code, so nbgrader drops it too"
+                )
+        elif solution and hidden:
+            problems.append(
+                f"cell {index}: an exercise cell cannot hold hidden tests (nbgrader grades "
+                "those cells); put them in the check cell"
+            )
+        elif solution and kind == "code":
+            ex = next(e for e in exercises if e.cell == index)
+            meta = _grading_cell(f"exercise-{n}-{ex.number.split('.')[1]}-{ex.function}")
+            meta["solution"] = True
+        elif solution:
+            answers += 1
+            meta = _grading_cell(f"answer-{n}-{answers}", grade=True, solution=True, points=0)
+        elif index in checked:
+            first = checked[index][0]
+            grade_id = f"check-{n}-{first.number.split('.')[1]}-{first.function}"
+            meta = _grading_cell(grade_id, grade=True, locked=True, points=len(checked[index]))
+            for ex in checked[index]:
+                if not re.search(rf"\brequire\(\s*['\"]{ex.function}['\"]\s*\)", text):
+                    problems.append(
+                        f"cell {index}: the check cell of exercise {ex.number} needs a hidden "
+                        f"'checks.require(\"{ex.function}\")' between '{BEGIN_HIDDEN}' and "
+                        f"'{END_HIDDEN}' (nbgrader scores a cell by whether it raises)"
+                    )
+        elif hidden:
+            meta = _grading_cell(f"hidden-{n}-cell{index}", grade=True, locked=True, points=0)
+        elif kind == "markdown" or "posekit.setup(" in text:
+            meta = _grading_cell(f"readonly-{n}-cell{index}", locked=True)
+        plan.append(meta)
+    return plan, problems
+
+
+def _with_nbgrader(path: Path, plan: list[dict | None]) -> str | None:
+    """The solution notebook's file text with ``plan`` as its cells' nbgrader metadata, or None
+    when the file already carries exactly that (the text is what nbstripout leaves)."""
+    import json
+
+    nb = _raw_notebook(path)
+    changed = False
+    for cell, meta in zip(nb.get("cells", []), plan, strict=True):
+        metadata = cell.setdefault("metadata", {})
+        if metadata.get("nbgrader") != meta:
+            changed = True
+            if meta is None:
+                metadata.pop("nbgrader")
+            else:
+                metadata["nbgrader"] = meta
+    if not changed:
+        return None
+    return json.dumps(nb, indent=1, ensure_ascii=False, sort_keys=True) + "\n"
 
 
 def student_notebook(path: Path | str) -> str:
@@ -548,6 +673,12 @@ def build(root: Path | None = None, lessons: Sequence[str] | None = None) -> lis
         raise CourseError(
             "not building: fix these markers first\n" + "\n".join(f"  {p}" for p in problems)
         )
+    for lesson in built:
+        text = _with_nbgrader(lesson.source, lesson.nbgrader)
+        if text is not None:
+            with open(lesson.source, "w", encoding="utf-8", newline="\n") as f:
+                f.write(text)
+            print(f"{'wrote':9s} {_rel(lesson.source, root)} (nbgrader metadata)")
     out_dir = root / NOTEBOOKS
     out_dir.mkdir(exist_ok=True)
     written = []
@@ -772,7 +903,9 @@ def check(root: Path | None = None) -> list[str]:
     (c) each exercise has a later cell calling ``check_<function>(`` and every posekit check
         called exists (``posekit.checks.lessonNN`` or the module the notebook imports);
     (d) no marker and no solution / hidden-test line in the committed student notebooks;
-    (e) ``solutions/`` notebooks are stripped (what ``nbstripout --verify`` demands).
+    (e) ``solutions/`` notebooks are stripped (what ``nbstripout --verify`` demands);
+    (f) their nbgrader metadata is what ``build`` writes, every check cell has its hidden
+        ``checks.require``, every ``solution-only`` cell is one mark-scheme / hidden region.
     """
     root = course_root(root)
     problems: list[str] = []
@@ -812,6 +945,11 @@ def check(root: Path | None = None) -> list[str]:
                 f"{rel_source} is not stripped ({'; '.join(issues)}): run `nbstripout {rel_source}`"
             )
         problems.extend(lesson.problems)
+        if not lesson.problems and _with_nbgrader(path, lesson.nbgrader) is not None:
+            problems.append(
+                f"{rel_source}: its nbgrader metadata is out of date (cells were added, moved "
+                "or changed role): run `posekit course build`"
+            )
         problems.extend(_check_exercises(lesson, rel_source, cache))
         target = root / NOTEBOOKS / path.name
         rel_target = _rel(target, root)

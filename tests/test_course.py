@@ -42,6 +42,12 @@ DECODE = """class Decoder:
 CHECK_FLIP = """checks.check_flip_keypoints(flip_keypoints)
 ### BEGIN HIDDEN TESTS
 assert flip_keypoints(np.zeros((1, 2)), 5)[0, 0] == 4
+posekit.checks.require("flip_keypoints")
+### END HIDDEN TESTS"""
+
+CHECK_DECODE = """posekit.checks.lesson99.check_decode(Decoder().decode)
+### BEGIN HIDDEN TESTS
+posekit.checks.require("decode")
 ### END HIDDEN TESTS"""
 
 ANSWER = """Why does the argmax give the peak?
@@ -64,13 +70,14 @@ def solution_cells() -> list:
         v4.new_code_cell(FLIP),
         v4.new_code_cell(CHECK_FLIP),
         v4.new_code_cell(DECODE),
-        v4.new_code_cell("posekit.checks.lesson99.check_decode(Decoder().decode)"),
+        v4.new_code_cell(CHECK_DECODE),
         v4.new_markdown_cell(ANSWER),
         v4.new_code_cell(
             "### BEGIN HIDDEN TESTS\nassert Decoder().decode(None) is None\n### END HIDDEN TESTS"
         ),
         v4.new_code_cell(
-            "print('instructor notes: kpts[:, 0] = width - 1 - kpts[:, 0]')",
+            "### BEGIN HIDDEN TESTS\nprint('instructor notes: kpts[:, 0] = width - 1 - kpts[:, 0]')"
+            "\n### END HIDDEN TESTS",
             metadata={"tags": ["solution-only"]},
         ),
         v4.new_code_cell("print('done')", metadata={"tags": ["keep-me"], "scrolled": True}),
@@ -298,6 +305,115 @@ def test_build_refuses_bad_markers(root):
     assert not (root / "notebooks").exists()
 
 
+def nbgrader_of(root: Path) -> list[dict | None]:
+    with open(root / "solutions" / "99_fixture.ipynb", encoding="utf-8") as f:
+        return [c["metadata"].get("nbgrader") for c in json.load(f)["cells"]]
+
+
+def grading(grade_id: str, **flags) -> dict:
+    meta = {"grade": False, "locked": False, "solution": False, "task": False, **flags}
+    return {"grade_id": grade_id, "schema_version": 3, **meta}
+
+
+def test_build_writes_nbgrader_metadata_into_the_solutions(root, capsys):
+    course.build(root)
+    assert "wrote     solutions/99_fixture.ipynb (nbgrader metadata)" in capsys.readouterr().out
+    assert nbgrader_of(root) == [
+        grading("readonly-99-cell0", locked=True),  # markdown: read-only
+        None,  # plain code: students may change it
+        grading("readonly-99-cell2", locked=True),
+        grading("exercise-99-1-flip_keypoints", solution=True),
+        grading("check-99-1-flip_keypoints", grade=True, locked=True, points=1),
+        grading("exercise-99-2-decode", solution=True),
+        grading("check-99-2-decode", grade=True, locked=True, points=1),
+        grading("answer-99-1", grade=True, solution=True, points=0),  # written answer
+        grading("hidden-99-cell8", grade=True, locked=True, points=0),
+        grading("hidden-99-cell9", grade=True, locked=True, points=0),  # solution-only
+        None,
+    ]
+    first = (root / "solutions" / "99_fixture.ipynb").read_bytes()
+    course.build(root)  # idempotent, and the file stays what nbstripout leaves
+    assert (root / "solutions" / "99_fixture.ipynb").read_bytes() == first
+    assert "solutions/99_fixture.ipynb (nbgrader" not in capsys.readouterr().out
+    assert nbstripout_verify(root / "solutions" / "99_fixture.ipynb").returncode == 0
+
+
+def test_check_reports_stale_nbgrader_metadata(root, fake_checks):
+    course.build(root)
+    path = root / "solutions" / "99_fixture.ipynb"
+    nb = nbformat.read(str(path), as_version=4)
+    nb.cells.insert(0, v4.new_markdown_cell("# New title"))
+    for i, cell in enumerate(nb.cells):
+        cell.id = str(i)
+    nbformat.write(nb, str(path))
+    course.build(root, lessons=["99"])
+    assert course.check(root) == []  # build re-derives every role from the new positions
+    assert nbgrader_of(root)[4] == grading("exercise-99-1-flip_keypoints", solution=True)
+    nb = nbformat.read(str(path), as_version=4)
+    nb.cells[5].metadata["nbgrader"]["points"] = 5
+    nbformat.write(nb, str(path))
+    assert course.check(root) == [
+        "solutions/99_fixture.ipynb: its nbgrader metadata is out of date (cells were added, "
+        "moved or changed role): run `posekit course build`"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("cell", "source", "tags", "expected"),
+    [
+        (
+            4,
+            "checks.check_flip_keypoints(flip_keypoints)",
+            [],
+            "cell 4: the check cell of exercise 99.1 needs a hidden "
+            "'checks.require(\"flip_keypoints\")'",
+        ),
+        (
+            3,
+            FLIP + "\n### BEGIN HIDDEN TESTS\nassert True\n### END HIDDEN TESTS",
+            [],
+            "cell 3: an exercise cell cannot hold hidden tests",
+        ),
+        (
+            9,
+            "print('instructor notes')",
+            ["solution-only"],
+            "cell 9: a solution-only cell must hold nothing outside one region",
+        ),
+        (
+            9,
+            "**Notes** outside\n### BEGIN MARK SCHEME\nsecret\n### END MARK SCHEME",
+            ["solution-only"],
+            "cell 9: a solution-only cell must hold nothing outside one region",
+        ),
+    ],
+)
+def test_check_nbgrader_problems(root, fake_checks, cell, source, tags, expected):
+    path = root / "solutions" / "99_fixture.ipynb"
+    nb = nbformat.read(str(path), as_version=4)
+    if cell == 9 and "MARK SCHEME" in source:
+        nb.cells[cell] = v4.new_markdown_cell(source, metadata={"tags": tags}, id="9")
+    else:
+        nb.cells[cell].source = source
+    nbformat.write(nb, str(path))
+    problems = course.check(root)
+    assert any(p.startswith(f"solutions/99_fixture.ipynb {expected}") for p in problems), problems
+    with pytest.raises(course.CourseError, match="not building"):
+        course.build(root)
+
+
+def test_solution_only_markdown_notes_are_a_zero_point_task(root, fake_checks):
+    path = root / "solutions" / "99_fixture.ipynb"
+    nb = nbformat.read(str(path), as_version=4)
+    notes = "### BEGIN MARK SCHEME\n**Instructor notes**: PCKh 71 %\n### END MARK SCHEME"
+    nb.cells[9] = v4.new_markdown_cell(notes, metadata={"tags": ["solution-only"]}, id="9")
+    nbformat.write(nb, str(path))
+    course.build(root)
+    assert nbgrader_of(root)[9] == grading("notes-99-cell9", locked=True, task=True, points=0)
+    assert course.check(root) == []
+    assert "Instructor notes" not in (root / "notebooks" / "99_fixture.ipynb").read_text()
+
+
 # ----------------------------------------------------------------------------------- check
 
 
@@ -321,8 +437,10 @@ def test_check_out_of_date_after_editing_solution(root, fake_checks):
 def test_check_missing_and_orphan_notebooks(root, fake_checks):
     problems = course.check(root)
     assert problems == [
+        "solutions/99_fixture.ipynb: its nbgrader metadata is out of date (cells were added, "
+        "moved or changed role): run `posekit course build`",
         "solutions/99_fixture.ipynb has no student notebook notebooks/99_fixture.ipynb: "
-        "run `posekit course build`"
+        "run `posekit course build`",
     ]
     course.build(root)
     write_nb(root / "notebooks" / "05_old.ipynb", [])
