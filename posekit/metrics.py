@@ -25,6 +25,7 @@ import numpy as np
 from posekit.skeletons import COCO17, Skeleton, get_skeleton
 
 # pycocotools' default sigmas (``Params.setKpParams``), COCO-17 order, computed the same way.
+# The OKS constant of joint k is κ_k = 2 · COCO_SIGMAS[k] (docs/conventions.md § Notation).
 COCO_SIGMAS = (
     np.array([0.26, 0.25, 0.25, 0.35, 0.35, 0.79, 0.79, 0.72, 0.72, 0.62, 0.62, 1.07, 1.07,
               0.87, 0.87, 0.89, 0.89])
@@ -607,7 +608,7 @@ def _sigmas(sigmas, k: int | None = None) -> np.ndarray:
 
 
 def _areas(area, n: int, name: str = "area") -> np.ndarray:
-    """``area`` (scalar or ``(n,)``) as float64 ``(n,)``, each finite and > 0 (the OKS s²)."""
+    """``area`` (scalar or ``(n,)``) as float64 ``(n,)``, each finite and > 0 (the OKS area A)."""
     try:
         a = np.asarray(area, dtype=np.float64)
     except (TypeError, ValueError):
@@ -616,7 +617,7 @@ def _areas(area, n: int, name: str = "area") -> np.ndarray:
     bad = np.flatnonzero(~(np.isfinite(a) & (a > 0)))
     if bad.size:
         raise ValueError(
-            f"{name}: sample {bad[0]} is {a[bad[0]]} (the OKS scale s² must be finite and > 0)"
+            f"{name}: sample {bad[0]} is {a[bad[0]]} (the OKS area A must be finite and > 0)"
         )
     return a
 
@@ -624,7 +625,8 @@ def _areas(area, n: int, name: str = "area") -> np.ndarray:
 def oks(pred, gt, area, sigmas=COCO_SIGMAS, bbox=None) -> np.ndarray | float:
     """Object Keypoint Similarity of each (pred, gt) pair, as pycocotools ``computeOks``.
 
-    ``e = d^2 / (2 sigma)^2 / (area + eps) / 2``; OKS = mean of ``exp(-e)`` over gt joints with
+    ``e = d^2 / (2 sigma)^2 / (area + eps) / 2``, i.e. ``d² / (2 A κ²)`` with ``A`` = area and
+    ``κ = 2 · sigma`` per joint; OKS = mean of ``exp(-e)`` over gt joints with
     ``v > 0`` (COCO keypoint evaluation, ``docs/datasets.md``). For a gt with no labelled joint,
     pycocotools measures each predicted joint's distance to the box ``[x - w, x + 2w] x
     [y - h, y + 2h]`` around ``bbox``; pass ``bbox`` for that case, otherwise such a gt is a
@@ -634,9 +636,9 @@ def oks(pred, gt, area, sigmas=COCO_SIGMAS, bbox=None) -> np.ndarray | float:
     Args:
         pred: ``(N, K, 2|3)`` or ``(K, 2|3)``; only x, y are used.
         gt: ``(N, K, 3)`` or ``(K, 3)`` ``(x, y, v)``.
-        area: ``(N,)`` or scalar, the gt object area (COCO: segmentation area) = s^2; finite
+        area: ``(N,)`` or scalar, the gt object area A (COCO: segmentation area); finite
             and > 0.
-        sigmas: ``(K,)`` per-joint constants, default COCO-17's.
+        sigmas: ``(K,)`` per-joint constants σ_k = κ_k / 2, default COCO-17's.
         bbox: optional ``(N, 4)`` or ``(4,)`` gt boxes ``[x, y, w, h]``.
     Returns:
         ``(N,)`` float64, or a float for a single pair.
@@ -752,7 +754,7 @@ def _boxes_and_areas(kp, bboxes, areas) -> tuple[np.ndarray, np.ndarray]:
     if bad.size:
         src = "the box w * h" if areas is None else "given"
         raise ValueError(
-            f"areas: person {bad[0]} has area {area[bad[0]]} ({src}); the OKS scale must be "
+            f"areas: person {bad[0]} has area {area[bad[0]]} ({src}); the OKS area A must be "
             "finite and > 0"
         )
     return boxes, area
@@ -780,7 +782,7 @@ def coco_gt_dict(keypoints, image_sizes, bboxes=None, areas=None, image_ids=None
         image_sizes: ``(N, 2)`` per person, or ``(2,)`` for all: ``(height, width)`` =
             ``image.shape[:2]`` (written to COCO's ``width``/``height``).
         bboxes: ``(N, 4)`` ``[x, y, w, h]``; default the tight box of the labelled joints.
-        areas: ``(N,)`` the OKS scale s^2; default ``w * h`` of the box. Real COCO uses the
+        areas: ``(N,)`` the OKS area A; default ``w * h`` of the box. Real COCO uses the
             segmentation area, typically about half the box area, so pass it when you have it.
         image_ids: ``(N,)`` integer image of each person; default one image per person, 1..N.
     Returns:
@@ -904,11 +906,11 @@ def _check_gt(gt: dict, k: int) -> tuple[set, set]:
 
 def _check_annotation(ann: dict, where: str, k: int) -> None:
     """3K finite keypoint values (COCO writes unlabelled joints as 0, 0, 0), a finite
-    positive area (the OKS scale s²) and a finite box."""
+    positive area (the OKS area A) and a finite box."""
     _numbers(ann["keypoints"], where, size=3 * k)
     area = _real(ann["area"], f"{where}: area")
     if area <= 0:
-        raise ValueError(f"{where}: area {area} (the OKS scale s² must be > 0)")
+        raise ValueError(f"{where}: area {area} (the OKS area A must be > 0)")
     box = ann["bbox"]
     if not isinstance(box, (list, tuple, np.ndarray)) or len(box) != 4:
         raise ValueError(f"{where}: bbox: expected [x, y, w, h], got {_brief(box)}")
@@ -964,7 +966,7 @@ def oks_ap(gt_dict: dict, results: list[dict], sigmas=COCO_SIGMAS, verbose: bool
     Args:
         gt_dict: from ``coco_gt_dict`` (or a loaded ``person_keypoints_*.json``).
         results: from ``coco_results`` (or a loaded results file).
-        sigmas: ``(K,)`` OKS constants, default COCO-17's.
+        sigmas: ``(K,)`` OKS constants σ_k = κ_k / 2, default COCO-17's.
         verbose: print pycocotools' output (the 10-line summary); captured otherwise.
     Returns:
         ``{"AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl"}``, floats in

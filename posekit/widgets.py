@@ -364,7 +364,7 @@ class GaussianExplorer(Explorer):
         ax.plot(*result["decoded"], "rx", markersize=8, mew=2, label="argmax")
         ax.legend(loc="lower right", fontsize=6)
         ax.set_title(
-            f"stride {result['stride']}, sigma {result['sigma']:g}: error "
+            f"stride {result['stride']}, σ_h = {result['sigma']:g}: error "
             f"{result['error']:.2f} px (mean {result['mean_error']:.2f})",
             fontsize=7,
         )
@@ -463,8 +463,8 @@ class PoseCameraExplorer(Explorer):
 class CascadeExplorer(Explorer):
     """Step through a DeepPose cascade on one image: each stage's estimate and its crops.
 
-    Stage 1 regresses every joint from the whole input. Stage s ≥ 2 looks at one square crop
-    per joint, centred on the joint's stage s − 1 estimate, of side ``σ · diam`` (``diam``:
+    Stage 1 regresses every joint from the whole input. Stage t ≥ 2 looks at one square crop
+    per joint, centred on the joint's stage t − 1 estimate, of side ``σ_c · diam`` (``diam``:
     the torso diameter of that estimate, ``DeepPoseCascade.diameter``), and moves the joint
     by the displacement it regresses inside the crop.
 
@@ -480,10 +480,11 @@ class CascadeExplorer(Explorer):
 
     ``result`` keys: ``index``, ``stage``, ``joint`` (name or ``"all"``), ``image``
     (``H×W×3 uint8``, denormalised input), ``estimate`` (``(K, 2)`` after ``stage``),
-    ``previous`` (``(K, 2)`` the stage s − 1 estimate, None at stage 1), ``gt`` (``(K, 3)``),
-    ``boxes`` (``(K, 4)`` ``[x0, y0, x1, y1]`` of the crops stage s looked at, pixel-area
-    edges; None at stage 1), ``side`` (crop side σ·diam in pixels, None at stage 1),
-    ``crop`` (the selected joint's crop ``s×s×3 uint8`` at stage ≥ 2, else None),
+    ``previous`` (``(K, 2)`` the stage t − 1 estimate, None at stage 1), ``gt`` (``(K, 3)``),
+    ``boxes`` (``(K, 4)`` ``[x0, y0, x1, y1]`` of the crops stage t looked at, pixel-area
+    edges; None at stage 1), ``side`` (crop side σ_c·diam in pixels, None at stage 1),
+    ``crop`` (the selected joint's crop, ``crop_size × crop_size × 3 uint8``, at stage ≥ 2, else
+    None),
     ``crop_points`` (``{"previous", "estimate", "gt"}`` of that joint in crop pixels, or
     None), ``errors`` (``(K,)`` pixel error per joint, NaN where unlabelled),
     ``mean_error`` (over labelled joints), ``stage_errors`` (the mean error after every

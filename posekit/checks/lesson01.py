@@ -2,8 +2,8 @@
 
 Exercise 1.1 ``to_box_frame`` (the paper's box normalisation), 1.2 ``l2_loss`` (the
 weighted L2 objective on the 2K network outputs), 1.3 ``displacement_target`` (what a cascade
-stage regresses inside its crop of side σ·diam), 1.4 ``cascade_step`` (one stage at inference:
-each joint's crop box of side σ·diam, and the refiner's crop-normalised displacement mapped
+stage regresses inside its crop of side σ_c·diam), 1.4 ``cascade_step`` (one stage at inference:
+each joint's crop box of side σ_c·diam, and the refiner's crop-normalised displacement mapped
 back to pixels, as ``DeepPoseCascade.refine_stage``). Each check compares the student's function
 with posekit's reference on small cases first, and recognises the classic mistakes of each
 exercise from the inputs of the failing case (custom diagnoses below).
@@ -281,7 +281,7 @@ def check_l2_loss(fn):
 
 
 def reference_displacement_target(gt, estimates, diam, sigma):
-    """``(gt − estimate) / (σ · diam)`` per joint: ``(B, K, 2)`` float, as
+    """``(gt − estimate) / (σ_c · diam)`` per joint: ``(B, K, 2)`` float, as
     ``DeepPoseCascade.training_samples`` builds the refiner targets."""
     gt = np.asarray(gt, np.float64)
     est = np.asarray(estimates, np.float64)[..., :2]
@@ -394,11 +394,11 @@ def reference_cascade_step(estimates, displacement, diam, sigma):
         estimates: ``(B, K, 2)`` (or ``(B, K, 3)``, v ignored) previous estimates in pixels
             (pixel centres at integers, x = column).
         displacement: ``(B, K, 2)`` the refiner's output ``u``, in units of the crop side.
-        diam: ``(B,)`` torso diameter per image, in pixels; sigma: crop side in diameters.
+        diam: ``(B,)`` torso diameter per image, in pixels; sigma: σ_c, the crop side in diameters.
     Returns:
-        ``(boxes, refined)``: ``(B, K, 4)`` float ``[x0, y0, x1, y1]`` = estimate ∓ σ·diam / 2
+        ``(boxes, refined)``: ``(B, K, 4)`` float ``[x0, y0, x1, y1]`` = estimate ∓ σ_c·diam / 2
         (pixel-area edges, as ``CascadeExplorer``'s boxes), and ``(B, K, 2)`` float
-        ``estimate + u · σ · diam``.
+        ``estimate + u · σ_c · diam``.
     """
     est = np.asarray(estimates, np.float64)[..., :2]
     u = np.asarray(displacement, np.float64)
@@ -524,8 +524,8 @@ def _step_case(seed: int, b: int, k: int):
 
 
 def check_cascade_step(fn):
-    """Exercise 1.4: boxes ``[x - σd/2, y - σd/2, x + σd/2, y + σd/2]`` around each estimate
-    and refined joints ``estimate + u · σ · diam``, one diam per image."""
+    """Exercise 1.4: boxes ``[x - σ_c·d/2, y - σ_c·d/2, x + σ_c·d/2, y + σ_c·d/2]`` around each
+    estimate and refined joints ``estimate + u · σ_c · diam``, one diam per image."""
     e1 = np.array([[[60.0, 40.0]]])
     u1 = np.array([[[0.25, 0.0]]])
     d1 = np.array([40.0])

@@ -5,7 +5,7 @@ location), 2.2 ``argmax_decode`` (heatmaps → keypoints in input pixels), 2.3 `
 (DARK's Newton step on the log heatmap). Each check compares the student's function with
 posekit's reference (``posekit.codecs.heatmap``) on small cases first, then recognises the
 classic mistakes — x/y swapped, H×W transposed, the half-pixel mapping, the forgotten stride,
-a rounded centre, σ in the wrong unit, the missing cross term — by recomputing the answer
+a rounded centre, σ_h in the wrong unit, the missing cross term — by recomputing the answer
 with that mistake and comparing.
 
 Conventions (``posekit.codecs.heatmap``): heatmap pixel ``j`` covers input pixels
@@ -35,7 +35,7 @@ def _to_input(u, s):
 
 
 def _gauss(u, v, size, sigma, denom=2.0):
-    """``(h, w)`` float64 ``exp(-((j - u)² + (i - v)²) / (denom·σ²))`` over the whole map."""
+    """``(h, w)`` float64 ``exp(-((j - u)² + (i - v)²) / (denom·σ_h²))`` over the whole map."""
     w, h = size
     j = np.arange(w)[None, :]
     i = np.arange(h)[:, None]
@@ -59,7 +59,7 @@ def reference_gaussian_heatmap(x, y, heatmap_size, stride, sigma):
 
 
 def _target_with(centre: Callable, sigma_of: Callable = lambda s, sg: sg, denom: float = 2.0):
-    """The target computed with a mistaken centre mapping / σ / denominator."""
+    """The target computed with a mistaken centre mapping / σ_h / denominator."""
 
     def wrong(x, y, size, s, sigma):
         u, v = centre(x, s), centre(y, s)
@@ -100,24 +100,25 @@ _TARGET_DIAGNOSES = [
         _target_with(lambda c, s: np.floor(_to_heatmap(c, s) + 0.5)),
     ),
     _mistake(
-        "Your Gaussian is too narrow: sigma is given in *heatmap* pixels, not input pixels "
+        "Your Gaussian is too narrow: sigma (σ_h) is given in *heatmap* pixels, not input pixels "
         "(do not divide it by the stride).",
         _target_with(lambda c, s: _to_heatmap(c, s), sigma_of=lambda s, sg: sg / s),
     ),
     _mistake(
-        "Your Gaussian is too wide: sigma is already in heatmap pixels (do not multiply it "
+        "Your Gaussian is too wide: sigma (σ_h) is already in heatmap pixels (do not multiply it "
         "by the stride).",
         _target_with(lambda c, s: _to_heatmap(c, s), sigma_of=lambda s, sg: sg * s),
     ),
     _mistake(
-        "Your Gaussian has the wrong width: the exponent is −d² / (2σ²) — the factor 2 is missing.",
+        "Your Gaussian has the wrong width: the exponent is −d² / (2σ_h²) — the factor 2 is "
+        "missing.",
         _target_with(lambda c, s: _to_heatmap(c, s), denom=1.0),
     ),
 ]
 
 
 def _normalized_hint(expected, got, **ctx):
-    """The student normalised the Gaussian to sum 1 (a probability) or by 2πσ²."""
+    """The student normalised the Gaussian to sum 1 (a probability) or by 2πσ_h²."""
     if got.shape != expected.shape or not np.all(np.isfinite(got)) or got.max() <= 0:
         return None
     if close(got / got.max(), expected / expected.max(), ctx) and not close(got, expected, ctx):

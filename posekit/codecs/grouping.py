@@ -181,7 +181,7 @@ def _refine(padded, idx, x, y, w: int, h: int, how: str) -> np.ndarray:
 
     ``padded``/``idx`` as returned by ``_local_maxima``; ``x``, ``y`` the peaks' pixels.
     ``"taylor"``: per axis a Newton step ``-f'/f''`` on ``log f`` with central differences;
-    exact for a Gaussian ``exp(-|p - c|²/2σ²)`` (its log is a quadratic). On the map's border
+    exact for a Gaussian ``exp(-|p - c|²/2σ_h²)`` (its log is a quadratic). On the map's border
     (no neighbour on one side) ``f'`` is taken one-sided with ``f''`` of the other axis (a
     round Gaussian has the same curvature in x and y), so joints in the outer half-pixel of
     the map are still located; at a corner the peak stays on the pixel centre.

@@ -176,7 +176,7 @@ def gaussian_heatmaps(
     unbiased: bool = True,
     truncate: float | None = 3.0,
 ):
-    """Gaussian heatmap targets ``exp(-((i - u)² + (j - v)²) / (2σ²))`` (peak value 1).
+    """Gaussian heatmap targets ``exp(-((i - u)² + (j - v)²) / (2σ_h²))`` (peak value 1).
 
     Each keypoint ``(x, y)`` (input pixels) is mapped to heatmap ``(u, v)`` with
     ``image_to_heatmap`` (``u = (x + 0.5) / s - 0.5``). With ``unbiased=True`` (UDP / DARK) the
@@ -186,13 +186,13 @@ def gaussian_heatmaps(
     heatmap pixel).
 
     Support and target weight, as mmpose's ``generate_(udp_)gaussian_heatmaps`` and HRNet: with
-    ``m = floor(u + 0.5)`` the rounded centre and ``r = truncate · σ`` (3σ), the Gaussian is
+    ``m = floor(u + 0.5)`` the rounded centre and ``r = truncate · σ_h`` (3σ_h), the Gaussian is
     drawn in the square window ``|i - m_x| ≤ r, |j - m_y| ≤ r`` (zero outside), and the joint
     gets **weight 0** if ``v == 0`` (unlabelled) or the window misses the map entirely:
     ``m_x - r ≥ w`` or ``m_x + r + 1 < 0`` (same for y with ``h``). A joint slightly outside
     the map keeps weight 1 and its Gaussian's visible tail. Joints with weight 0 get an
     all-zero map. ``truncate=None`` draws the Gaussian on the whole map (the window rule then
-    uses ``r = 3σ``).
+    uses ``r = 3σ_h``).
 
     Vectorised: one separable outer product ``g_y ⊗ g_x`` per map, no loop over joints.
 
@@ -200,10 +200,10 @@ def gaussian_heatmaps(
         keypoints: ``(B, K, 3)`` or ``(K, 3)`` ``(x, y, v)`` in input pixels (numpy or torch).
         heatmap_size: ``(w, h)`` of the heatmap.
         stride: input pixels per heatmap pixel, a number or ``(sx, sy)`` (``W / w``).
-        sigma: standard deviation in **heatmap** pixels (Newell: 1 at 64×64; Simple
-            Baselines / HRNet: 2 at 64×48).
+        sigma: σ_h, the Gaussian's standard deviation in **heatmap** pixels (Newell: 1 at
+            64×64; Simple Baselines / HRNet: 2 at 64×48).
         unbiased: sub-pixel centre (True) or rounded centre (False).
-        truncate: window half-width in σ (3, as mmpose/HRNet), or None.
+        truncate: window half-width in units of σ_h (3, as mmpose/HRNet), or None.
     Returns:
         ``(heatmaps, target_weight)``: ``(B, K, h, w)`` (or ``(K, h, w)``) float32 and
         ``(B, K)`` (or ``(K,)``) float32, numpy or torch like ``keypoints``.
@@ -298,7 +298,7 @@ def decode_quarter_offset(heatmaps, stride, offset: float = 0.25):
 
 
 def blur_kernel_size(sigma: float) -> int:
-    """DARK's blur kernel for a training σ: ``2·ceil(3σ) + 1`` (mmpose uses 11 for σ = 2)."""
+    """DARK's blur kernel for a training σ_h: ``2·ceil(3σ_h) + 1`` (mmpose: 11 for σ_h = 2)."""
     return 2 * math.ceil(3 * float(sigma)) + 1
 
 
@@ -327,8 +327,8 @@ def decode_dark(
     """DARK decoding (Zhang et al., CVPR 2020, "Distribution-Aware Coordinate Representation").
 
     1. ``(px, py)`` = the integer argmax of the raw map (its value is the score).
-    2. Distribution modulation: blur the map with a Gaussian of the *training* σ (kernel
-       ``2·ceil(3σ) + 1``, zero padding) so that a network's multi-peaked output looks like the
+    2. Distribution modulation: blur the map with a Gaussian of the *training* σ_h (kernel
+       ``2·ceil(3σ_h) + 1``, zero padding) so that a network's multi-peaked output looks like the
        Gaussian it was trained to produce; clamp to ≥ 1e-10 and take the log. For a Gaussian
        target the log is a quadratic ``-((u - μ)² + …) / 2σ'²``, so step 3 is exact.
     3. Second-order Taylor expansion of the log map at ``(px, py)``: with finite differences
@@ -340,14 +340,14 @@ def decode_dark(
     ``det H > 0``: a maximum; the paper only asks ``det H ≠ 0``); otherwise the argmax is kept.
     ``max_offset`` (not in the paper; None to disable) clips the step to ±1 heatmap px per
     axis, so a noisy network output cannot throw a point far from its peak. Near the border
-    the zero padding of the blur cuts the Gaussian and biases the estimate (σ = 2, peak 2 / 3
+    the zero padding of the blur cuts the Gaussian and biases the estimate (σ_h = 2, peak 2 / 3
     / 4 heatmap px from the border: up to ≈ 0.37 / 0.11 / 0.02 heatmap px; negligible from
-    ≈ 3σ on); ``blur=False`` has no such bias on clean maps.
+    ≈ 3σ_h on); ``blur=False`` has no such bias on clean maps.
 
     Args:
         heatmaps: ``(..., h, w)`` (numpy or torch), finite.
         stride: output stride (number or ``(sx, sy)``).
-        sigma: the σ of the training targets, in heatmap pixels (> 0).
+        sigma: σ_h, the Gaussian std of the training targets, in heatmap pixels (> 0).
         blur: apply step 2 (False: Taylor step on the raw log map — exact for noise-free
             Gaussians, fragile on network outputs).
         kernel_size: blur kernel size (odd); default ``blur_kernel_size(sigma)``.
@@ -450,7 +450,7 @@ integral_regression = soft_argmax
 def decode_heatmaps(heatmaps, stride, method: str = "dark", sigma: float = 2.0, beta=1.0):
     """Dispatch to a decoder by name: ``"argmax"``, ``"quarter"``, ``"dark"``, ``"integral"``.
 
-    ``sigma`` is used by ``"dark"`` (the training σ), ``beta`` by ``"integral"``.
+    ``sigma`` is used by ``"dark"`` (the training σ_h), ``beta`` by ``"integral"``.
     """
     if method == "argmax":
         return decode_argmax(heatmaps, stride)
@@ -554,12 +554,13 @@ class HeatmapCodec:
         input_size: ``(W, H)`` of the model's input.
         heatmap_size: ``(w, h)`` of its output; or give ``stride`` (default 4): ``w = W / s``
             must then be an integer.
-        sigma: target σ in heatmap pixels (Newell 1 at 64×64, Simple Baselines 2 at 64×48).
+        sigma: σ_h, the target Gaussian's std in heatmap pixels (Newell 1 at 64×64, Simple
+            Baselines 2 at 64×48).
         decoder: ``"argmax"``, ``"quarter"`` (Newell / HRNet), ``"dark"`` (default) or
             ``"integral"`` (soft-argmax; the model's maps are logits).
         unbiased: sub-pixel Gaussian centres (UDP / DARK) or the classic rounded centre.
         beta: soft-argmax temperature (``"integral"``).
-        truncate: Gaussian window half-width in σ (``gaussian_heatmaps``).
+        truncate: Gaussian window half-width in units of σ_h (``gaussian_heatmaps``).
         loss: ``"auto"`` (``integral_loss`` for the integral decoder, else
             ``heatmap_mse_loss``), ``"mse"`` or ``"integral"``.
 

@@ -18,9 +18,10 @@ pixel centres at integers; map pixel ``j`` is centred at input ``x = j·s + (s -
 (``heatmap.image_to_heatmap``). The limb geometry below is computed in map pixels: a map pixel
 ``p`` (its centre) belongs to limb ``a → b`` when, with ``u = (b - a)/|b - a|``,
 ``0 ≤ u·(p - a) ≤ |b - a|`` (projection within the segment) and ``|u⊥·(p - a)| ≤ limb_width``
-(perpendicular distance). CMU's and Lightweight OpenPose's training code also accept pixels up
-to about ``limb_width`` beyond the ends (they test only the perpendicular distance inside the
-segment's box grown by the width); ``end_margin`` reproduces that when wanted.
+(perpendicular distance; ``limb_width`` is the half-width σ_l of Cao et al. 2017). CMU's and
+Lightweight OpenPose's training code also accept pixels up to about ``limb_width`` beyond the
+ends (they test only the perpendicular distance inside the segment's box grown by the width);
+``end_margin`` reproduces that when wanted.
 
 Lightweight OpenPose differs on two points (Osokin 2018; ``docs/references.md``): overlapping PAFs
 *overwrite* instead of averaging, and its limb thickness is 1 map pixel (our default width).
@@ -160,7 +161,7 @@ def paf_targets(
         heatmap_size: ``(w, h)`` of the maps.
         stride: input pixels per map pixel, a number or ``(sx, sy)``.
         limbs: ``(L, 2)`` joint index pairs, default ``OPENPOSE18.limbs`` (CMU's limbSeq).
-        limb_width: half-width of the limb in map pixels (Lightweight OpenPose: 1).
+        limb_width: σ_l, the limb's half-width in map pixels (Lightweight OpenPose: 1).
         end_margin: map pixels the rectangle extends beyond both ends (0: the paper).
     Returns:
         float32 numpy ``(2L, h, w)`` for one image, ``(B, 2L, h, w)`` for a list.
@@ -191,9 +192,9 @@ def keypoint_heatmaps(
 ):
     """OpenPose confidence maps (Cao et al. eq. 6–7): per-person Gaussians merged by **max**.
 
-    ``S_k(p) = max_n exp(-|p - x_{n,k}|² / σ²)``-style peaks of value 1 at every labelled
-    (``v > 0``) joint, drawn with ``heatmap.gaussian_heatmaps`` (``exp(-d²/(2σ²))``, sub-pixel
-    centre, cut at 3σ ≈ CMU's cut at value 0.01). The maximum, not the sum, keeps two close
+    ``S_k(p) = max_n exp(-|p - x_{n,k}|² / σ_h²)``-style peaks of value 1 at every labelled
+    (``v > 0``) joint, drawn with ``heatmap.gaussian_heatmaps`` (``exp(-d²/(2σ_h²))``, sub-pixel
+    centre, cut at 3σ_h ≈ CMU's cut at value 0.01). The maximum, not the sum, keeps two close
     peaks distinct (a sum would merge them into one bump). With ``background`` a last channel
     ``1 - max_k S_k`` is appended (CMU's channel 19).
 
@@ -201,7 +202,8 @@ def keypoint_heatmaps(
         keypoints: one image ``(N, K, 3)`` in input pixels, or a list of B such arrays.
         heatmap_size: ``(w, h)``.
         stride: input pixels per map pixel (number or ``(sx, sy)``).
-        sigma: Gaussian σ in **map** pixels; OpenPose uses 7 input pixels = 0.875 at stride 8.
+        sigma: σ_h, the Gaussian's std in **map** pixels; OpenPose uses 7 input pixels =
+            0.875 at stride 8.
         background: append the background channel.
     Returns:
         float32 numpy ``(K(+1), h, w)`` for one image, ``(B, K(+1), h, w)`` for a list.
@@ -372,8 +374,9 @@ class PAFCodec:
 
     Args:
         stride: output stride (8 for OpenPose / Lightweight OpenPose).
-        sigma: heatmap Gaussian σ in map pixels (OpenPose: 7 input px = 0.875 at stride 8).
-        limb_width: PAF half-width in map pixels (Lightweight OpenPose: 1).
+        sigma: σ_h, the heatmap Gaussian's std in map pixels (OpenPose: 7 input px = 0.875
+            at stride 8).
+        limb_width: σ_l, the PAF half-width in map pixels (Lightweight OpenPose: 1).
         end_margin: PAF extension beyond the limb ends, map pixels (``paf_targets``); 1 as
             CMU's and Lightweight OpenPose's training code. With the paper's exact rectangle
             (0) the joints themselves lie on the field's edge, so at map resolution the two

@@ -13,7 +13,7 @@ followed here). Three models:
   ``(w, h)`` as mmpose's ``RegressionLabel`` (``frame="input"``, in [0, 1] inside the crop).
   ResNet-50, K = 16: 23,573,600 params (23.5M), 5.34 GMACs at 256².
 * ``DeepPoseCascade`` — stage 1 plus ``num_stages - 1`` refiners (``DeepPoseRefiner``, the
-  same AlexNet regressor on a crop of side σ·diam around each joint's estimate).
+  same AlexNet regressor on a crop of side σ_c·diam around each joint's estimate).
 
 Coordinates (``docs/conventions.md`` § Coordinates): images are ``(B, 3, H, W)`` float
 tensors (normalised RGB); keypoints are in **pixels of those images**, x the column, y the row,
@@ -214,11 +214,11 @@ def torso_diameter(keypoints, skeleton: str | Skeleton = "lsp14"):
 def joint_crops(
     images: torch.Tensor, estimates, diam, sigma: float, crop_size: int
 ) -> tuple[torch.Tensor, np.ndarray]:
-    """Square crops of side ``sigma · diam`` around every joint estimate, resized to ``crop_size``.
+    """Square crops of side ``σ_c · diam`` around every joint estimate, resized to ``crop_size``.
 
     Each crop's 2×3 image → crop matrix is ``posekit.geometry.affine_matrix``
-    (centre = the estimate, box = σ·diam px, no rotation), so the estimate lands on the
-    crop's centre ``((s − 1) / 2, (s − 1) / 2)`` and pixels are areas on both sides; the
+    (centre = the estimate, box = σ_c·diam px, no rotation), so the estimate lands on the
+    crop's centre ``((S − 1) / 2, (S − 1) / 2)`` and pixels are areas on both sides; the
     sampling is ``grid_sample`` (bilinear, zeros outside) of output pixel ``p`` at ``M⁻¹ p``,
     the geometry of ``transforms.warp_image`` (batched, on ``images``' device).
 
@@ -226,10 +226,10 @@ def joint_crops(
         images: ``(B, C, H, W)`` float tensor.
         estimates: ``(B, K, 2)`` (or ``(B, K, 3)``) joint estimates in pixels of ``images``.
         diam: ``(B,)`` torso diameters in pixels (or a scalar).
-        sigma: crop side in units of diam (the paper's σ).
-        crop_size: side ``s`` of the output crops in pixels.
+        sigma: σ_c, the crop side in units of diam (the paper's σ).
+        crop_size: side ``S`` of the output crops in pixels.
     Returns:
-        crops ``(B·K, C, s, s)`` (joint-major inside each image: index ``b·K + k``) and
+        crops ``(B·K, C, S, S)`` (joint-major inside each image: index ``b·K + k``) and
         matrices ``(B·K, 2, 3)`` float64 image → crop (``transforms.inverse_keypoints``
         maps crop points back).
     """
@@ -263,7 +263,7 @@ def joint_crops(
 
 
 def fit_error_distribution(pred, gt, diam=None, per_joint: bool = True):
-    """Mean and covariance of the errors ``pred − gt`` of a stage (the paper's N_i^(s−1)).
+    """Mean and covariance of the errors ``pred − gt`` of a stage (the paper's N_i^(t−1)).
 
     Args:
         pred: ``(N, K, 2|3)`` estimates in pixels.
@@ -298,8 +298,8 @@ def fit_error_distribution(pred, gt, diam=None, per_joint: bool = True):
 def simulate_displacements(gt, error_mean, error_cov, rng=None, diam=None) -> np.ndarray:
     """Simulated previous-stage estimates: ``gt + δ``, ``δ ~ N(error_mean, error_cov)``.
 
-    The paper trains stage s on estimates drawn around the ground truth from the normal
-    fitted to stage s−1's errors (``fit_error_distribution``), per joint.
+    The paper trains stage t on estimates drawn around the ground truth from the normal
+    fitted to stage t−1's errors (``fit_error_distribution``), per joint.
 
     Args:
         gt: ``(N, K, 2|3)`` ground truth in pixels.
@@ -334,15 +334,15 @@ def _usable_diameter(diam: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
 
 
 class DeepPoseRefiner(nn.Module):
-    """A cascade stage s ≥ 2: the DeepPose AlexNet regressor applied to one joint's crop.
+    """A cascade stage t ≥ 2: the DeepPose AlexNet regressor applied to one joint's crop.
 
     One network per stage is **shared by all joints** (the crops of all K joints go through
     it as one batch). It has 2K outputs like stage 1, and the crop of joint i reads its own
     pair i (the paper's ψ_i), so the network knows which joint it refines.
 
-    ``forward(crops (N, 3, s, s), joint_index (N,))`` → ``(N, 2)`` crop-normalised
-    displacement ``u = (y_i − y_i^(s−1)) / (σ · diam)``; in crop pixels the refined joint
-    sits at ``(s − 1) / 2 + u · s``.
+    ``forward(crops (N, 3, S, S), joint_index (N,))`` → ``(N, 2)`` crop-normalised
+    displacement ``u = (y_i − y_i^(t−1)) / (σ_c · diam)`` at stage t; in crop pixels the
+    refined joint sits at ``(S − 1) / 2 + u · S``.
     """
 
     def __init__(
@@ -366,15 +366,15 @@ class DeepPoseRefiner(nn.Module):
 class DeepPoseCascade(nn.Module):
     """Stage 1 (``DeepPose`` or ``DeepPoseResNet``) + ``num_stages − 1`` ``DeepPoseRefiner``s.
 
-    Stage s ≥ 2 crops a square of side ``σ · diam(y^(s−1))`` around each joint's estimate
-    y_i^(s−1), resizes it to ``crop_size``, and adds the regressed displacement:
-    ``y_i^s = y_i^(s−1) + σ · diam · ψ_i(crop)``.
+    Stage t ≥ 2 crops a square of side ``σ_c · diam(y^(t−1))`` around each joint's estimate
+    y_i^(t−1), resizes it to ``crop_size``, and adds the regressed displacement:
+    ``y_i^t = y_i^(t−1) + σ_c · diam · ψ_i(crop)``.
 
     Args:
         stage1: the initial regressor (its output frame is ``stage1.frame``).
         num_stages: S (3 in the paper).
-        sigma: crop side in torso diameters (``σ_c`` of ``docs/conventions.md`` § Notation).
-            Toshev & Szegedy 2014 set σ per dataset; lesson 01's σ = 1 is posekit's own choice.
+        sigma: σ_c, the crop side in torso diameters (``docs/conventions.md`` § Notation).
+            Toshev & Szegedy 2014 set it per dataset; lesson 01's σ_c = 1 is posekit's choice.
         crop_size: refiner input side (default the stage-1 input width: 220).
         skeleton: joint set, for the torso diameter (needs shoulders and hips).
         width_mult, fc_dim, dropout: refiner config (default: stage 1's when it is DeepPose).
@@ -467,10 +467,10 @@ class DeepPoseCascade(nn.Module):
     def training_samples(self, images: torch.Tensor, gt, estimates, diam=None):
         """Refiner training batch: crops around ``estimates`` and their displacement targets.
 
-        Following the paper, the crop side is σ·diam of the **ground truth** (``diam``
+        Following the paper, the crop side is σ_c·diam of the **ground truth** (``diam``
         default ``torso_diameter(gt)``), the crop is centred on the (simulated, see
         ``simulate_displacements``) estimate, and the target is
-        ``u = (gt − estimate) / (σ · diam)``.
+        ``u = (gt − estimate) / (σ_c · diam)``.
 
         Args:
             images: ``(B, 3, H, W)``; gt ``(B, K, 2|3)`` and estimates ``(B, K, 2)`` in pixels.
