@@ -1,4 +1,5 @@
-"""The ``posekit`` command: ``posekit course build|check|run``, ``posekit doctor``, ``posekit lab``,
+"""The ``posekit`` command: ``posekit course build|check|run|grade|release``, ``posekit doctor``,
+``posekit lab``,
 ``posekit synth single|multi|sequence|sphp`` (export SynthPose as COCO / MPII / SPHP; ``sphp``:
 a whole two-camera SPHP-style dataset),
 ``posekit bench synth`` (SynthPose throughput), ``posekit bench params`` (published configs'
@@ -29,9 +30,41 @@ LATENCY_MODELS = (
 """``posekit bench latency`` names (``posekit.lab.inference.LATENCY_MODELS``)."""
 
 
+def _course_grade(args: argparse.Namespace) -> int:
+    from posekit import grading
+
+    grading.grade(
+        args.lessons,
+        out=args.out,
+        student=args.student,
+        timeout=grading.DEFAULT_TIMEOUT if args.timeout is None else args.timeout,
+        full=args.full,
+    )
+    return 0
+
+
+def _course_release(args: argparse.Namespace) -> int:
+    from posekit import grading
+
+    if len(args.lessons) != 1:
+        raise grading.CourseError("give one folder: posekit course release DIR [--force]")
+    done = grading.release(args.lessons[0], force=args.force)
+    print(
+        f"released {len(done.files)} files ({done.bytes / 1e6:.1f} MB) to {done.dest}: no "
+        f"solutions/, no tests/; students run `make lab` there"
+    )
+    return 0
+
+
 def _course(args: argparse.Namespace) -> int:
     from posekit import course
 
+    if args.action in ("grade", "release"):
+        try:
+            return (_course_grade if args.action == "grade" else _course_release)(args)
+        except course.CourseError as err:
+            print(f"posekit course {args.action}: error: {err}", file=sys.stderr)
+            return 2
     if args.action == "build":
         written = course.build(lessons=args.lessons or None)
         print(f"built {len(written)} student notebook(s)")
@@ -46,7 +79,7 @@ def _course(args: argparse.Namespace) -> int:
         lessons=args.lessons or None,
         folder=args.folder,
         full=args.full,
-        timeout=args.timeout,
+        timeout=600 if args.timeout is None else args.timeout,
         check_mode=args.check_mode,
     )
     return 0 if all(r.ok for r in results) else 1
@@ -473,12 +506,25 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="posekit", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    course = sub.add_parser("course", help="build, check or run the lessons")
-    course.add_argument("action", choices=["build", "check", "run"])
-    course.add_argument("lessons", nargs="*", help="two-digit lesson numbers (default: all)")
+    course = sub.add_parser(
+        "course", help="build, check or run the lessons; grade submissions; release the course"
+    )
+    course.add_argument("action", choices=["build", "check", "run", "grade", "release"])
+    course.add_argument(
+        "lessons",
+        nargs="*",
+        metavar="LESSON|SUBMISSION|DIR",
+        help="build/run: two-digit lesson numbers (default: all); grade: the submissions "
+        "STUDENT/NN_name.ipynb (one folder per student); release: the folder to write",
+    )
     course.add_argument("--folder", choices=["solutions", "notebooks"], default="solutions")
     course.add_argument("--full", action="store_true", help="full mode (default: quick)")
-    course.add_argument("--timeout", type=int, default=600, help="seconds per cell")
+    course.add_argument(
+        "--timeout", type=int, help="seconds per cell (default: run 600, grade 120)"
+    )
+    course.add_argument("--out", default="grades", help="grade: reports folder (grades/)")
+    course.add_argument("--student", help="grade: student id of a single submission")
+    course.add_argument("--force", action="store_true", help="release: replace a non-empty DIR")
     course.add_argument(
         "--check-mode",
         choices=["student", "strict", "expect-todo"],
@@ -627,7 +673,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args, extra = parser.parse_known_args(argv)
     # argparse cannot take positionals after an option that follows an empty nargs="*"
     # positional: `posekit course run --full 01 02` leaves "01 02" over; they are lessons.
-    if extra and args.command == "course" and all(e.isdigit() for e in extra):
+    # grade/release take paths, which may follow options too.
+    paths = args.command == "course" and args.action in ("grade", "release")
+    if (
+        extra
+        and args.command == "course"
+        and all(e.isdigit() or (paths and not e.startswith("-")) for e in extra)
+    ):
         args.lessons = [*args.lessons, *extra]
     elif args.command == "lab":
         return args.func(args, extra)

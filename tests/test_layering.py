@@ -26,7 +26,7 @@ LAYERS: list[tuple[str, frozenset[str]]] = [
     ("algorithms", frozenset({"codecs", "models", "sparse", "metrics"})),
     ("pipelines", frozenset({"engine", "evaluation", "bench", "recipes", "topdown", "pretrained"})),
     ("applications", frozenset({"lab", "privacy", "viz", "widgets", "checks", "doctor"})),
-    ("entry points", frozenset({"course", "cli", "launch", "__main__"})),
+    ("entry points", frozenset({"course", "grading", "cli", "launch", "__main__"})),
 ]
 
 # Arrows forbidden even where the table would allow them (same layer), or named for emphasis.
@@ -40,7 +40,19 @@ FORBIDDEN: dict[str, frozenset[str]] = {
 # The core: what a user's script or a training run needs. It never imports the course's
 # own machinery (the entry points, the lessons' experiments, checks and widgets).
 NOT_CORE = frozenset(
-    {"lab", "checks", "widgets", "course", "cli", "viz", "privacy", "doctor", "launch", "__main__"}
+    {
+        "lab",
+        "checks",
+        "widgets",
+        "course",
+        "grading",
+        "cli",
+        "viz",
+        "privacy",
+        "doctor",
+        "launch",
+        "__main__",
+    }
 )
 CORE_MAY_NOT_IMPORT = frozenset({"cli", "lab", "course", "checks", "widgets"})
 
