@@ -18,6 +18,7 @@ from posekit.checks import Case, check_function, register_reference
 from posekit.checks._compare import compare, is_tensor, type_name
 from posekit.checks.diagnose import close
 from posekit.codecs import regression
+from posekit.models.deeppose import DeepPoseCascade
 
 # ----------------------------------------------------------------- Exercise 1.1
 
@@ -135,6 +136,7 @@ def check_to_box_frame(fn):
         fn,
         "to_box_frame",
         cases,
+        forbid=(regression.to_box_frame,),
         reference=reference_to_box_frame,
         diagnoses=[_box_mistakes, "visibility_dropped", "xy_swapped"],
         atol=1e-5,
@@ -269,6 +271,7 @@ def check_l2_loss(fn):
             fn,
             "l2_loss",
             cases,
+            forbid=(regression.l2_loss,),
             reference=reference_l2_loss,
             diagnoses=[_loss_mistakes],
             compare=_compare_loss,
@@ -378,6 +381,7 @@ def check_displacement_target(fn):
         fn,
         "displacement_target",
         cases,
+        forbid=(DeepPoseCascade.training_samples,),
         reference=reference_displacement_target,
         diagnoses=[_target_mistakes, "sign_flipped"],
         atol=1e-5,
@@ -560,6 +564,7 @@ def check_cascade_step(fn):
         fn,
         "cascade_step",
         cases,
+        forbid=(DeepPoseCascade.refine_stage,),
         reference=reference_cascade_step,
         diagnoses=[_step_mistakes],
         atol=1e-5,

@@ -141,6 +141,7 @@ def check_gaussian_heatmap(fn):
         fn,
         "gaussian_heatmap",
         cases,
+        forbid=(hm.gaussian_heatmaps,),
         reference=reference_gaussian_heatmap,
         diagnoses=[*_TARGET_DIAGNOSES, "hw_transposed", _normalized_hint],
         atol=1e-4,
@@ -239,6 +240,7 @@ def check_argmax_decode(fn):
         fn,
         "argmax_decode",
         cases,
+        forbid=(hm.decode_argmax,),
         reference=reference_argmax_decode,
         diagnoses=[
             _score_missing_hint,
@@ -358,6 +360,7 @@ def check_dark_refine(fn):
         fn,
         "dark_refine",
         cases,
+        forbid=(hm.decode_dark,),
         reference=reference_dark_refine,
         diagnoses=_REFINE_DIAGNOSES,
         atol=2e-3,

@@ -24,7 +24,7 @@ from posekit.checks._compare import to_numpy
 from posekit.checks.diagnose import explains
 from posekit.checks.diagnose import mistake as _mistake
 from posekit.codecs.heatmap import heatmap_mse_loss
-from posekit.models.flip import flip_heatmaps
+from posekit.models.flip import FlipTest, flip_heatmaps
 from posekit.models.hourglass import Hourglass, HourglassNet, Residual
 from posekit.models.optimize import randomise_batchnorm
 from posekit.skeletons import MPII16
@@ -101,6 +101,7 @@ def check_residual_forward(fn):
         fn,
         "residual_forward",
         cases,
+        forbid=(Residual,),
         reference=reference_residual_forward,
         diagnoses=_RESIDUAL_DIAGNOSES,
         atol=1e-5,
@@ -188,6 +189,7 @@ def check_hourglass_forward(fn):
         fn,
         "hourglass_forward",
         cases,
+        forbid=(Hourglass,),
         reference=reference_hourglass_forward,
         diagnoses=_HOURGLASS_DIAGNOSES,
         atol=1e-5,
@@ -253,6 +255,7 @@ def check_flip_average(fn):
         fn,
         "flip_average",
         cases,
+        forbid=(flip_heatmaps, FlipTest),
         reference=reference_flip_average,
         diagnoses=_FLIP_DIAGNOSES,
         atol=1e-6,
@@ -433,6 +436,7 @@ def check_stacked_forward(fn):
         fn,
         "stacked_forward",
         cases,
+        forbid=(HourglassNet,),
         reference=reference_stacked_forward,
         diagnoses=_STACKED_DIAGNOSES,
         atol=1e-5,

@@ -28,7 +28,8 @@ from scipy.optimize import linear_sum_assignment
 from posekit.checks import Case, check_function, register_reference
 from posekit.checks._compare import format_value
 from posekit.checks.diagnose import close, explains, mistake
-from posekit.codecs.paf import paf_targets
+from posekit.codecs.grouping import match_limbs, pair_scores, score_limbs
+from posekit.codecs.paf import limb_support, paf_targets
 
 # ----------------------------------------------------------------- helpers
 
@@ -183,6 +184,7 @@ def check_paf_limb_target(fn):
         fn,
         "paf_limb_target",
         _paf_target_cases(),
+        forbid=(paf_targets, limb_support),
         reference=reference_paf_limb_target,
         diagnoses=_PAF_TARGET_DIAGNOSES,
         atol=1e-5,
@@ -368,6 +370,7 @@ def check_line_integral_score(fn):
         fn,
         "line_integral_score",
         _line_cases(),
+        forbid=(pair_scores, score_limbs),
         reference=reference_line_integral_score,
         diagnoses=_LINE_INTEGRAL_DIAGNOSES,
         atol=1e-5,
@@ -574,6 +577,7 @@ def check_greedy_match(fn):
         _normalized(fn) if callable(fn) else fn,
         "greedy_match",
         cases,
+        forbid=(match_limbs,),
         reference=reference_greedy_match,  # registered for use(); cases carry their expected
         diagnoses=_MATCH_DIAGNOSES,
         compare=_compare_pairs,

@@ -46,8 +46,9 @@ from posekit.checks import Case, check_function, register_reference
 from posekit.checks._compare import format_array, format_value, is_tensor, shape_str, to_numpy
 from posekit.checks._compare import type_name as _type_name
 from posekit.checks.diagnose import mistake
-from posekit.sensors import MV_GAIN, encode_motion
-from posekit.sparse import SparseTensor, submanifold_rules
+from posekit.sensors import MV_GAIN, block_motion, encode_motion, motion_vectors
+from posekit.sparse import SparseTensor, count_macs, submanifold_rules
+from posekit.sparse.macs import record
 
 __all__ = [
     "check_block_motion_vectors",
@@ -392,6 +393,7 @@ def check_block_motion_vectors(fn):
         fn,
         "block_motion_vectors",
         _motion_cases(),
+        forbid=(block_motion, motion_vectors),
         reference=reference_block_motion_vectors,
         diagnoses=_MOTION_DIAGNOSES,
         dtype="any",
@@ -504,6 +506,7 @@ def check_encode_mv(fn):
         fn,
         "encode_mv",
         _encode_cases(),
+        forbid=(encode_motion,),
         reference=reference_encode_mv,
         diagnoses=_ENCODE_DIAGNOSES,
         dtype="exact",
@@ -820,6 +823,7 @@ def check_submanifold_rulebook(fn):
         _wrapped(fn, _triples_of, _explain_index_error),
         "submanifold_rulebook",
         _rulebook_cases(),
+        forbid=(reference_submanifold_rulebook, submanifold_rules),
         diagnoses=_RULEBOOK_DIAGNOSES,
         compare=_compare_rulebooks,
     )
@@ -1049,6 +1053,7 @@ def check_layer_macs(fn):
         _wrapped(fn, _macs_of),
         "layer_macs",
         _layer_cases(),
+        forbid=(reference_layer_macs, count_macs, record),
         diagnoses=_MAC_DIAGNOSES,
         compare=_compare_macs,
     )
