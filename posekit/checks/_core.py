@@ -936,6 +936,7 @@ def _clear_async_signal() -> None:
         ctypes.pythonapi.PyThreadState_SetAsyncExc(ident, ctypes.py_object(_Flush))
         for _ in range(4):  # a backward jump: the exception is raised here
             pass
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(ident, None)  # not raised: withdraw it
     except _Flush:
         pass
     except (AttributeError, OSError):  # not CPython
@@ -948,6 +949,9 @@ def _stops_held():
     runs, and renew them after. (CPython 3.11: while another thread's asynchronous exception
     is pending, a thread with a profile function spins at the start of its next function.)"""
     _UNSTOPPED[:] = [(t, w) for t, w in _UNSTOPPED if t.is_alive()]
+    if sys.version_info[:2] != (3, 11):
+        yield
+        return
     held = list(_UNSTOPPED)
     for thread, worker in held:
         _ask_to_stop(thread, worker, None)

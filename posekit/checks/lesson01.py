@@ -136,8 +136,8 @@ def check_to_box_frame(fn):
         fn,
         "to_box_frame",
         cases,
-        forbid=(regression.to_box_frame,),
         reference=reference_to_box_frame,
+        forbid=(regression.to_box_frame,),
         diagnoses=[_box_mistakes, "visibility_dropped", "xy_swapped"],
         atol=1e-5,
     )
@@ -271,8 +271,8 @@ def check_l2_loss(fn):
             fn,
             "l2_loss",
             cases,
-            forbid=(regression.l2_loss,),
             reference=reference_l2_loss,
+            forbid=(regression.l2_loss,),
             diagnoses=[_loss_mistakes],
             compare=_compare_loss,
             atol=1e-5,  # for the diagnoses; _compare_loss uses the same tolerances
@@ -381,8 +381,8 @@ def check_displacement_target(fn):
         fn,
         "displacement_target",
         cases,
-        forbid=(DeepPoseCascade.training_samples,),
         reference=reference_displacement_target,
+        forbid=(DeepPoseCascade.training_samples,),
         diagnoses=[_target_mistakes, "sign_flipped"],
         atol=1e-5,
     )
@@ -564,8 +564,8 @@ def check_cascade_step(fn):
         fn,
         "cascade_step",
         cases,
-        forbid=(DeepPoseCascade.refine_stage,),
         reference=reference_cascade_step,
+        forbid=(DeepPoseCascade.refine_stage,),
         diagnoses=[_step_mistakes],
         atol=1e-5,
     )

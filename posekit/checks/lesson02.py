@@ -141,8 +141,8 @@ def check_gaussian_heatmap(fn):
         fn,
         "gaussian_heatmap",
         cases,
-        forbid=(hm.gaussian_heatmaps,),
         reference=reference_gaussian_heatmap,
+        forbid=(hm.gaussian_heatmaps,),
         diagnoses=[*_TARGET_DIAGNOSES, "hw_transposed", _normalized_hint],
         atol=1e-4,
     )
@@ -240,8 +240,8 @@ def check_argmax_decode(fn):
         fn,
         "argmax_decode",
         cases,
-        forbid=(hm.decode_argmax,),
         reference=reference_argmax_decode,
+        forbid=(hm.decode_argmax,),
         diagnoses=[
             _score_missing_hint,
             "xy_swapped",
@@ -360,8 +360,8 @@ def check_dark_refine(fn):
         fn,
         "dark_refine",
         cases,
-        forbid=(hm.decode_dark,),
         reference=reference_dark_refine,
+        forbid=(hm.decode_dark,),
         diagnoses=_REFINE_DIAGNOSES,
         atol=2e-3,
     )

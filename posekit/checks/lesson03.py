@@ -101,8 +101,8 @@ def check_residual_forward(fn):
         fn,
         "residual_forward",
         cases,
-        forbid=(Residual,),
         reference=reference_residual_forward,
+        forbid=(Residual,),
         diagnoses=_RESIDUAL_DIAGNOSES,
         atol=1e-5,
     )
@@ -189,8 +189,8 @@ def check_hourglass_forward(fn):
         fn,
         "hourglass_forward",
         cases,
-        forbid=(Hourglass,),
         reference=reference_hourglass_forward,
+        forbid=(Hourglass,),
         diagnoses=_HOURGLASS_DIAGNOSES,
         atol=1e-5,
     )
@@ -255,8 +255,8 @@ def check_flip_average(fn):
         fn,
         "flip_average",
         cases,
-        forbid=(flip_heatmaps, FlipTest),
         reference=reference_flip_average,
+        forbid=(flip_heatmaps, FlipTest),
         diagnoses=_FLIP_DIAGNOSES,
         atol=1e-6,
     )
@@ -436,8 +436,8 @@ def check_stacked_forward(fn):
         fn,
         "stacked_forward",
         cases,
-        forbid=(HourglassNet,),
         reference=reference_stacked_forward,
+        forbid=(HourglassNet,),
         diagnoses=_STACKED_DIAGNOSES,
         atol=1e-5,
     )

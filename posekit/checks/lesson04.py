@@ -184,8 +184,8 @@ def check_paf_limb_target(fn):
         fn,
         "paf_limb_target",
         _paf_target_cases(),
-        forbid=(paf_targets, limb_support),
         reference=reference_paf_limb_target,
+        forbid=(paf_targets, limb_support),
         diagnoses=_PAF_TARGET_DIAGNOSES,
         atol=1e-5,
     )
@@ -370,8 +370,8 @@ def check_line_integral_score(fn):
         fn,
         "line_integral_score",
         _line_cases(),
-        forbid=(pair_scores, score_limbs),
         reference=reference_line_integral_score,
+        forbid=(pair_scores, score_limbs),
         diagnoses=_LINE_INTEGRAL_DIAGNOSES,
         atol=1e-5,
     )
@@ -577,8 +577,8 @@ def check_greedy_match(fn):
         _normalized(fn) if callable(fn) else fn,
         "greedy_match",
         cases,
-        forbid=(match_limbs,),
         reference=reference_greedy_match,  # registered for use(); cases carry their expected
+        forbid=(match_limbs,),
         diagnoses=_MATCH_DIAGNOSES,
         compare=_compare_pairs,
     )

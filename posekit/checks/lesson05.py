@@ -227,8 +227,8 @@ def check_eswish(fn):
         fn,
         "eswish",
         _eswish_cases(),
-        forbid=(_eswish, ESwish),
         reference=reference_eswish,
+        forbid=(_eswish, ESwish),
         diagnoses=_ESWISH_DIAGNOSES,
         atol=1e-5,
     )
@@ -505,8 +505,8 @@ def check_mbconv_se(fn):
         _explained(fn) if callable(fn) else fn,
         "mbconv_se",
         _mbconv_cases(),
-        forbid=(MBConv, SqueezeExcitation),
         reference=reference_mbconv_se,
+        forbid=(MBConv, SqueezeExcitation),
         diagnoses=_MBCONV_DIAGNOSES,
         atol=1e-4,
     )
@@ -743,8 +743,8 @@ def check_round_filters(fn):
         fn,
         "round_filters",
         _filter_cases(),
-        forbid=(_round_filters,),
         reference=reference_round_filters,
+        forbid=(_round_filters,),
         diagnoses=_FILTER_DIAGNOSES,
         compare=_whole_number("channels"),
     )
@@ -804,8 +804,8 @@ def check_round_repeats(fn):
         fn,
         "round_repeats",
         _repeat_cases(),
-        forbid=(_round_repeats,),
         reference=reference_round_repeats,
+        forbid=(_round_repeats,),
         diagnoses=_REPEAT_DIAGNOSES,
         compare=_whole_number("repeats"),
     )

@@ -393,8 +393,8 @@ def check_block_motion_vectors(fn):
         fn,
         "block_motion_vectors",
         _motion_cases(),
-        forbid=(block_motion, motion_vectors),
         reference=reference_block_motion_vectors,
+        forbid=(block_motion, motion_vectors),
         diagnoses=_MOTION_DIAGNOSES,
         dtype="any",
         atol=1e-6,
@@ -506,8 +506,8 @@ def check_encode_mv(fn):
         fn,
         "encode_mv",
         _encode_cases(),
-        forbid=(encode_motion,),
         reference=reference_encode_mv,
+        forbid=(encode_motion,),
         diagnoses=_ENCODE_DIAGNOSES,
         dtype="exact",
         atol=0,
@@ -823,7 +823,8 @@ def check_submanifold_rulebook(fn):
         _wrapped(fn, _triples_of, _explain_index_error),
         "submanifold_rulebook",
         _rulebook_cases(),
-        forbid=(reference_submanifold_rulebook, submanifold_rules),
+        reference=reference_submanifold_rulebook,  # registered for use(); cases carry expected
+        forbid=(submanifold_rules,),
         diagnoses=_RULEBOOK_DIAGNOSES,
         compare=_compare_rulebooks,
     )
@@ -1053,7 +1054,8 @@ def check_layer_macs(fn):
         _wrapped(fn, _macs_of),
         "layer_macs",
         _layer_cases(),
-        forbid=(reference_layer_macs, count_macs, record),
+        reference=reference_layer_macs,  # registered for use(); cases carry their expected
+        forbid=(count_macs, record),
         diagnoses=_MAC_DIAGNOSES,
         compare=_compare_macs,
     )
