@@ -1,4 +1,5 @@
-"""Lesson 01's checks pass the reference and catch the classic mistakes with the right hint."""
+"""Lesson 01's checks pass student-style solutions, FAIL a stub that calls posekit's own
+implementation, and catch the classic mistakes with the right hint."""
 
 from types import SimpleNamespace
 

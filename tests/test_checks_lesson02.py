@@ -1,5 +1,5 @@
-"""Lesson 02's checks pass the reference (and a student-style solution) and catch the classic
-heatmap mistakes with the right hint."""
+"""Lesson 02's checks pass student-style solutions, FAIL a stub that calls posekit's own
+implementation, and catch the classic heatmap mistakes with the right hint."""
 
 import numpy as np
 import pytest

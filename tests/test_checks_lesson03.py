@@ -1,5 +1,5 @@
-"""Lesson 03's checks pass student-style solutions and catch the classic hourglass and
-flip-test mistakes with the right hint."""
+"""Lesson 03's checks pass student-style solutions, FAIL a stub that calls posekit's own
+implementation, and catch the classic hourglass and flip-test mistakes with the right hint."""
 
 from types import SimpleNamespace
 
@@ -330,3 +330,12 @@ def test_a_stub_calling_the_reference_fails(name, capsys):
 @pytest.mark.parametrize("name,stub,called", POSEKIT_STUBS)
 def test_a_stub_calling_posekits_function_fails(name, stub, called, capsys):
     assert_forbidden(getattr(L, f"check_{name}"), name, stub, called, capsys)
+
+
+def test_a_solution_built_on_other_posekit_parts_passes():
+    """Only the exercise's own implementation is off limits: hourglass_forward runs posekit's
+    Residual modules (exercise 3.1's subject) and stacked_forward posekit's Hourglass modules
+    (exercise 3.2's), as the lesson intends."""
+    assert L.check_hourglass_forward(hourglass_forward).status == "PASS"
+    assert L.check_stacked_forward(stacked_forward).status == "PASS"
+    assert L.check_residual_forward(residual_forward).status == "PASS"

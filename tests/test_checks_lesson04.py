@@ -1,6 +1,7 @@
-"""Lesson 04's checks pass student-style solutions and catch the classic PAF, line-integral
-and matching mistakes with the right hint; the references agree with posekit's codec and
-grouping, and the cases stay away from ties where two correct formulas could disagree."""
+"""Lesson 04's checks pass student-style solutions, FAIL a stub that calls posekit's own
+implementation, and catch the classic PAF, line-integral and matching mistakes with the right
+hint; the references agree with posekit's codec and grouping, and the cases stay away from ties
+where two correct formulas could disagree."""
 
 import numpy as np
 import pytest

@@ -1,6 +1,7 @@
-"""Lesson 05's checks pass student-style solutions and catch the classic E-swish, MBConv/SE and
-compound-scaling mistakes with the right hint; the references agree with posekit's models, and
-the torch errors of a misplaced residual or squeeze are explained."""
+"""Lesson 05's checks pass student-style solutions, FAIL a stub that calls posekit's own
+implementation, and catch the classic E-swish, MBConv/SE and compound-scaling mistakes with the
+right hint; the references agree with posekit's models, and the torch errors of a misplaced
+residual or squeeze are explained."""
 
 import math
 from types import SimpleNamespace

@@ -1,6 +1,7 @@
-"""Lesson 06's checks pass student-style solutions and catch the classic block-matching, motion
-encoding, rulebook and MAC-counting mistakes with the right hint; the references equal
-posekit's sensors and sparse layers; a stub gives TODO and a function that raises a FAIL."""
+"""Lesson 06's checks pass student-style solutions, FAIL a stub that calls posekit's own
+implementation, and catch the classic block-matching, motion encoding, rulebook and MAC-counting
+mistakes with the right hint; the references equal posekit's sensors and sparse layers; a stub
+gives TODO and a function that raises a FAIL."""
 
 import numpy as np
 import pytest
