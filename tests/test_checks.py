@@ -1,5 +1,8 @@
 """posekit.checks: status lines, modes, diagnoses, use(), summary()."""
 
+import functools
+import sys
+
 import numpy as np
 import pytest
 
@@ -53,6 +56,51 @@ def check_flip(fn, **kwargs):
     )
 
 
+def my_flip(keypoints, width, skeleton):
+    """A student's right answer, written without posekit's flip_keypoints (the reference)."""
+    perm = get_skeleton(skeleton).flip_permutation()
+    kp = np.array(keypoints, dtype=np.float32, copy=True)
+    labelled = kp[..., 2:] > 0
+    kp[..., 0] = width - 1 - kp[..., 0]
+    return np.where(labelled, kp, np.float32(0))[..., perm, :]
+
+
+def forbidden_line(name, called):
+    """The status line of a check whose student function ran posekit's own ``called``."""
+    return (
+        f"[{name}] FAIL: your function calls posekit's own {called} — the exercise is to write "
+        "it yourself"
+    )
+
+
+def exercises(module):
+    """The exercise names of a lesson check module: its ``check_<name>`` functions."""
+    return {
+        name.removeprefix("check_")
+        for name, fn in vars(module).items()
+        if name.startswith("check_") and getattr(fn, "__module__", None) == module.__name__
+    }
+
+
+def calls_the_reference(name):
+    """A student's stub that hands the work to posekit's registered reference of ``name``
+    (looked up when called: the check registers it before it runs the stub)."""
+
+    def stub(*args, **kwargs):
+        return checks.reference_for(name)(*args, **kwargs)
+
+    return stub
+
+
+def assert_forbidden(check, name, stub, called, capsys):
+    """``check(stub)`` FAILs with the forbidden-call line naming ``called``; require fails."""
+    result = check(stub)
+    assert result.status == "FAIL" and result.hint is None and result.details == ()
+    assert capsys.readouterr().out == forbidden_line(name, called) + "\n"
+    with pytest.raises(AssertionError, match="FAIL: the check must PASS"):
+        checks.require(name)
+
+
 def stub(keypoints, width, skeleton):
     raise NotImplementedError("Exercise 0.1: flip_keypoints")
 
@@ -78,7 +126,7 @@ def flip_in_place(keypoints, width, skeleton):
 
 
 def test_pass_prints_one_line_and_returns_result(capsys):
-    result = check_flip(flip_keypoints)
+    result = check_flip(my_flip)
     assert capsys.readouterr().out == "[flip_keypoints] PASS 3/3 cases\n"
     assert (result.name, result.status, result.passed, result.total) == (
         "flip_keypoints",
@@ -99,14 +147,14 @@ def test_not_implemented_in_a_later_case_is_todo(capsys):
     def partial(keypoints, width, skeleton):
         if len(keypoints) > 1:
             raise NotImplementedError
-        return flip_keypoints(keypoints, width, skeleton)
+        return my_flip(keypoints, width, skeleton)
 
     assert check_flip(partial).status == "TODO"
 
 
 def test_fail_reports_first_failing_case_with_label_error_and_hint(capsys):
     def wrong_on_many_people(keypoints, width, skeleton):
-        out = flip_keypoints(keypoints, width, skeleton)
+        out = my_flip(keypoints, width, skeleton)
         return out if len(out) == 1 else out[..., PERM, :]
 
     result = check_flip(wrong_on_many_people)
@@ -124,7 +172,7 @@ def test_fail_reports_first_failing_case_with_label_error_and_hint(capsys):
 
 def test_max_abs_error_value_is_reported(capsys):
     def shifted(keypoints, width, skeleton):
-        out = flip_keypoints(keypoints, width, skeleton)
+        out = my_flip(keypoints, width, skeleton)
         out[0, 0, 1] += 7.25
         return out
 
@@ -145,32 +193,32 @@ def test_exception_in_student_code_is_reported_briefly(capsys):
 
 
 def test_shape_mismatch_names_both_shapes(capsys):
-    check_flip(lambda kp, w, s: flip_keypoints(kp, w, s)[0])
+    check_flip(lambda kp, w, s: my_flip(kp, w, s)[0])
     out = capsys.readouterr().out
     assert "wrong shape: expected (1, 17, 3), got (17, 3)" in out
     assert "hint: You dropped the leading batch axis" in out
 
 
 def test_dtype_rules(capsys):
-    as_float64 = lambda kp, w, s: flip_keypoints(kp, w, s).astype(np.float64)  # noqa: E731
+    as_float64 = lambda kp, w, s: my_flip(kp, w, s).astype(np.float64)  # noqa: E731
     assert check_flip(as_float64).status == "PASS"
     check_flip(as_float64, dtype="exact")
     assert "wrong dtype: expected float32, got float64" in capsys.readouterr().out
-    check_flip(lambda kp, w, s: flip_keypoints(kp, w, s).astype(int))
+    check_flip(lambda kp, w, s: my_flip(kp, w, s).astype(int))
     assert "wrong dtype: expected a float array (float32), got int64" in capsys.readouterr().out
 
 
 def test_wrong_type_none_and_nan(capsys):
-    check_flip(lambda kp, w, s: flip_keypoints(kp, w, s).tolist())
+    check_flip(lambda kp, w, s: my_flip(kp, w, s).tolist())
     assert "wrong type: expected a numpy array, got list" in capsys.readouterr().out
     check_flip(lambda kp, w, s: None)
     assert "returned None: did you forget the `return` line?" in capsys.readouterr().out
-    check_flip(lambda kp, w, s: flip_keypoints(kp, w, s) * np.nan)
+    check_flip(lambda kp, w, s: my_flip(kp, w, s) * np.nan)
     assert "your output contains NaN (51 of 51 values" in capsys.readouterr().out
 
 
 def test_passing_the_result_instead_of_the_function(capsys):
-    result = check_flip(flip_keypoints(*CASES[0].args))
+    result = check_flip(my_flip(*CASES[0].args))
     assert result.status == "FAIL"
     assert "pass the function itself" in capsys.readouterr().out
 
@@ -230,7 +278,7 @@ def test_torch_tensors_are_compared_and_diagnosed(capsys):
     def check_double(fn):
         return check_function(fn, "double", cases, reference=reference, diagnoses=["xy_swapped"])
 
-    assert check_double(reference).status == "PASS"
+    assert check_double(lambda p: p + p).status == "PASS"
     check_double(lambda p: (p * 2)[:, [1, 0]])
     assert "hint: It looks like x and y are swapped" in capsys.readouterr().out
     check_double(lambda p: (p * 2).numpy())
@@ -243,7 +291,7 @@ def test_torch_tensors_are_compared_and_diagnosed(capsys):
 
 
 def outcome_fn(outcome):
-    return {"PASS": flip_keypoints, "FAIL": flip_no_swap, "TODO": stub}[outcome]
+    return {"PASS": my_flip, "FAIL": flip_no_swap, "TODO": stub}[outcome]
 
 
 @pytest.mark.parametrize(
@@ -274,7 +322,7 @@ def test_mode_is_read_at_call_time(monkeypatch):
         check_flip(stub)
     monkeypatch.setenv("POSEKIT_CHECK_MODE", "nonsense")
     with pytest.raises(ValueError, match="not a check mode"):
-        check_flip(flip_keypoints)
+        check_flip(my_flip)
 
 
 def test_value_checks_follow_the_modes_too(monkeypatch, capsys):
@@ -428,11 +476,11 @@ def test_check_end_to_end_hints(capsys):
 
 
 def test_use_passes_the_students_function_through_after_a_pass(capsys):
-    check_flip(flip_keypoints)
+    check_flip(my_flip)
     capsys.readouterr()
 
     def mine(keypoints, width, skeleton):
-        return flip_keypoints(keypoints, width, skeleton)
+        return my_flip(keypoints, width, skeleton)
 
     check_flip(mine)
     capsys.readouterr()
@@ -468,7 +516,7 @@ def test_lesson_modules_are_reachable_as_attributes():
 
 
 def test_summary_table_and_totals(capsys):
-    check_flip(flip_keypoints)
+    check_flip(my_flip)
     check_close("mean", 1.0, 2.0)
     check_close("todo", 1.0, ...)
     capsys.readouterr()
@@ -482,7 +530,7 @@ def test_summary_table_and_totals(capsys):
 
 def test_summary_keeps_latest_result_and_reset_clears(capsys):
     check_flip(stub)
-    check_flip(flip_keypoints)
+    check_flip(my_flip)
     assert [r.status for r in checks.summary()] == ["PASS"]
     checks.reset()
     assert checks.summary() == []
@@ -502,5 +550,156 @@ def test_require_raises_unless_the_latest_check_passed(capsys):
     check_flip(flip_no_swap)
     with pytest.raises(AssertionError, match=r"\[flip_keypoints\] FAIL: the check must PASS"):
         checks.require("flip_keypoints")
-    check_flip(flip_keypoints)
+    check_flip(my_flip)
     assert checks.require("flip_keypoints").status == "PASS"
+
+
+# --------------------------------------------------------- calling posekit's own implementation
+
+
+def test_a_stub_calling_the_reference_fails_whatever_the_alias(capsys):
+    from posekit import skeletons
+    from posekit.skeletons import flip_keypoints as renamed
+
+    called = "posekit.skeletons.flip_keypoints"
+    for fn in (
+        flip_keypoints,
+        lambda kp, w, s: skeletons.flip_keypoints(kp, w, s),
+        lambda kp, w, s: renamed(kp.copy(), w, s),
+        functools.partial(flip_keypoints),
+        calls_the_reference("flip_keypoints"),
+    ):
+        assert_forbidden(check_flip, "flip_keypoints", fn, called, capsys)
+    assert sys.getprofile() is None  # the hook is gone after the check
+
+
+def test_the_forbidden_call_fails_in_every_mode(monkeypatch, capsys):
+    def cheat(keypoints, width, skeleton):
+        return flip_keypoints(keypoints, width, skeleton)
+
+    line = forbidden_line("flip_keypoints", "posekit.skeletons.flip_keypoints")
+    monkeypatch.setenv("POSEKIT_CHECK_MODE", "strict")
+    with pytest.raises(AssertionError, match="your function calls posekit's own"):
+        check_flip(cheat)
+    monkeypatch.setenv("POSEKIT_CHECK_MODE", "expect-todo")
+    with pytest.raises(AssertionError, match="student notebook must still hold a stub"):
+        check_flip(cheat)
+    monkeypatch.setenv("POSEKIT_CHECK_MODE", "student")
+    assert check_flip(cheat).status == "FAIL"
+    assert capsys.readouterr().out.endswith(line + "\n")
+    assert checks.get_result("flip_keypoints").message == line
+    with pytest.raises(AssertionError, match=r"\[flip_keypoints\] FAIL: the check must PASS"):
+        checks.require("flip_keypoints")
+    assert use(cheat, "flip_keypoints") is flip_keypoints
+
+
+def test_catching_posekits_stop_does_not_help(capsys):
+    def sly(keypoints, width, skeleton):
+        try:
+            return flip_keypoints(keypoints, width, skeleton)
+        except BaseException:
+            return my_flip(keypoints, width, skeleton)
+
+    called = "posekit.skeletons.flip_keypoints"
+    assert_forbidden(check_flip, "flip_keypoints", sly, called, capsys)
+
+
+def test_a_later_case_and_a_raising_case_are_watched_too(capsys):
+    def only_for_many(keypoints, width, skeleton):
+        if len(keypoints) > 1:
+            return flip_keypoints(keypoints, width, skeleton)
+        return my_flip(keypoints, width, skeleton)
+
+    result = check_flip(only_for_many)
+    assert (result.status, result.case, result.passed) == ("FAIL", 2, 1)
+    assert "posekit.skeletons.flip_keypoints" in capsys.readouterr().out
+
+    def validate(kp):
+        if kp.shape[-1] != 3:
+            raise ValueError("need (x, y, v)")
+        return kp
+
+    checks.register_reference("validate", validate)
+    bad = Case(np.zeros((17, 2)))
+    check_raises(lambda kp: validate(kp), ValueError, bad, name="validate")
+    assert forbidden_line("validate", f"{__name__}.{validate.__qualname__}") in (
+        capsys.readouterr().out
+    )
+
+
+@pytest.mark.parametrize("timeout", [None, 0])
+def test_the_hook_watches_only_the_students_call(timeout, capsys):
+    """The reference may use the forbidden helper to compute the expected values; the hook
+    runs in the thread of the student's call (the calling thread without a time limit) and
+    is removed after it, restoring a profile function that was there."""
+    calls = []
+
+    def helper(kp):
+        calls.append(1)
+        return kp[..., ::-1].copy()
+
+    def reference(kp):
+        return helper(kp) * 2
+
+    def check(fn):
+        return check_function(
+            fn, "mirror2", [Case(np.arange(6.0).reshape(2, 3))], reference=reference,
+            forbid=(helper,), timeout=timeout,
+        )  # fmt: skip
+
+    previous = lambda frame, event, arg: None  # noqa: E731
+    sys.setprofile(previous)
+    try:
+        assert check(lambda kp: kp[..., ::-1] * 2).status == "PASS"
+        assert calls == [1]  # the reference ran its helper, unwatched
+        assert sys.getprofile() is previous
+        result = check(lambda kp: helper(kp) * 2)
+        assert sys.getprofile() is previous
+    finally:
+        sys.setprofile(None)
+    assert calls == [1, 1]  # the student's call of helper was stopped at its start
+    assert result.message == forbidden_line("mirror2", f"{__name__}.{helper.__qualname__}")
+
+
+def test_forbid_unwraps_wrappers_methods_and_modules(capsys):
+    torch = pytest.importorskip("torch")
+
+    class Double(torch.nn.Module):
+        def forward(self, x):
+            return x * 2
+
+    class Scaler:
+        def scale(self, x, k=2.0):
+            return x * k
+
+        @staticmethod
+        def twice(x):
+            return x * 2
+
+    def core(x):
+        return x * 2
+
+    @functools.wraps(core)
+    def wrapped(x):
+        return core(x)
+
+    cases = [Case(torch.arange(4.0))]
+    forbid = (Double, functools.partial(Scaler().scale, k=2.0), Scaler.twice, wrapped)
+
+    def check(fn):
+        return check_function(fn, "double2", cases, reference=lambda x: x + x, forbid=forbid)
+
+    for fn, called in [
+        (lambda x: Double()(x), "Double.forward"),
+        (lambda x: Scaler().scale(x), "Scaler.scale"),
+        (lambda x: Scaler.twice(x), "Scaler.twice"),
+        (lambda x: core(x), "core"),  # the function functools.wraps wrapped
+    ]:
+        result = check(fn)
+        assert result.status == "FAIL", called
+        assert result.message.endswith(f"{called} — the exercise is to write it yourself"), (
+            result.message
+        )
+    capsys.readouterr()
+    assert check(lambda x: x * 2).status == "PASS"
+    assert check(lambda x: torch.nn.functional.relu(x) * 2).status == "PASS"  # torch is fine

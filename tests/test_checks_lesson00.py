@@ -1,10 +1,13 @@
-"""Lesson 00's checks pass the reference and catch the classic mistakes with the right hint."""
+"""Lesson 00's checks pass student-style solutions, FAIL a stub that calls posekit's own
+implementation, and catch the classic mistakes with the right hint."""
 
 import numpy as np
 import pytest
+from test_checks import assert_forbidden, calls_the_reference, exercises
 
-from posekit import checks, skeletons
+from posekit import checks, metrics, skeletons
 from posekit.checks import lesson00 as L
+from posekit.datasets import transforms
 
 
 @pytest.fixture(autouse=True)
@@ -58,16 +61,91 @@ def pckh_plain_mean(pred, gt, boxes, alpha=0.5):
     return 100 * _pckh_hits(pred, gt, boxes, alpha).mean(0)
 
 
-@pytest.mark.parametrize(
-    "check,reference",
-    [
-        (L.check_flip_keypoints, L.reference_flip_keypoints),
-        (L.check_crop_keypoints, L.reference_crop_keypoints),
-        (L.check_pckh_per_joint, L.reference_pckh_per_joint),
-    ],
-)
-def test_reference_passes(check, reference):
-    assert check(reference).status == "PASS"
+# --------------------------------------------------------------- student-style solutions
+
+
+def flip_keypoints(keypoints, width, skeleton):
+    perm = skeletons.get_skeleton(skeleton).flip_permutation()  # an allowed posekit helper
+    out = np.array(keypoints, dtype=np.float32, copy=True)
+    labelled = out[..., 2:] > 0
+    out[..., 0] = width - 1 - out[..., 0]
+    return np.where(labelled, out, np.float32(0))[..., perm, :]
+
+
+def crop_keypoints(keypoints, center, scale, size):
+    out = np.array(keypoints, dtype=np.float32, copy=True)
+    zoom = size / (200.0 * scale)
+    mapped = (out[..., :2] - np.asarray(center, np.float32)) * zoom + (size - 1) / 2
+    out[..., :2] = np.where(out[..., 2:] > 0, mapped, out[..., :2])
+    return out
+
+
+def pckh_per_joint(pred, gt, headboxes, alpha=0.5):
+    gt = np.asarray(gt, np.float64)
+    boxes = np.asarray(headboxes, np.float64)
+    headsize = 0.6 * np.linalg.norm(boxes[:, 1] - boxes[:, 0], axis=-1)
+    error = np.linalg.norm(np.asarray(pred, np.float64)[..., :2] - gt[..., :2], axis=-1)
+    labelled = gt[..., 2] > 0
+    correct = (error <= alpha * headsize[:, None]) & labelled
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return 100.0 * correct.sum(axis=0) / labelled.sum(axis=0)
+
+
+SOLUTIONS = {
+    "flip_keypoints": flip_keypoints,
+    "crop_keypoints": crop_keypoints,
+    "pckh_per_joint": pckh_per_joint,
+}
+
+
+def test_student_style_solutions_pass():
+    for name, solution in SOLUTIONS.items():
+        assert getattr(L, f"check_{name}")(solution).status == "PASS", name
+
+
+# --------------------------------------------------------- calling posekit's own implementation
+
+POSEKIT_STUBS = [
+    (
+        "flip_keypoints",
+        lambda kp, width, skeleton: skeletons.flip_keypoints(kp, width, skeleton),
+        "posekit.skeletons.flip_keypoints",
+    ),
+    (
+        "flip_keypoints",
+        lambda kp, width, skeleton: transforms.flip_keypoints(kp, width, skeleton),
+        "posekit.datasets.transforms.flip_keypoints",
+    ),
+    (
+        "crop_keypoints",
+        lambda kp, center, scale, size: transforms.transform_keypoints(
+            kp, transforms.affine_matrix(center, (scale, scale), 0.0, (size, size))
+        ),
+        "posekit.geometry.affine_matrix",
+    ),
+    (
+        "pckh_per_joint",
+        lambda pred, gt, boxes, alpha=0.5: metrics.pckh(pred, gt, boxes, alpha=alpha).per_joint,
+        "posekit.metrics.pckh",
+    ),
+]
+
+
+def test_every_exercise_is_covered():
+    assert exercises(L) == set(SOLUTIONS) == {name for name, *_ in POSEKIT_STUBS}
+
+
+@pytest.mark.parametrize("name", sorted(SOLUTIONS))
+def test_a_stub_calling_the_reference_fails(name, capsys):
+    called = f"posekit.checks.lesson00.reference_{name}"
+    check = getattr(L, f"check_{name}")
+    assert_forbidden(check, name, calls_the_reference(name), called, capsys)
+    assert_forbidden(check, name, getattr(L, f"reference_{name}"), called, capsys)
+
+
+@pytest.mark.parametrize("name,stub,called", POSEKIT_STUBS)
+def test_a_stub_calling_posekits_function_fails(name, stub, called, capsys):
+    assert_forbidden(getattr(L, f"check_{name}"), name, stub, called, capsys)
 
 
 @pytest.mark.parametrize(

@@ -1,11 +1,16 @@
-"""Lesson 01's checks pass the reference and catch the classic mistakes with the right hint."""
+"""Lesson 01's checks pass student-style solutions, FAIL a stub that calls posekit's own
+implementation, and catch the classic mistakes with the right hint."""
+
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
+from test_checks import assert_forbidden, calls_the_reference, exercises
 
 from posekit import checks
 from posekit.checks import lesson01 as L
+from posekit.codecs import regression
 from posekit.models.deeppose import DeepPose, DeepPoseCascade
 
 
@@ -16,6 +21,44 @@ def student_mode(monkeypatch):
 
 
 # ----------------------------------------------------------------- 1.1 to_box_frame
+
+
+# --------------------------------------------------------------- student-style solutions
+
+
+def to_box_frame(keypoints, center, size):
+    kp = np.array(keypoints, dtype=np.float64)
+    center = np.asarray(center, dtype=np.float64)
+    size = np.asarray(size, dtype=np.float64)
+    kp[..., :2] = (kp[..., :2] - center) / size
+    return kp
+
+
+def l2_loss(pred, target, weight):
+    pred = pred.reshape(target.shape)
+    squared = ((pred - target) ** 2).sum(dim=-1)
+    return (weight * squared).sum() / target.shape[0]
+
+
+def displacement_target(gt, estimates, diam, sigma):
+    gt = np.asarray(gt, dtype=np.float64)
+    side = sigma * np.asarray(diam, dtype=np.float64)[:, None, None]
+    return (gt[..., :2] - np.asarray(estimates, dtype=np.float64)) / side
+
+
+def cascade_step(estimates, displacement, diam, sigma):
+    estimates = np.asarray(estimates, dtype=np.float64)[..., :2]
+    side = sigma * np.asarray(diam, dtype=np.float64)[:, None, None]
+    boxes = np.concatenate([estimates - side / 2, estimates + side / 2], axis=-1)
+    return boxes, estimates + np.asarray(displacement, dtype=np.float64) * side
+
+
+SOLUTIONS = {
+    "to_box_frame": to_box_frame,
+    "l2_loss": l2_loss,
+    "displacement_target": displacement_target,
+    "cascade_step": cascade_step,
+}
 
 
 def _split(kp):
@@ -94,12 +137,12 @@ def loss_item(pred, target, weight):
 
 
 def loss_detached(pred, target, weight):
-    return L.reference_l2_loss(pred, target, weight).detach()
+    return l2_loss(pred, target, weight).detach()
 
 
 def loss_under_no_grad(pred, target, weight):
     with torch.no_grad():
-        return L.reference_l2_loss(pred, target, weight)
+        return l2_loss(pred, target, weight)
 
 
 # ----------------------------------------------------------------- 1.3 displacement_target
@@ -197,17 +240,66 @@ def step_box_diam_over_xy(est, u, diam, sigma):
     return _step(est, u, diam, sigma, per_image=False)[0], _step(est, u, diam, sigma)[1]
 
 
-@pytest.mark.parametrize(
-    "check,reference",
-    [
-        (L.check_to_box_frame, L.reference_to_box_frame),
-        (L.check_l2_loss, L.reference_l2_loss),
-        (L.check_displacement_target, L.reference_displacement_target),
-        (L.check_cascade_step, L.reference_cascade_step),
-    ],
-)
-def test_reference_passes(check, reference):
-    assert check(reference).status == "PASS"
+def test_student_style_solutions_pass():
+    for name, solution in SOLUTIONS.items():
+        assert getattr(L, f"check_{name}")(solution).status == "PASS", name
+
+
+# --------------------------------------------------------- calling posekit's own implementation
+
+
+def _cascade(sigma):
+    """What a stub needs to borrow DeepPoseCascade's methods (they are stopped on entry)."""
+    return SimpleNamespace(sigma=sigma, crop_size=8, skeleton="lsp14")
+
+
+def target_via_cascade(gt, estimates, diam, sigma):
+    images = torch.zeros(len(gt), 3, 16, 16)
+    out = DeepPoseCascade.training_samples(_cascade(sigma), images, gt, estimates, diam)
+    return out[2].reshape(len(gt), -1, 2).numpy()
+
+
+def step_via_cascade(estimates, displacement, diam, sigma):
+    images = torch.zeros(len(estimates), 3, 16, 16)
+    est = torch.as_tensor(np.asarray(estimates)[..., :2])
+    return DeepPoseCascade.refine_stage(_cascade(sigma), 2, images, est)
+
+
+POSEKIT_STUBS = [
+    (
+        "to_box_frame",
+        lambda kp, center, size: regression.to_box_frame(kp, center, size),
+        "posekit.geometry.to_box_frame",
+    ),
+    (
+        "l2_loss",
+        lambda pred, target, weight: regression.l2_loss(pred, target, weight),
+        "posekit.codecs.regression.l2_loss",
+    ),
+    (
+        "displacement_target",
+        target_via_cascade,
+        "posekit.models.deeppose.DeepPoseCascade.training_samples",
+    ),
+    ("cascade_step", step_via_cascade, "posekit.models.deeppose.DeepPoseCascade.refine_stage"),
+]
+
+
+def test_every_exercise_is_covered():
+    assert exercises(L) == set(SOLUTIONS) == {name for name, *_ in POSEKIT_STUBS}
+
+
+@pytest.mark.parametrize("name", sorted(SOLUTIONS))
+def test_a_stub_calling_the_reference_fails(name, capsys):
+    called = f"posekit.checks.lesson01.reference_{name}"
+    check = getattr(L, f"check_{name}")
+    assert_forbidden(check, name, calls_the_reference(name), called, capsys)
+    assert_forbidden(check, name, getattr(L, f"reference_{name}"), called, capsys)
+
+
+@pytest.mark.parametrize("name,stub,called", POSEKIT_STUBS)
+def test_a_stub_calling_posekits_function_fails(name, stub, called, capsys):
+    assert_forbidden(getattr(L, f"check_{name}"), name, stub, called, capsys)
 
 
 @pytest.mark.parametrize(
@@ -285,9 +377,9 @@ def test_loss_reference_is_differentiable():
     assert pred.grad is not None and pred.grad.shape == pred.shape
 
 
-def test_loss_check_passes_the_reference_even_under_no_grad():
+def test_loss_check_passes_a_right_loss_even_under_no_grad():
     with torch.no_grad():
-        assert L.check_l2_loss(L.reference_l2_loss).status == "PASS"
+        assert L.check_l2_loss(l2_loss).status == "PASS"
 
 
 def test_use_falls_back_to_the_reference_for_a_stub(capsys):

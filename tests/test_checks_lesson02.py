@@ -1,9 +1,10 @@
-"""Lesson 02's checks pass the reference (and a student-style solution) and catch the classic
-heatmap mistakes with the right hint."""
+"""Lesson 02's checks pass student-style solutions, FAIL a stub that calls posekit's own
+implementation, and catch the classic heatmap mistakes with the right hint."""
 
 import numpy as np
 import pytest
 import torch
+from test_checks import assert_forbidden, calls_the_reference, exercises
 
 from posekit import checks
 from posekit.checks import lesson02 as L
@@ -67,16 +68,51 @@ def test_student_style_solutions_pass():
     assert L.check_dark_refine(dark_refine).status == "PASS"
 
 
-@pytest.mark.parametrize(
-    "check,reference",
-    [
-        (L.check_gaussian_heatmap, L.reference_gaussian_heatmap),
-        (L.check_argmax_decode, L.reference_argmax_decode),
-        (L.check_dark_refine, L.reference_dark_refine),
-    ],
-)
-def test_reference_passes(check, reference):
-    assert check(reference).status == "PASS"
+SOLUTIONS = {
+    "gaussian_heatmap": gaussian_heatmap,
+    "argmax_decode": argmax_decode,
+    "dark_refine": dark_refine,
+}
+
+
+# --------------------------------------------------------- calling posekit's own implementation
+
+POSEKIT_STUBS = [
+    (
+        "gaussian_heatmap",
+        lambda x, y, size, stride, sigma: hm.gaussian_heatmaps(
+            np.array([[x, y, 2.0]]), size, stride, sigma, unbiased=True, truncate=None
+        )[0][0],
+        "posekit.codecs.heatmap.gaussian_heatmaps",
+    ),
+    (
+        "argmax_decode",
+        lambda heatmaps, stride: hm.decode_argmax(heatmaps, stride),
+        "posekit.codecs.heatmap.decode_argmax",
+    ),
+    (
+        "dark_refine",
+        lambda heatmaps, stride: hm.decode_dark(heatmaps, stride, blur=False, max_offset=None),
+        "posekit.codecs.heatmap.decode_dark",
+    ),
+]
+
+
+def test_every_exercise_is_covered():
+    assert exercises(L) == set(SOLUTIONS) == {name for name, *_ in POSEKIT_STUBS}
+
+
+@pytest.mark.parametrize("name", sorted(SOLUTIONS))
+def test_a_stub_calling_the_reference_fails(name, capsys):
+    called = f"posekit.checks.lesson02.reference_{name}"
+    check = getattr(L, f"check_{name}")
+    assert_forbidden(check, name, calls_the_reference(name), called, capsys)
+    assert_forbidden(check, name, getattr(L, f"reference_{name}"), called, capsys)
+
+
+@pytest.mark.parametrize("name,stub,called", POSEKIT_STUBS)
+def test_a_stub_calling_posekits_function_fails(name, stub, called, capsys):
+    assert_forbidden(getattr(L, f"check_{name}"), name, stub, called, capsys)
 
 
 def test_a_tensor_instead_of_an_array_is_explained(capsys):

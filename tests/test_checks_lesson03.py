@@ -1,13 +1,18 @@
-"""Lesson 03's checks pass student-style solutions and catch the classic hourglass and
-flip-test mistakes with the right hint."""
+"""Lesson 03's checks pass student-style solutions, FAIL a stub that calls posekit's own
+implementation, and catch the classic hourglass and flip-test mistakes with the right hint."""
+
+from types import SimpleNamespace
 
 import pytest
 import torch
 import torch.nn.functional as F
+from test_checks import assert_forbidden, calls_the_reference, exercises
 
 from posekit import checks
 from posekit.checks import lesson03 as L
 from posekit.models import FlipTest, Hourglass, HourglassNet
+from posekit.models.flip import flip_heatmaps
+from posekit.models.hourglass import Residual
 from posekit.skeletons import MPII16
 
 
@@ -47,18 +52,6 @@ def test_student_style_solutions_pass():
     assert L.check_residual_forward(residual_forward).status == "PASS"
     assert L.check_hourglass_forward(hourglass_forward).status == "PASS"
     assert L.check_flip_average(flip_average).status == "PASS"
-
-
-@pytest.mark.parametrize(
-    "check,reference",
-    [
-        (L.check_residual_forward, L.reference_residual_forward),
-        (L.check_hourglass_forward, L.reference_hourglass_forward),
-        (L.check_flip_average, L.reference_flip_average),
-    ],
-)
-def test_reference_passes(check, reference):
-    assert check(reference).status == "PASS"
 
 
 def test_references_agree_with_the_models():
@@ -204,9 +197,8 @@ def stacked_forward(x, stem, hourglasses, features, heads, merge_features, merge
     return maps_list, total
 
 
-def test_stacked_student_solution_and_reference_pass():
+def test_stacked_student_solution_passes():
     assert L.check_stacked_forward(stacked_forward).status == "PASS"
-    assert L.check_stacked_forward(L.reference_stacked_forward).status == "PASS"
 
 
 def test_stacked_reference_is_hourglassnets_forward_and_summed_loss():
@@ -275,3 +267,75 @@ def test_stacked_stub_is_todo_and_a_raising_function_fails(capsys):
     assert checks.use(stub, "stacked_forward") is L.reference_stacked_forward
     assert L.check_stacked_forward(broken).status == "FAIL"
     assert "boom" in capsys.readouterr().out
+
+
+SOLUTIONS = {
+    "residual_forward": residual_forward,
+    "hourglass_forward": hourglass_forward,
+    "flip_average": flip_average,
+    "stacked_forward": stacked_forward,
+}
+
+
+# --------------------------------------------------------- calling posekit's own implementation
+
+
+def residual_via_module(x, bn_convs, skip):
+    layers = [m for bn, conv in bn_convs for m in (bn, torch.nn.ReLU(), conv)]
+    return Residual.forward(SimpleNamespace(skip=skip, branch=torch.nn.Sequential(*layers)), x)
+
+
+def stacked_via_net(x, stem, hourglasses, features, heads, merge_features, merge_heatmaps,
+                    targets, loss_fn):  # fmt: skip
+    parts = dict(stem=stem, hourglasses=hourglasses, features=features, heads=heads,
+                 merge_features=merge_features, merge_heatmaps=merge_heatmaps)  # fmt: skip
+    net = SimpleNamespace(**parts, num_stacks=len(hourglasses), depth=1)
+    maps = HourglassNet.forward(net, x)
+    return maps, sum(loss_fn(m, targets) for m in maps)
+
+
+POSEKIT_STUBS = [
+    ("residual_forward", residual_via_module, "posekit.models.hourglass.Residual.forward"),
+    (
+        "hourglass_forward",
+        lambda x, hg: Hourglass.forward(hg, x),
+        "posekit.models.hourglass.Hourglass.forward",
+    ),
+    (
+        "flip_average",
+        lambda h, f, idx: 0.5 * (h + flip_heatmaps(f, idx)),
+        "posekit.models.flip.flip_heatmaps",
+    ),
+    (
+        "flip_average",
+        lambda h, f, idx: FlipTest.forward(SimpleNamespace(), h),
+        "posekit.models.flip.FlipTest.forward",
+    ),
+    ("stacked_forward", stacked_via_net, "posekit.models.hourglass.HourglassNet.forward"),
+]
+
+
+def test_every_exercise_is_covered():
+    assert exercises(L) == set(SOLUTIONS) == {name for name, *_ in POSEKIT_STUBS}
+
+
+@pytest.mark.parametrize("name", sorted(SOLUTIONS))
+def test_a_stub_calling_the_reference_fails(name, capsys):
+    called = f"posekit.checks.lesson03.reference_{name}"
+    check = getattr(L, f"check_{name}")
+    assert_forbidden(check, name, calls_the_reference(name), called, capsys)
+    assert_forbidden(check, name, getattr(L, f"reference_{name}"), called, capsys)
+
+
+@pytest.mark.parametrize("name,stub,called", POSEKIT_STUBS)
+def test_a_stub_calling_posekits_function_fails(name, stub, called, capsys):
+    assert_forbidden(getattr(L, f"check_{name}"), name, stub, called, capsys)
+
+
+def test_a_solution_built_on_other_posekit_parts_passes():
+    """Only the exercise's own implementation is off limits: hourglass_forward runs posekit's
+    Residual modules (exercise 3.1's subject) and stacked_forward posekit's Hourglass modules
+    (exercise 3.2's), as the lesson intends."""
+    assert L.check_hourglass_forward(hourglass_forward).status == "PASS"
+    assert L.check_stacked_forward(stacked_forward).status == "PASS"
+    assert L.check_residual_forward(residual_forward).status == "PASS"

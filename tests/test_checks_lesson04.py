@@ -1,10 +1,12 @@
-"""Lesson 04's checks pass student-style solutions and catch the classic PAF, line-integral
-and matching mistakes with the right hint; the references agree with posekit's codec and
-grouping, and the cases stay away from ties where two correct formulas could disagree."""
+"""Lesson 04's checks pass student-style solutions, FAIL a stub that calls posekit's own
+implementation, and catch the classic PAF, line-integral and matching mistakes with the right
+hint; the references agree with posekit's codec and grouping, and the cases stay away from ties
+where two correct formulas could disagree."""
 
 import numpy as np
 import pytest
 from scipy.optimize import linear_sum_assignment
+from test_checks import assert_forbidden, calls_the_reference, exercises
 
 from posekit import checks
 from posekit.checks import lesson04 as L
@@ -78,16 +80,54 @@ def test_any_order_of_the_pairs_and_an_array_are_accepted():
     assert L.check_greedy_match(as_array).status == "PASS"
 
 
-@pytest.mark.parametrize(
-    "check,reference",
-    [
-        (L.check_paf_limb_target, L.reference_paf_limb_target),
-        (L.check_line_integral_score, L.reference_line_integral_score),
-        (L.check_greedy_match, L.reference_greedy_match),
-    ],
-)
-def test_reference_passes(check, reference):
-    assert check(reference).status == "PASS"
+SOLUTIONS = {
+    "paf_limb_target": paf_limb_target,
+    "line_integral_score": line_integral_score,
+    "greedy_match": greedy_match,
+}
+
+
+# --------------------------------------------------------- calling posekit's own implementation
+
+
+def line_score_via_grouping(paf_x, paf_y, a, b, num_samples=10, threshold=0.05):
+    pafs = np.stack([paf_x, paf_y])
+    score, fraction = grouping.pair_scores(pafs, 0, [a], [b], num_samples, threshold, "nearest")
+    return float(score[0, 0]), float(fraction[0, 0])
+
+
+POSEKIT_STUBS = [
+    (
+        "paf_limb_target",
+        lambda a, b, size, width: paf_targets(
+            np.array([[[*a, 2.0], [*b, 2.0]]]), size, stride=1, limbs=[(0, 1)], limb_width=width
+        ),
+        "posekit.codecs.paf.paf_targets",
+    ),
+    ("line_integral_score", line_score_via_grouping, "posekit.codecs.grouping.pair_scores"),
+    (
+        "greedy_match",
+        lambda scores: grouping.match_limbs(scores),
+        "posekit.codecs.grouping.match_limbs",
+    ),
+]
+
+
+def test_every_exercise_is_covered():
+    assert exercises(L) == set(SOLUTIONS) == {name for name, *_ in POSEKIT_STUBS}
+
+
+@pytest.mark.parametrize("name", sorted(SOLUTIONS))
+def test_a_stub_calling_the_reference_fails(name, capsys):
+    called = f"posekit.checks.lesson04.reference_{name}"
+    check = getattr(L, f"check_{name}")
+    assert_forbidden(check, name, calls_the_reference(name), called, capsys)
+    assert_forbidden(check, name, getattr(L, f"reference_{name}"), called, capsys)
+
+
+@pytest.mark.parametrize("name,stub,called", POSEKIT_STUBS)
+def test_a_stub_calling_posekits_function_fails(name, stub, called, capsys):
+    assert_forbidden(getattr(L, f"check_{name}"), name, stub, called, capsys)
 
 
 # --------------------------------------------------------------- references vs posekit

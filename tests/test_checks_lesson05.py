@@ -1,20 +1,24 @@
-"""Lesson 05's checks pass student-style solutions and catch the classic E-swish, MBConv/SE and
-compound-scaling mistakes with the right hint; the references agree with posekit's models, and
-the torch errors of a misplaced residual or squeeze are explained."""
+"""Lesson 05's checks pass student-style solutions, FAIL a stub that calls posekit's own
+implementation, and catch the classic E-swish, MBConv/SE and compound-scaling mistakes with the
+right hint; the references agree with posekit's models, and the torch errors of a misplaced
+residual or squeeze are explained."""
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from test_checks import assert_forbidden, calls_the_reference, exercises
 
 from posekit import checks
 from posekit.checks import lesson05 as L
-from posekit.models.efficientnet import MBConv
+from posekit.models.efficientnet import MBConv, SqueezeExcitation
 from posekit.models.efficientnet import round_filters as posekit_round_filters
 from posekit.models.efficientnet import round_repeats as posekit_round_repeats
 from posekit.models.efficientpose import ESwish
+from posekit.models.efficientpose import eswish as posekit_eswish
 from posekit.models.optimize import randomise_batchnorm
 
 
@@ -69,13 +73,10 @@ def test_student_style_solutions_pass():
 
 def test_other_right_forms_pass():
     assert L.check_eswish(lambda x, beta=1.25: beta * F.silu(x)).status == "PASS"
-    assert L.check_eswish(lambda x, beta=1.25: ESwish(beta)(x)).status == "PASS"
     as_list = lambda *a, **k: list(compound_multipliers(*a, **k))  # noqa: E731
     assert L.check_compound_multipliers(as_list).status == "PASS"
-    assert L.check_round_filters(posekit_round_filters).status == "PASS"
     np_int = lambda *a, **k: np.int64(round_filters(*a, **k))  # noqa: E731
     assert L.check_round_filters(np_int).status == "PASS"
-    assert L.check_round_repeats(posekit_round_repeats).status == "PASS"
 
     def by_shape(x, expand, depthwise, se_reduce, se_expand, project):
         out = mbconv_se(x, expand, depthwise, se_reduce, se_expand, project)
@@ -88,18 +89,71 @@ def test_other_right_forms_pass():
     assert L.check_mbconv_se(residual_by_shape).status == "PASS"
 
 
-@pytest.mark.parametrize(
-    "check,reference",
-    [
-        (L.check_eswish, L.reference_eswish),
-        (L.check_mbconv_se, L.reference_mbconv_se),
-        (L.check_compound_multipliers, L.reference_compound_multipliers),
-        (L.check_round_filters, L.reference_round_filters),
-        (L.check_round_repeats, L.reference_round_repeats),
-    ],
-)
-def test_reference_passes(check, reference):
-    assert check(reference).status == "PASS"
+SOLUTIONS = {
+    "eswish": eswish,
+    "mbconv_se": mbconv_se,
+    "compound_multipliers": compound_multipliers,
+    "round_filters": round_filters,
+    "round_repeats": round_repeats,
+}
+
+
+# --------------------------------------------------------- calling posekit's own implementation
+
+
+def mbconv_via_block(x, expand, depthwise, se_reduce, se_expand, project):
+    block = SimpleNamespace(block=None, use_residual=x.shape[1] == project[0].out_channels)
+    return MBConv.forward(block, x)
+
+
+def mbconv_with_posekits_se(x, expand, depthwise, se_reduce, se_expand, project):
+    h = F.silu(depthwise[1](depthwise[0](F.silu(expand[1](expand[0](x))))))
+    h = SqueezeExcitation.forward(SimpleNamespace(fc1=se_reduce, fc2=se_expand), h)
+    out = project[1](project[0](h))
+    return out + x if out.shape == x.shape else out
+
+
+POSEKIT_STUBS = [
+    (
+        "eswish",
+        lambda x, beta=1.25: posekit_eswish(x, beta),
+        "posekit.models.efficientpose.eswish",
+    ),
+    ("eswish", lambda x, beta=1.25: ESwish(beta)(x), "posekit.models.efficientpose.ESwish.forward"),
+    ("mbconv_se", mbconv_via_block, "posekit.models.efficientnet.MBConv.forward"),
+    ("mbconv_se", mbconv_with_posekits_se, "posekit.models.efficientnet.SqueezeExcitation.forward"),
+    (  # no posekit model function computes the multipliers: the reference's import path
+        "compound_multipliers",
+        lambda phi, **kwargs: L.reference_compound_multipliers(phi, **kwargs),
+        "posekit.checks.lesson05.reference_compound_multipliers",
+    ),
+    ("round_filters", posekit_round_filters, "posekit.models.efficientnet.round_filters"),
+    (
+        "round_filters",
+        lambda channels, width_mult, divisor=8: posekit_round_filters(
+            channels, width_mult, divisor
+        ),
+        "posekit.models.efficientnet.round_filters",
+    ),
+    ("round_repeats", posekit_round_repeats, "posekit.models.efficientnet.round_repeats"),
+]
+
+
+def test_every_exercise_is_covered():
+    assert exercises(L) == set(SOLUTIONS) == {name for name, *_ in POSEKIT_STUBS}
+
+
+@pytest.mark.parametrize("name", sorted(SOLUTIONS))
+def test_a_stub_calling_the_reference_fails(name, capsys):
+    called = f"posekit.checks.lesson05.reference_{name}"
+    check = getattr(L, f"check_{name}")
+    assert_forbidden(check, name, calls_the_reference(name), called, capsys)
+    assert_forbidden(check, name, getattr(L, f"reference_{name}"), called, capsys)
+
+
+@pytest.mark.parametrize("name,stub,called", POSEKIT_STUBS)
+def test_a_stub_calling_posekits_function_fails(name, stub, called, capsys):
+    assert_forbidden(getattr(L, f"check_{name}"), name, stub, called, capsys)
 
 
 # --------------------------------------------------------------- references vs posekit

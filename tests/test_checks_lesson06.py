@@ -1,14 +1,17 @@
-"""Lesson 06's checks pass student-style solutions and catch the classic block-matching, motion
-encoding, rulebook and MAC-counting mistakes with the right hint; the references equal
-posekit's sensors and sparse layers; a stub gives TODO and a function that raises a FAIL."""
+"""Lesson 06's checks pass student-style solutions, FAIL a stub that calls posekit's own
+implementation, and catch the classic block-matching, motion encoding, rulebook and MAC-counting
+mistakes with the right hint; the references equal posekit's sensors and sparse layers; a stub
+gives TODO and a function that raises a FAIL."""
 
 import numpy as np
 import pytest
 import torch
+from test_checks import assert_forbidden, calls_the_reference, exercises
 
 from posekit import checks, sensors
 from posekit.checks import lesson06 as L
 from posekit.sparse import SparseTensor, SubMConv2d, count_macs, submanifold_rules
+from posekit.sparse.macs import record
 
 
 @pytest.fixture(autouse=True)
@@ -162,10 +165,67 @@ CHECKS = {
 
 
 @pytest.mark.parametrize("name", list(CHECKS))
-def test_reference_and_a_student_solution_pass(name):
+def test_a_student_solution_passes(name):
     check, student = CHECKS[name]
-    assert check(getattr(L, f"reference_{name}")).status == "PASS"
     assert check(student).status == "PASS"
+
+
+SOLUTIONS = {name: student for name, (_, student) in CHECKS.items()}
+
+
+# --------------------------------------------------------- calling posekit's own implementation
+
+
+def rulebook_via_sparse(coords, shape):
+    c = np.asarray(coords, np.int64).reshape(-1, 2)
+    sites = torch.from_numpy(np.concatenate([np.zeros((len(c), 1), np.int64), c], axis=1))
+    rules = submanifold_rules(SparseTensor(torch.zeros(len(c), 1), sites, tuple(shape), 1), 3)
+    rows = np.arange(len(c))
+    return [np.stack([rows, rows], 1) if p is None else torch.stack(p, 1).numpy()
+            for p in rules.pairs]  # fmt: skip
+
+
+def macs_via_counter(pairs, num_sites, shape, cin, cout):
+    n = sum(num_sites if p is None else len(p[0]) for p in pairs)
+    with count_macs() as counter:
+        record(None, "SubMConv2d", num_sites, num_sites, n, cin, cout, shape[0] * shape[1],
+               len(pairs))  # fmt: skip
+    return counter.active, counter.dense
+
+
+POSEKIT_STUBS = [
+    (
+        "block_motion_vectors",
+        lambda prev, curr, block=16, search=8: np.stack(
+            sensors.block_motion(prev, curr, block, search), axis=-1
+        ),
+        "posekit.sensors.block_motion",
+    ),
+    (
+        "encode_mv",
+        lambda d, gain=4.0: sensors.encode_motion(np.asarray(d, np.float64), gain),
+        "posekit.sensors.encode_motion",
+    ),
+    ("submanifold_rulebook", rulebook_via_sparse, "posekit.sparse.rulebook.submanifold_rules"),
+    ("layer_macs", macs_via_counter, "posekit.sparse.macs.count_macs"),
+]
+
+
+def test_every_exercise_is_covered():
+    assert exercises(L) == set(SOLUTIONS) == {name for name, *_ in POSEKIT_STUBS}
+
+
+@pytest.mark.parametrize("name", sorted(SOLUTIONS))
+def test_a_stub_calling_the_reference_fails(name, capsys):
+    called = f"posekit.checks.lesson06.reference_{name}"
+    check = getattr(L, f"check_{name}")
+    assert_forbidden(check, name, calls_the_reference(name), called, capsys)
+    assert_forbidden(check, name, getattr(L, f"reference_{name}"), called, capsys)
+
+
+@pytest.mark.parametrize("name,stub,called", POSEKIT_STUBS)
+def test_a_stub_calling_posekits_function_fails(name, stub, called, capsys):
+    assert_forbidden(getattr(L, f"check_{name}"), name, stub, called, capsys)
 
 
 def test_other_right_answers_pass():

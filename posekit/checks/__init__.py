@@ -9,13 +9,18 @@ whether a check raises; ``POSEKIT_CHECK_TIMEOUT`` (seconds, default 30) how long
 the student's function may run before TIMEOUT; see ``_core`` for the formats and ``diagnose``
 for the hints.
 
+The exercise is to write the function, so a check FAILs (in every mode, and ``require``
+with it) when the student's function runs posekit's own implementation of that exercise:
+the reference, or the posekit functions named by ``check_function(..., forbid=...)``. A
+profile hook on the student's call alone compares code objects, so aliases do not help.
+
     from posekit.checks import Case, check_function
 
     def check_flip_keypoints(fn):
         cases = [Case((kp, 64, "coco17"), label="one person, 64 px wide"), ...]
         return check_function(fn, "flip_keypoints", cases, reference=flip_keypoints,
                               diagnoses=["xy_swapped", "half_pixel", "flip_without_swap"],
-                              skeleton="coco17")
+                              forbid=(transforms.flip_keypoints,), skeleton="coco17")
 """
 
 from __future__ import annotations

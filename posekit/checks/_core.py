@@ -17,20 +17,30 @@ function stuck in C code). Python cannot kill a thread: on TIMEOUT posekit asks 
 (which ends a pure-Python loop) and says whether it is still running. What the function prints
 is shown up to 20 lines / 2000 characters, then cut with a note, so the status line stays in
 view; any exception it raises, even one whose message cannot be printed, is a FAIL.
+
+Calling posekit's own implementation: while the student's function runs a case (and only
+then), a profile hook on its thread (``sys.setprofile``) watches for the code of the check's
+reference and of the posekit functions it stands for (``check_function(..., forbid=...)``).
+Code objects are compared, so any alias or import path is caught. The first such call stops
+the function and the check FAILs: ``[name] FAIL: your function calls posekit's own
+posekit.skeletons.flip_keypoints — the exercise is to write it yourself``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import copy
 import ctypes
 import dataclasses
+import functools
 import inspect
 import math
 import os
 import sys
 import threading
 import traceback
+import types
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -153,6 +163,7 @@ class _Failure:
     details: list[str] = field(default_factory=list)
     hint: str | None = None
     status: str = FAIL
+    bare: bool = False  # the status line names no case: ``[name] FAIL: reason``
 
 
 @dataclass
@@ -174,6 +185,7 @@ class _Settings:
     diagnoses: list[Diagnosis]
     ctx: dict[str, Any]
     timeout: float | None = None
+    guard: _Guard | None = None
 
 
 # ------------------------------------------------------------------------------ public API
@@ -192,9 +204,18 @@ def check_function(
     compare: Callable[[Any, Any], str | None] | None = None,
     allow_mutation: bool = False,
     timeout: float | None = None,
+    forbid: Iterable[Callable] = (),
     **ctx: Any,
 ) -> CheckResult:
     """Check a student's ``fn`` on ``cases`` (smallest first) and print one status line.
+
+    The exercise is to write the function, so ``fn`` must not run posekit's own
+    implementation: if, while ``fn`` runs a case, the reference (``reference``, or the one
+    registered for ``name``) or one of ``forbid`` runs inside it, the check FAILs with
+    ``[name] FAIL: your function calls posekit's own <function> — the exercise is to write
+    it yourself`` (in every mode; ``require(name)`` then fails too). A profile hook on the
+    thread that runs ``fn`` compares code objects, so aliases and import paths do not
+    matter; the reference computing the expected values is not watched.
 
     Args:
         fn: the student's function.
@@ -212,6 +233,10 @@ def check_function(
         timeout: seconds one call of ``fn`` may take (default ``POSEKIT_CHECK_TIMEOUT``, else
             30; 0: no limit, ``fn`` then runs in the calling thread). A function still running
             then gives TIMEOUT; Python cannot kill it, posekit only asks it to stop.
+        forbid: posekit functions that do the exercise's work besides the reference (when
+            the reference is a thin wrapper, the public function it wraps): functions,
+            methods, ``functools.partial``/``functools.wraps`` wrappers, or ``nn.Module``
+            classes (their ``forward``).
         **ctx: context for the diagnoses (``skeleton="coco17"``, ``coord_dims=2``...).
     Returns:
         the ``CheckResult`` (also printed, recorded for ``summary()`` and ``use()``).
@@ -225,8 +250,10 @@ def check_function(
         raise ValueError(f"check {name!r}: no cases")
     if dtype not in DTYPE_RULES:
         raise ValueError(f"check {name!r}: dtype={dtype!r}; use one of {DTYPE_RULES}")
+    registered = _STATE.references.get(name)
     if reference is not None:
         register_reference(name, reference)
+    guard = _Guard.of([reference, registered, *forbid])
     settings = _Settings(
         atol=atol,
         rtol=rtol,
@@ -236,6 +263,7 @@ def check_function(
         diagnoses=resolve_diagnoses([*diagnoses, *DEFAULT_DIAGNOSES]),
         ctx=ctx,
         timeout=_time_limit(timeout),
+        guard=guard,
     )
     with _OutputLimit():
         result = _run_cases(fn, name, cases, reference, settings)
@@ -436,8 +464,8 @@ def _todo(name: str, total: int) -> CheckResult:
 def _fail(
     name: str, failure: _Failure, passed: int, total: int, case: int | None, label: str
 ) -> CheckResult:
-    where = f" case {case}/{total}" if case is not None else ""
-    label = f" ({label})" if label else ""
+    where = f" case {case}/{total}" if case is not None and not failure.bare else ""
+    label = f" ({label})" if label and not failure.bare else ""
     message = f"[{name}] {failure.status}{where}{label}: {failure.reason}"
     return CheckResult(
         name, failure.status, passed, total, message, failure.hint, tuple(failure.details), case
@@ -490,10 +518,12 @@ def _run_case(
     """``None`` (pass), ``TODO`` or a ``_Failure`` for one case."""
     call = f"input: {format_call(name, case.args, case.kwargs)}"
     if case.raises is not None:
-        return _run_raising_case(fn, case, call, settings.timeout)
+        return _run_raising_case(fn, case, call, settings)
     expected = _expected(case, reference, name)
     args, kwargs = _deepcopy(case.args), _deepcopy(case.kwargs)
-    got, error = _call(fn, args, kwargs, settings.timeout)
+    got, error = _call(fn, args, kwargs, settings.timeout, settings.guard)
+    if settings.guard is not None and settings.guard.called is not None:
+        return settings.guard.failure()
     if error is not None:
         return _error_outcome(error, [call])
     modified = [] if settings.allow_mutation else _modified_inputs(fn, case, args, kwargs)
@@ -526,10 +556,13 @@ def _exc_name(exc_type: Any) -> str:
 
 
 def _run_raising_case(
-    fn: Callable, case: Case, call: str, timeout: float | None
+    fn: Callable, case: Case, call: str, settings: _Settings
 ) -> str | _Failure | None:
     wanted = _exc_name(case.raises)
-    got, error = _call(fn, _deepcopy(case.args), _deepcopy(case.kwargs), timeout)
+    args, kwargs = _deepcopy(case.args), _deepcopy(case.kwargs)
+    got, error = _call(fn, args, kwargs, settings.timeout, settings.guard)
+    if settings.guard is not None and settings.guard.called is not None:
+        return settings.guard.failure()
     if isinstance(error, case.raises) and not isinstance(error, NotImplementedError):
         return None
     if error is not None:
@@ -685,21 +718,32 @@ class _Worker:
 
 
 def _call(
-    fn: Callable, args: tuple, kwargs: dict, timeout: float | None
+    fn: Callable, args: tuple, kwargs: dict, timeout: float | None, guard: _Guard | None = None
 ) -> tuple[Any, BaseException | _TimedOut | None]:
     """``(value, None)``, ``(None, exception)`` or ``(None, _TimedOut)`` for ``fn(*args,
     **kwargs)``, run in a daemon thread waited for ``timeout`` s (no thread when ``None``).
-    The thread sees this thread's context variables (numpy's errstate) and torch grad mode."""
+    The thread sees this thread's context variables (numpy's errstate) and torch grad mode;
+    ``guard`` watches the call for posekit's own implementation (``guard.called``)."""
+    if guard is None:
+        return _run_call(fn, args, kwargs, timeout, _NO_GUARD)
+    with _stops_held():
+        return _run_call(fn, args, kwargs, timeout, guard)
+
+
+def _run_call(
+    fn: Callable, args: tuple, kwargs: dict, timeout: float | None, guard: Any
+) -> tuple[Any, BaseException | _TimedOut | None]:
     if timeout is None:
         try:
-            return fn(*args, **kwargs), None
+            with guard:
+                return fn(*args, **kwargs), None
         except KeyboardInterrupt:
             raise
         except BaseException as err:
             return None, err
     worker, context, grad_mode = _Worker(), contextvars.copy_context(), _grad_mode_setter()
     thread = threading.Thread(
-        target=_work, args=(worker, context, grad_mode, fn, args, kwargs), daemon=True
+        target=_work, args=(worker, context, grad_mode, guard, fn, args, kwargs), daemon=True
     )
     thread.start()
     try:
@@ -715,11 +759,14 @@ def _call(
     return worker.value, worker.error
 
 
-def _work(worker: _Worker, context, grad_mode, fn: Callable, args: tuple, kwargs: dict) -> None:
+def _work(
+    worker: _Worker, context, grad_mode, guard: _Guard, fn: Callable, args: tuple, kwargs: dict
+) -> None:
     try:
         try:
             grad_mode()
-            worker.value = context.run(fn, *args, **kwargs)
+            with guard:
+                worker.value = context.run(fn, *args, **kwargs)
         except BaseException as err:
             worker.error = err
         with worker.lock:
@@ -728,6 +775,112 @@ def _work(worker: _Worker, context, grad_mode, fn: Callable, args: tuple, kwargs
             pass
     except _Stopped:
         pass
+
+
+class _Forbidden(BaseException):
+    """Raised inside the student's function when it runs posekit's own implementation (a
+    ``BaseException``, so that ``except Exception`` in the student's code lets it through)."""
+
+
+class _Guard:
+    """Watches one thread, while a student's function runs in it, for calls of forbidden code.
+
+    ``with guard:`` installs a profile hook (``sys.setprofile``, this thread only) that looks
+    up the code object of each Python call in ``codes``; the first hit is kept in ``called``
+    and raised as ``_Forbidden`` to stop the function (CPython then removes the hook). On
+    leaving, the thread's previous profile function is put back."""
+
+    def __init__(self, codes: dict[types.CodeType, str]) -> None:
+        self.codes = codes
+        self.called: str | None = None
+        self._saved = threading.local()  # each thread's previous profile function
+        self._hook = self._make_hook()
+
+    @classmethod
+    def of(cls, forbidden: Iterable[Any]) -> _Guard | None:
+        """A guard for the functions in ``forbidden`` (``None`` entries skipped), or ``None``
+        when there is nothing to watch."""
+        codes: dict[types.CodeType, str] = {}
+        for obj in forbidden:
+            if obj is None:
+                continue
+            for fn in _functions_of(obj):
+                codes.setdefault(fn.__code__, _qualified_name(fn))
+        return cls(codes) if codes else None
+
+    def _make_hook(self) -> Callable:
+        codes, guard = self.codes, self
+
+        def hook(frame: types.FrameType, event: str, arg: Any) -> None:
+            if event == "call" and frame.f_code in codes:
+                if guard.called is None:
+                    guard.called = codes[frame.f_code]
+                raise _Forbidden(guard.called)
+
+        return hook
+
+    def __enter__(self) -> _Guard:
+        self._saved.profile = sys.getprofile()
+        sys.setprofile(self._hook)
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        sys.setprofile(self._saved.profile)
+
+    def failure(self) -> _Failure:
+        return _Failure(
+            f"your function calls posekit's own {self.called} — the exercise is to write it "
+            "yourself",
+            bare=True,
+        )
+
+
+class _NoGuard:
+    """``with _NO_GUARD:`` watches nothing."""
+
+    called = None
+
+    def __enter__(self) -> _NoGuard:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        pass
+
+
+_NO_GUARD: Any = _NoGuard()
+
+
+def _functions_of(obj: Any, depth: int = 0) -> list[types.FunctionType]:
+    """The Python functions whose code runs when ``obj`` is called: through
+    ``functools.partial``, bound methods, static/class methods, properties, ``__wrapped__``
+    (``functools.wraps``, ``lru_cache``), classes (an ``nn.Module``'s ``forward``, else
+    ``__call__``) and callable instances."""
+    if depth > 8:
+        return []
+    more = functools.partial(_functions_of, depth=depth + 1)
+    if isinstance(obj, functools.partial):
+        return more(obj.func)
+    if isinstance(obj, (staticmethod, classmethod)) or inspect.ismethod(obj):
+        return more(obj.__func__)
+    if isinstance(obj, property):
+        return more(obj.fget) if obj.fget is not None else []
+    if isinstance(obj, (list, tuple, set, frozenset)):
+        return [f for item in obj for f in more(item)]
+    if not inspect.isclass(obj) and hasattr(obj, "__wrapped__"):
+        return more(inspect.unwrap(obj))
+    if isinstance(obj, types.FunctionType):
+        return [obj]
+    cls = obj if inspect.isclass(obj) else type(obj)
+    for attr in ("forward", "__call__"):  # an nn.Module runs forward, other objects __call__
+        method = inspect.getattr_static(cls, attr, None)
+        if isinstance(method, (types.FunctionType, staticmethod, classmethod)):
+            return more(method)
+    return []
+
+
+def _qualified_name(fn: types.FunctionType) -> str:
+    """``posekit.skeletons.flip_keypoints``."""
+    return f"{fn.__module__}.{fn.__qualname__}"
 
 
 def _grad_mode_setter() -> Callable[[], None]:
@@ -750,15 +903,65 @@ def _where(thread: threading.Thread) -> str | None:
 def _stop(thread: threading.Thread, worker: _Worker) -> bool:
     """Ask ``thread`` to raise ``_Stopped`` (CPython; this ends a Python loop, not a function
     waiting in C code or catching every exception); True if it ended."""
+    _ask_to_stop(thread, worker, ctypes.py_object(_Stopped))
+    thread.join(_STOP_WAIT_S)
+    if thread.is_alive():
+        _UNSTOPPED.append((thread, worker))
+    return not thread.is_alive()
+
+
+_UNSTOPPED: list[tuple[threading.Thread, _Worker]] = []  # asked to stop, still running then
+
+
+def _ask_to_stop(thread: threading.Thread, worker: _Worker, exc: Any) -> None:
+    """Set (``exc``) or withdraw (``None``) the exception ``thread`` raises at its next
+    Python instruction, unless its call has finished."""
     with worker.lock:
         if not worker.finished and thread.ident is not None:
             try:
-                ident, exc = ctypes.c_ulong(thread.ident), ctypes.py_object(_Stopped)
-                ctypes.pythonapi.PyThreadState_SetAsyncExc(ident, exc)
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident), exc)
             except (AttributeError, OSError):  # not CPython
                 pass
-    thread.join(_STOP_WAIT_S)
-    return not thread.is_alive()
+
+
+class _Flush(BaseException):
+    """Raised in this thread by ``_clear_async_signal`` and caught there."""
+
+
+def _clear_async_signal() -> None:
+    """Clear the interpreter's "an asynchronous exception is pending" flag, which only a
+    thread raising its own asynchronous exception clears: raise one here and catch it."""
+    try:
+        ident = ctypes.c_ulong(threading.get_ident())
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(ident, ctypes.py_object(_Flush))
+        for _ in range(4):  # a backward jump: the exception is raised here
+            pass
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(ident, None)  # not raised: withdraw it
+    except _Flush:
+        pass
+    except (AttributeError, OSError):  # not CPython
+        pass
+
+
+@contextlib.contextmanager
+def _stops_held():
+    """Withdraw the pending stop requests of earlier timed-out threads while a watched call
+    runs, and renew them after. (CPython 3.11: while another thread's asynchronous exception
+    is pending, a thread with a profile function spins at the start of its next function.)"""
+    _UNSTOPPED[:] = [(t, w) for t, w in _UNSTOPPED if t.is_alive()]
+    if sys.version_info[:2] != (3, 11):
+        yield
+        return
+    held = list(_UNSTOPPED)
+    for thread, worker in held:
+        _ask_to_stop(thread, worker, None)
+    if held:
+        _clear_async_signal()
+    try:
+        yield
+    finally:
+        for thread, worker in held:
+            _ask_to_stop(thread, worker, ctypes.py_object(_Stopped))
 
 
 class _OutputLimit:

@@ -18,6 +18,7 @@ from posekit.checks import Case, check_function, register_reference
 from posekit.checks._compare import compare, is_tensor, type_name
 from posekit.checks.diagnose import close
 from posekit.codecs import regression
+from posekit.models.deeppose import DeepPoseCascade
 
 # ----------------------------------------------------------------- Exercise 1.1
 
@@ -136,6 +137,7 @@ def check_to_box_frame(fn):
         "to_box_frame",
         cases,
         reference=reference_to_box_frame,
+        forbid=(regression.to_box_frame,),
         diagnoses=[_box_mistakes, "visibility_dropped", "xy_swapped"],
         atol=1e-5,
     )
@@ -270,6 +272,7 @@ def check_l2_loss(fn):
             "l2_loss",
             cases,
             reference=reference_l2_loss,
+            forbid=(regression.l2_loss,),
             diagnoses=[_loss_mistakes],
             compare=_compare_loss,
             atol=1e-5,  # for the diagnoses; _compare_loss uses the same tolerances
@@ -379,6 +382,7 @@ def check_displacement_target(fn):
         "displacement_target",
         cases,
         reference=reference_displacement_target,
+        forbid=(DeepPoseCascade.training_samples,),
         diagnoses=[_target_mistakes, "sign_flipped"],
         atol=1e-5,
     )
@@ -561,6 +565,7 @@ def check_cascade_step(fn):
         "cascade_step",
         cases,
         reference=reference_cascade_step,
+        forbid=(DeepPoseCascade.refine_stage,),
         diagnoses=[_step_mistakes],
         atol=1e-5,
     )

@@ -143,6 +143,7 @@ def check_gaussian_heatmap(fn):
         "gaussian_heatmap",
         cases,
         reference=reference_gaussian_heatmap,
+        forbid=(hm.gaussian_heatmaps,),
         diagnoses=[*_TARGET_DIAGNOSES, "hw_transposed", _normalized_hint],
         atol=1e-4,
     )
@@ -241,6 +242,7 @@ def check_argmax_decode(fn):
         "argmax_decode",
         cases,
         reference=reference_argmax_decode,
+        forbid=(hm.decode_argmax,),
         diagnoses=[
             _score_missing_hint,
             "xy_swapped",
@@ -360,6 +362,7 @@ def check_dark_refine(fn):
         "dark_refine",
         cases,
         reference=reference_dark_refine,
+        forbid=(hm.decode_dark,),
         diagnoses=_REFINE_DIAGNOSES,
         atol=2e-3,
     )

@@ -24,7 +24,7 @@ from posekit.checks._compare import to_numpy
 from posekit.checks.diagnose import explains
 from posekit.checks.diagnose import mistake as _mistake
 from posekit.codecs.heatmap import heatmap_mse_loss
-from posekit.models.flip import flip_heatmaps
+from posekit.models.flip import FlipTest, flip_heatmaps
 from posekit.models.hourglass import Hourglass, HourglassNet, Residual
 from posekit.models.optimize import randomise_batchnorm
 from posekit.skeletons import MPII16
@@ -102,6 +102,7 @@ def check_residual_forward(fn):
         "residual_forward",
         cases,
         reference=reference_residual_forward,
+        forbid=(Residual,),
         diagnoses=_RESIDUAL_DIAGNOSES,
         atol=1e-5,
     )
@@ -189,6 +190,7 @@ def check_hourglass_forward(fn):
         "hourglass_forward",
         cases,
         reference=reference_hourglass_forward,
+        forbid=(Hourglass,),
         diagnoses=_HOURGLASS_DIAGNOSES,
         atol=1e-5,
     )
@@ -254,6 +256,7 @@ def check_flip_average(fn):
         "flip_average",
         cases,
         reference=reference_flip_average,
+        forbid=(flip_heatmaps, FlipTest),
         diagnoses=_FLIP_DIAGNOSES,
         atol=1e-6,
     )
@@ -434,6 +437,7 @@ def check_stacked_forward(fn):
         "stacked_forward",
         cases,
         reference=reference_stacked_forward,
+        forbid=(HourglassNet,),
         diagnoses=_STACKED_DIAGNOSES,
         atol=1e-5,
     )

@@ -28,7 +28,8 @@ from scipy.optimize import linear_sum_assignment
 from posekit.checks import Case, check_function, register_reference
 from posekit.checks._compare import format_value
 from posekit.checks.diagnose import close, explains, mistake
-from posekit.codecs.paf import paf_targets
+from posekit.codecs.grouping import match_limbs, pair_scores, score_limbs
+from posekit.codecs.paf import limb_support, paf_targets
 
 # ----------------------------------------------------------------- helpers
 
@@ -184,6 +185,7 @@ def check_paf_limb_target(fn):
         "paf_limb_target",
         _paf_target_cases(),
         reference=reference_paf_limb_target,
+        forbid=(paf_targets, limb_support),
         diagnoses=_PAF_TARGET_DIAGNOSES,
         atol=1e-5,
     )
@@ -369,6 +371,7 @@ def check_line_integral_score(fn):
         "line_integral_score",
         _line_cases(),
         reference=reference_line_integral_score,
+        forbid=(pair_scores, score_limbs),
         diagnoses=_LINE_INTEGRAL_DIAGNOSES,
         atol=1e-5,
     )
@@ -575,6 +578,7 @@ def check_greedy_match(fn):
         "greedy_match",
         cases,
         reference=reference_greedy_match,  # registered for use(); cases carry their expected
+        forbid=(match_limbs,),
         diagnoses=_MATCH_DIAGNOSES,
         compare=_compare_pairs,
     )

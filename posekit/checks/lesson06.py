@@ -46,8 +46,9 @@ from posekit.checks import Case, check_function, register_reference
 from posekit.checks._compare import format_array, format_value, is_tensor, shape_str, to_numpy
 from posekit.checks._compare import type_name as _type_name
 from posekit.checks.diagnose import mistake
-from posekit.sensors import MV_GAIN, encode_motion
-from posekit.sparse import SparseTensor, submanifold_rules
+from posekit.sensors import MV_GAIN, block_motion, encode_motion, motion_vectors
+from posekit.sparse import SparseTensor, count_macs, submanifold_rules
+from posekit.sparse.macs import record
 
 __all__ = [
     "check_block_motion_vectors",
@@ -393,6 +394,7 @@ def check_block_motion_vectors(fn):
         "block_motion_vectors",
         _motion_cases(),
         reference=reference_block_motion_vectors,
+        forbid=(block_motion, motion_vectors),
         diagnoses=_MOTION_DIAGNOSES,
         dtype="any",
         atol=1e-6,
@@ -505,6 +507,7 @@ def check_encode_mv(fn):
         "encode_mv",
         _encode_cases(),
         reference=reference_encode_mv,
+        forbid=(encode_motion,),
         diagnoses=_ENCODE_DIAGNOSES,
         dtype="exact",
         atol=0,
@@ -820,6 +823,8 @@ def check_submanifold_rulebook(fn):
         _wrapped(fn, _triples_of, _explain_index_error),
         "submanifold_rulebook",
         _rulebook_cases(),
+        reference=reference_submanifold_rulebook,  # registered for use(); cases carry expected
+        forbid=(submanifold_rules,),
         diagnoses=_RULEBOOK_DIAGNOSES,
         compare=_compare_rulebooks,
     )
@@ -1049,6 +1054,8 @@ def check_layer_macs(fn):
         _wrapped(fn, _macs_of),
         "layer_macs",
         _layer_cases(),
+        reference=reference_layer_macs,  # registered for use(); cases carry their expected
+        forbid=(count_macs, record),
         diagnoses=_MAC_DIAGNOSES,
         compare=_compare_macs,
     )
