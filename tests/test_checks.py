@@ -101,6 +101,33 @@ def assert_forbidden(check, name, stub, called, capsys):
         checks.require(name)
 
 
+def forbidden_call_tests(module, solutions, posekit_stubs):
+    """The three tests every lesson check module gets (unpack them into ``test_*`` names):
+    the lesson's exercises are exactly ``solutions`` and ``posekit_stubs``' names; a stub that
+    hands the work to posekit's reference FAILs; a stub calling the posekit function a student
+    would import (``(name, stub, qualified name)`` rows of ``posekit_stubs``) FAILs."""
+
+    def test_every_exercise_is_covered():
+        assert exercises(module) == set(solutions) == {name for name, *_ in posekit_stubs}
+
+    @pytest.mark.parametrize("name", sorted(solutions))
+    def test_a_stub_calling_the_reference_fails(name, capsys):
+        called = f"{module.__name__}.reference_{name}"
+        check = getattr(module, f"check_{name}")
+        assert_forbidden(check, name, calls_the_reference(name), called, capsys)
+        assert_forbidden(check, name, getattr(module, f"reference_{name}"), called, capsys)
+
+    @pytest.mark.parametrize(("name", "stub", "called"), posekit_stubs)
+    def test_a_stub_calling_posekits_function_fails(name, stub, called, capsys):
+        assert_forbidden(getattr(module, f"check_{name}"), name, stub, called, capsys)
+
+    return (
+        test_every_exercise_is_covered,
+        test_a_stub_calling_the_reference_fails,
+        test_a_stub_calling_posekits_function_fails,
+    )
+
+
 def stub(keypoints, width, skeleton):
     raise NotImplementedError("Exercise 0.1: flip_keypoints")
 

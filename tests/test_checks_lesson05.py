@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from test_checks import assert_forbidden, calls_the_reference, exercises
+from test_checks import forbidden_call_tests
 
 from posekit import checks
 from posekit.checks import lesson05 as L
@@ -139,21 +139,11 @@ POSEKIT_STUBS = [
 ]
 
 
-def test_every_exercise_is_covered():
-    assert exercises(L) == set(SOLUTIONS) == {name for name, *_ in POSEKIT_STUBS}
-
-
-@pytest.mark.parametrize("name", sorted(SOLUTIONS))
-def test_a_stub_calling_the_reference_fails(name, capsys):
-    called = f"posekit.checks.lesson05.reference_{name}"
-    check = getattr(L, f"check_{name}")
-    assert_forbidden(check, name, calls_the_reference(name), called, capsys)
-    assert_forbidden(check, name, getattr(L, f"reference_{name}"), called, capsys)
-
-
-@pytest.mark.parametrize("name,stub,called", POSEKIT_STUBS)
-def test_a_stub_calling_posekits_function_fails(name, stub, called, capsys):
-    assert_forbidden(getattr(L, f"check_{name}"), name, stub, called, capsys)
+(
+    test_every_exercise_is_covered,
+    test_a_stub_calling_the_reference_fails,
+    test_a_stub_calling_posekits_function_fails,
+) = forbidden_call_tests(L, SOLUTIONS, POSEKIT_STUBS)
 
 
 # --------------------------------------------------------------- references vs posekit
