@@ -10,7 +10,8 @@ scores it from posekit's own check results:
 * the notebook runs with nbclient in a kernel of this Python, in an empty temporary working
   directory, with ``POSEKIT_CHECK_MODE=student``, ``POSEKIT_QUICK=1`` (unless ``full``),
   ``MPLBACKEND=Agg``, a time limit per cell and ``allow_errors``: a cell that raises or times
-  out is reported and the run goes on;
+  out is reported and the run goes on; the whole submission may take ``BUDGET_CELLS`` times
+  the cell limit, then its remaining cells are not run;
 * no network: a first cell added by the grader refuses socket connections and name lookups
   outside this machine, and pip / proxies / the Hugging Face hub are pointed nowhere (a guard
   against accidents, not a sandbox: the notebook runs as you);
@@ -18,7 +19,10 @@ scores it from posekit's own check results:
   at the end), each printing one JSON line behind a marker that is new for every run, built
   from ``posekit.checks.get_result(name)``; an exercise no reader saw is ``not run`` (kernel
   died, cell timed out before its check, check cell deleted);
-* nothing is written into the submission.
+* nothing is written into the submission;
+* not tamper-proof: the submission's code runs in the same kernel as the readers and could
+  forge the results they print (as it could under nbgrader: posekit's checks are feedback,
+  so read the code of what you grade).
 
 Outputs in ``out`` (default ``grades/``):
 
@@ -82,7 +86,9 @@ __all__ = [
 PASS = "PASS"
 NOT_RUN = "not run"
 DEFAULT_TIMEOUT = 120
+BUDGET_CELLS = 10  # a submission may run for BUDGET_CELLS x the per-cell limit in all
 DEFAULT_OUT = "grades"
+CSV_NAME = "grades.csv"
 _PREFIX = re.compile(r"^(\d{2})_")
 _TIMEOUT_ENAME = "GraderCellTimeout"
 
@@ -202,8 +208,9 @@ def _read_json_notebook(path: Path) -> Any:
 def student_of(path: Path | str, student: str | None = None) -> str:
     """The student id: ``student`` if given, else the name of the folder holding ``path``
     (one folder per student). Raises CourseError for an id that is no plain folder name."""
-    name = student if student is not None else Path(path).resolve().parent.name
-    if not name or name in (".", "..") or re.search(r"[/\\\x00]", name):
+    name = student if student is not None else Path(path).absolute().parent.name
+    bad = not name or name in (".", "..", CSV_NAME) or re.search(r"[/\\|\x00-\x1f\x7f]", name)
+    if bad:
         raise CourseError(f"{path}: student id {name!r} is not a plain name (use --student NAME)")
     return name
 
@@ -294,9 +301,29 @@ def _graded_notebook(nb: Any, names: Sequence[str], marker: str) -> tuple[Any, l
     return graded, origin
 
 
+def _reader_line(line: str, marker: str) -> dict[str, dict]:
+    """The results one reader line carries; {} for a line that is not one (or is malformed:
+    code in the kernel could print anything, and one submission must not stop the batch)."""
+    at = line.find(marker)
+    if at < 0:
+        return {}
+    try:
+        found = json.loads(line[at + len(marker) :])
+    except ValueError:
+        return {}
+    if not isinstance(found, dict):
+        return {}
+    return {
+        str(k): v
+        for k, v in found.items()
+        if isinstance(v, dict) and isinstance(v.get("status"), str)
+    }
+
+
 def _reader_results(nb: Any, origin: list[int | None], marker: str) -> dict[str, dict]:
-    """The latest result of every exercise that any reader cell saw (reader cells only: a
-    student's cell cannot know the marker)."""
+    """The latest result of every exercise that any reader cell saw (reader cells only).
+    Not tamper-proof: code in the submission runs in the same kernel and could change the
+    check results the readers print; grading is a grader's tool, not a sandbox."""
     seen: dict[str, dict] = {}
     for cell, where in zip(nb.cells, origin, strict=True):
         if where is not None:
@@ -304,9 +331,7 @@ def _reader_results(nb: Any, origin: list[int | None], marker: str) -> dict[str,
         for output in cell.get("outputs", []):
             text = output.get("text", "") if output.get("output_type") == "stream" else ""
             for line in str(text).split("\n"):
-                if line.startswith(marker):
-                    found = json.loads(line[len(marker) :])
-                    seen.update({k: v for k, v in found.items() if v is not None})
+                seen.update(_reader_line(line, marker))
     return seen
 
 
@@ -316,6 +341,8 @@ def _reader_results(nb: Any, origin: list[int | None], marker: str) -> dict[str,
 def _kernel_env(full: bool) -> dict[str, str]:
     """This process's environment with the grading settings (and network pointed nowhere)."""
     env = dict(os.environ)
+    for name in ("POSEKIT_SEED", "POSEKIT_CHECK_TIMEOUT"):  # the grader's shell must not count
+        env.pop(name, None)
     dead = "http://127.0.0.1:9"
     env.update(
         POSEKIT_CHECK_MODE="student",
@@ -333,8 +360,16 @@ def _kernel_env(full: bool) -> dict[str, str]:
     return env
 
 
+class _OutOfTime(Exception):
+    """The submission used up its whole time budget: the remaining cells do not run."""
+
+
 def _execute(nb: Any, origin: list[int | None], env: dict, timeout: int) -> list[CellError]:
-    """Run ``nb`` in place (cwd: a fresh temporary folder); the cells that failed."""
+    """Run ``nb`` in place (cwd: a fresh temporary folder); the cells that failed.
+
+    Each cell may take ``timeout`` s, and the whole submission ``BUDGET_CELLS * timeout`` s
+    (a notebook that ignores interrupts would otherwise make every later cell wait out its
+    limit): past that, the remaining cells do not run and their checks are ``not run``."""
     from nbclient import NotebookClient
     from nbclient.exceptions import DeadKernelError
 
@@ -343,8 +378,15 @@ def _execute(nb: Any, origin: list[int | None], env: dict, timeout: int) -> list
     errors: list[CellError] = []
     current: dict[str, int | None] = {"cell": None}
 
+    deadline = time.monotonic() + BUDGET_CELLS * timeout
+
     def on_cell_start(cell: Any, cell_index: int) -> None:
         current["cell"] = cell_index
+        if time.monotonic() > deadline:
+            raise _OutOfTime
+
+    def cell_timeout(cell: Any) -> int:
+        return max(1, min(timeout, int(deadline - time.monotonic()) + 1))
 
     def on_cell_executed(cell: Any, cell_index: int, execute_reply: dict) -> None:
         content = execute_reply.get("content", {})
@@ -358,10 +400,11 @@ def _execute(nb: Any, origin: list[int | None], env: dict, timeout: int) -> list
             message = f"{content.get('ename')}: {_first_line(content.get('evalue', ''))}"
             errors.append(CellError(where, kind, message))
 
-    with tempfile.TemporaryDirectory(prefix="posekit-grade-") as cwd:
+    with tempfile.TemporaryDirectory(prefix="posekit-grade-", ignore_cleanup_errors=True) as cwd:
         client = NotebookClient(
             nb,
             timeout=timeout,
+            timeout_func=cell_timeout,
             allow_errors=True,
             interrupt_on_timeout=True,
             error_on_timeout={"ename": _TIMEOUT_ENAME, "evalue": "", "traceback": []},
@@ -374,6 +417,11 @@ def _execute(nb: Any, origin: list[int | None], env: dict, timeout: int) -> list
         )
         try:
             client.execute(env=env)
+        except _OutOfTime:
+            where = origin[current["cell"]] if current["cell"] is not None else None
+            budget = BUDGET_CELLS * timeout
+            why = f"the submission used its {budget} s budget; later cells did not run"
+            errors.append(CellError(where, "timeout", why))
         except DeadKernelError:
             cell = current["cell"]
             where = origin[cell] if cell is not None else None
@@ -487,7 +535,7 @@ def write_csv(grades: Sequence[Grade], out: Path | str) -> Path:
     """Write ``out/grades.csv`` (rewritten): student, lesson, points, max_points, one status
     column per exercise (empty where the row's lesson has no such exercise); rows sorted by
     student then lesson."""
-    path = Path(out) / "grades.csv"
+    path = Path(out) / CSV_NAME
     path.parent.mkdir(parents=True, exist_ok=True)
     columns = _columns(grades)
     with open(path, "w", encoding="utf-8", newline="") as f:
@@ -542,6 +590,8 @@ def grade(
     line per submission (with progress when there are several) and a final table."""
     if not paths:
         raise CourseError("no submission given: posekit course grade STUDENT/NN_name.ipynb ...")
+    if timeout < 1:
+        raise CourseError(f"--timeout {timeout}: give the seconds a cell may run (at least 1)")
     if student is not None and len(paths) > 1:
         raise CourseError("--student names the student of a single submission; got several")
     jobs, seen = [], {}
@@ -674,8 +724,10 @@ def _release_leaks(root: Path, staged: Path, files: list[str]) -> list[str]:
 
 
 def _check_dest(dest: Path, root: Path, force: bool) -> None:
-    if dest == root or root.is_relative_to(dest):
-        raise CourseError(f"{dest}: cannot release into the course checkout or a folder above it")
+    if dest.is_relative_to(root) or root.is_relative_to(dest):
+        raise CourseError(
+            f"{dest}: cannot release into the course checkout, a folder in it or above it"
+        )
     if dest.exists() and not dest.is_dir():
         raise CourseError(f"{dest}: exists and is not a folder")
     if dest.is_dir() and any(dest.iterdir()) and not force:

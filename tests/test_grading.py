@@ -208,6 +208,44 @@ def test_timeout_and_dead_kernel_are_reported(tmp_path):
     assert dave.seconds < 9
 
 
+def test_a_submission_stops_at_its_time_budget(tmp_path):
+    # Every cell within its 1 s limit, but 20 of them: the budget (10 x 1 s) ends the run.
+    nb = v4.new_notebook(
+        cells=[v4.new_code_cell("import time\ntime.sleep(0.8)") for _ in range(20)]
+    )
+    path = _write(nb, tmp_path / "fred" / f"{LESSON}.ipynb")
+    grades, _ = _run(grading.grade, [path], out=tmp_path / "out", timeout=1)
+    fred = grades[0]
+    assert _statuses(fred) == ["not run"] * 3
+    [budget] = fred.errors
+    assert budget.kind == "timeout" and budget.message.startswith("the submission used its 10 s")
+    assert 10 <= budget.cell + 1 <= 14  # cells that ran before the budget ran out
+    assert fred.seconds < 20
+
+
+def test_reader_lines_that_are_not_results_are_ignored():
+    marker = "@@posekit-abc@@"
+    good = {"flip_keypoints": {"status": "PASS", "message": "[flip_keypoints] PASS"}}
+    assert grading._reader_line(marker + json.dumps(good), marker) == good
+    assert grading._reader_line("partial output" + marker + json.dumps(good), marker) == good
+    for bad in ("{", "[1, 2]", '{"x": 3}', '{"x": {"status": 1}}', "null"):
+        assert grading._reader_line(marker + bad, marker) == {}, bad
+    assert grading._reader_line(json.dumps(good), marker) == {}
+
+
+def test_student_ids(tmp_path):
+    pool = _write(v4.new_notebook(), tmp_path / "pool" / f"{LESSON}.ipynb")
+    link = tmp_path / "alice" / f"{LESSON}.ipynb"
+    link.parent.mkdir()
+    link.symlink_to(pool)
+    assert grading.student_of(link) == "alice"  # the folder it was handed in, not the target
+    for bad in ("grades.csv", "a|b", "a\nb", "..", ""):
+        with pytest.raises(course.CourseError, match="is not a plain name"):
+            grading.student_of(link, bad)
+    with pytest.raises(course.CourseError, match="--timeout 0"):
+        grading.grade([link], out=tmp_path / "out", timeout=0)
+
+
 def _cli(capsys, *argv):
     code = cli.main(["course", *map(str, argv)])
     captured = capsys.readouterr()
@@ -247,6 +285,13 @@ def test_release_is_the_student_tree(tmp_path, capsys):
         assert not (dest / gone).exists(), gone
     assert not list(dest.rglob("__pycache__"))
     assert (dest / "notebooks" / f"{LESSON}.ipynb").read_bytes() == STUDENT.read_bytes()
+
+
+def test_release_refuses_a_folder_inside_the_checkout(tmp_path):
+    for inside in (ROOT / "solutions", ROOT / "build" / "student"):
+        with pytest.raises(course.CourseError, match="a folder in it or above it"):
+            grading.release(inside, root=ROOT, force=True)
+    assert (ROOT / "solutions" / f"{LESSON}.ipynb").exists()
 
 
 def test_release_refuses_non_empty_dir_without_force(tmp_path, capsys):
