@@ -600,6 +600,34 @@ def test_a_stub_calling_the_reference_fails_whatever_the_alias(capsys):
     assert sys.getprofile() is None  # the hook is gone after the check
 
 
+def test_a_thread_pool_or_switching_the_watch_off_does_not_hide_the_call(capsys):
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    def via_pool(kp, w, s):
+        with ThreadPoolExecutor(1) as pool:
+            return pool.submit(flip_keypoints, kp, w, s).result()
+
+    def mine_via_pool(kp, w, s):
+        with ThreadPoolExecutor(1) as pool:
+            return pool.submit(my_flip, kp, w, s).result()
+
+    def watch_off(kp, w, s):
+        sys.setprofile(None)
+        return flip_keypoints(kp, w, s)
+
+    assert_forbidden(
+        check_flip, "flip_keypoints", via_pool, "posekit.skeletons.flip_keypoints", capsys
+    )
+    assert check_flip(watch_off).status == "FAIL"
+    assert capsys.readouterr().out == (
+        "[flip_keypoints] FAIL: your function switched off the check's watch for posekit's own "
+        "implementation (sys.setprofile) — the exercise is to write it yourself\n"
+    )
+    assert check_flip(mine_via_pool).status == "PASS"  # a thread pool itself is fine
+    assert sys.getprofile() is None and threading.getprofile() is None
+
+
 def test_the_forbidden_call_fails_in_every_mode(monkeypatch, capsys):
     def cheat(keypoints, width, skeleton):
         return flip_keypoints(keypoints, width, skeleton)

@@ -809,30 +809,51 @@ class _Guard:
         return cls(codes) if codes else None
 
     def _make_hook(self) -> Callable:
-        codes, guard = self.codes, self
+        # Looked up by id (the codes dict keeps the objects alive): hashing a code object
+        # hashes its contents, and the hook runs on every call the student's code makes.
+        names = {id(code): name for code, name in self.codes.items()}
+        guard = self
 
         def hook(frame: types.FrameType, event: str, arg: Any) -> None:
-            if event == "call" and frame.f_code in codes:
+            if event == "call" and id(frame.f_code) in names:
                 if guard.called is None:
-                    guard.called = codes[frame.f_code]
+                    guard.called = names[id(frame.f_code)]
                 raise _Forbidden(guard.called)
 
         return hook
 
     def __enter__(self) -> _Guard:
+        """Watch this thread, and the threads started while the call runs (a function handing
+        the work to a thread pool is watched there too)."""
         self._saved.profile = sys.getprofile()
+        self._saved.threads = threading.getprofile()
+        threading.setprofile(self._hook)
         sys.setprofile(self._hook)
         return self
 
-    def __exit__(self, *exc_info: Any) -> None:
+    def __exit__(self, exc_type: Any, *exc_info: Any) -> None:
+        # Returned normally without the hook: the function removed it (sys.setprofile). (An
+        # exception, e.g. posekit's stop request, raised inside the hook also removes it.)
+        if exc_type is None and self.called is None and sys.getprofile() is not self._hook:
+            self.called = _SWITCHED_OFF
+        threading.setprofile(self._saved.threads)
         sys.setprofile(self._saved.profile)
 
     def failure(self) -> _Failure:
+        if self.called == _SWITCHED_OFF:
+            return _Failure(
+                "your function switched off the check's watch for posekit's own implementation "
+                "(sys.setprofile) — the exercise is to write it yourself",
+                bare=True,
+            )
         return _Failure(
             f"your function calls posekit's own {self.called} — the exercise is to write it "
             "yourself",
             bare=True,
         )
+
+
+_SWITCHED_OFF = "<the profile hook was removed>"
 
 
 class _NoGuard:
