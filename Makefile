@@ -88,10 +88,10 @@ unit: $(STAMP)
 	$(TEST_ENV) $(BIN)/python -m pytest tests -n $(JOBS) -p no:cacheprovider --ignore=tests/browser
 
 # The authors' released EfficientPose models (lesson 05), fetched and converted once into
-# $$POSEKIT_DATA/efficientpose. EFFICIENTPOSE_FROM: a folder with local copies of the files (CI
-# keeps one beside the checkout); without it, lesson 05 downloads them itself or, offline, says
+# $$POSEKIT_DATA/efficientpose. EFFICIENTPOSE_FROM: a folder with local copies of the files (CI's
+# .ci/run passes the one it keeps); without it, lesson 05 downloads them itself or, offline, says
 # so and skips the released models.
-EFFICIENTPOSE_FROM ?= $(wildcard ../shared/weights/efficientpose)
+EFFICIENTPOSE_FROM ?=
 
 weights: $(STAMP)
 	@echo "== $@ started $$(date +%T)"
