@@ -440,9 +440,12 @@ def _read_notebook(path: Path) -> Any:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            return nbformat.read(str(path), as_version=4)
+            nb = nbformat.read(str(path), as_version=4)
+            if not isinstance(nb.get("cells"), list):
+                raise ValueError("no cells")
+            return nb
         except Exception as err:  # noqa: BLE001 - any unreadable notebook is reported the same
-            raise CourseError(f"{path}: not a readable notebook ({err})") from err
+            raise CourseError(f"{path}: not a readable notebook ({_first_line(err, 120)})") from err
 
 
 def _notebook_text(nb: Any) -> str:
@@ -622,12 +625,12 @@ def _nbgrader_metadata(
     return plan, problems
 
 
-def _with_nbgrader(path: Path, plan: list[dict | None]) -> str | None:
-    """The solution notebook's file text with ``plan`` as its cells' nbgrader metadata, or None
-    when the file already carries exactly that (the text is what nbstripout leaves)."""
+def _with_nbgrader(nb: dict, plan: list[dict | None]) -> str | None:
+    """The file text of the raw solution notebook ``nb`` (as ``_raw_notebook`` reads it,
+    changed in place) with ``plan`` as its cells' nbgrader metadata, or None when it already
+    carries exactly that (the text is what nbstripout leaves)."""
     import json
 
-    nb = _raw_notebook(path)
     changed = False
     for cell, meta in zip(nb.get("cells", []), plan, strict=True):
         metadata = cell.setdefault("metadata", {})
@@ -674,7 +677,7 @@ def build(root: Path | None = None, lessons: Sequence[str] | None = None) -> lis
             "not building: fix these markers first\n" + "\n".join(f"  {p}" for p in problems)
         )
     for lesson in built:
-        text = _with_nbgrader(lesson.source, lesson.nbgrader)
+        text = _with_nbgrader(_raw_notebook(lesson.source), lesson.nbgrader)
         if text is not None:
             with open(lesson.source, "w", encoding="utf-8", newline="\n") as f:
                 f.write(text)
@@ -939,13 +942,14 @@ def check(root: Path | None = None) -> list[str]:
         except CourseError as err:
             problems.append(str(err))
             continue
-        issues = _strip_issues(_raw_notebook(path))
+        raw = _raw_notebook(path)
+        issues = _strip_issues(raw)
         if issues:
             problems.append(
                 f"{rel_source} is not stripped ({'; '.join(issues)}): run `nbstripout {rel_source}`"
             )
         problems.extend(lesson.problems)
-        if not lesson.problems and _with_nbgrader(path, lesson.nbgrader) is not None:
+        if not lesson.problems and _with_nbgrader(raw, lesson.nbgrader) is not None:
             problems.append(
                 f"{rel_source}: its nbgrader metadata is out of date (cells were added, moved "
                 "or changed role): run `posekit course build`"
@@ -1007,8 +1011,9 @@ def _kernel_manager_class() -> type:
     return CurrentEnvKernelManager
 
 
-def _first_line(text: str, limit: int = 160) -> str:
-    line = (str(text).strip().split("\n") or [""])[0]
+def _first_line(text: Any, limit: int = 160) -> str:
+    """The first line of ``text`` (an error, a message), cut to ``limit`` characters."""
+    line = (str(text).strip().split("\n") or [""])[0].strip()
     return line if len(line) <= limit else line[: limit - 3] + "..."
 
 

@@ -62,6 +62,8 @@ from posekit.course import (
     SOLUTIONS,
     CourseError,
     Exercise,
+    _first_line,
+    _read_notebook,
     course_root,
     exercises,
     lesson_files,
@@ -161,11 +163,6 @@ class Grade:
 # ----------------------------------------------------------------------- what is graded
 
 
-def _first_line(text: Any, limit: int = 200) -> str:
-    line = (str(text).strip().split("\n") or [""])[0].strip()
-    return line if len(line) <= limit else line[: limit - 3] + "..."
-
-
 def find_lesson(path: Path | str, root: Path | str | None = None) -> Path:
     """The ``solutions/NN_*.ipynb`` with the same two-digit prefix as the submission
     ``path`` (``alice/00_anything.ipynb`` -> ``solutions/00_keypoints_...ipynb``). Raises
@@ -184,25 +181,8 @@ def find_lesson(path: Path | str, root: Path | str | None = None) -> Path:
             f"{path}: matches no lesson; a submission is named like its lesson's notebook "
             f"NN_name.ipynb (lessons: {have})"
         )
-    _read_json_notebook(path)
+    _read_notebook(path)
     return found[0]
-
-
-def _read_json_notebook(path: Path) -> Any:
-    """The submission as an nbformat v4 notebook; CourseError (one line) if it is not one."""
-    import warnings
-
-    import nbformat
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            nb = nbformat.read(str(path), as_version=4)
-        if not isinstance(nb.get("cells"), list):
-            raise ValueError("no cells")
-    except Exception as err:  # noqa: BLE001 - any unreadable file is reported the same
-        raise CourseError(f"{path}: not a readable notebook ({_first_line(err, 120)})") from err
-    return nb
 
 
 def student_of(path: Path | str, student: str | None = None) -> str:
@@ -397,7 +377,7 @@ def _execute(nb: Any, origin: list[int | None], env: dict, timeout: int) -> list
             errors.append(CellError(where, "timeout", f"timed out after {timeout} s"))
         else:
             kind = "error" if where is not None else "grader"
-            message = f"{content.get('ename')}: {_first_line(content.get('evalue', ''))}"
+            message = f"{content.get('ename')}: {_first_line(content.get('evalue', ''), 200)}"
             errors.append(CellError(where, kind, message))
 
     with tempfile.TemporaryDirectory(prefix="posekit-grade-", ignore_cleanup_errors=True) as cwd:
@@ -428,7 +408,9 @@ def _execute(nb: Any, origin: list[int | None], env: dict, timeout: int) -> list
             why = "the kernel died (Python crashed or ran out of memory); later cells did not run"
             errors.append(CellError(where, "kernel died", why))
         except Exception as err:  # noqa: BLE001 - grading reports, it does not crash
-            errors.append(CellError(None, "grader", f"{type(err).__name__}: {_first_line(err)}"))
+            errors.append(
+                CellError(None, "grader", f"{type(err).__name__}: {_first_line(err, 200)}")
+            )
     return errors
 
 
@@ -468,7 +450,7 @@ def grade_notebook(
     lesson = exercises(solution)
     names = [e.function for e in lesson if e.function]
     marker = f"@@posekit-grade-{uuid.uuid4().hex}@@"
-    nb, origin = _graded_notebook(_read_json_notebook(path), names, marker)
+    nb, origin = _graded_notebook(_read_notebook(path), names, marker)
     start = time.perf_counter()
     errors = _execute(nb, origin, _kernel_env(full), timeout)
     seconds = time.perf_counter() - start
@@ -708,7 +690,7 @@ def _release_leaks(root: Path, staged: Path, files: list[str]) -> list[str]:
     """Solution / hidden-test lines and markers found in the released notebooks, checked
     against every lesson of ``root/solutions`` (each lesson's student notebook against its
     own lesson, any other notebook against all of them)."""
-    from posekit.course import _build_lesson, _leaks, _read_notebook
+    from posekit.course import _build_lesson, _leaks
 
     lessons = {p.name: _build_lesson(p) for p in lesson_files(root, SOLUTIONS)}
     found: list[str] = []
